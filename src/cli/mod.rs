@@ -1,0 +1,47 @@
+//! The `reportstats` command line. `main.rs` parses it and calls [`run`].
+
+mod demo;
+mod import;
+mod serve;
+mod workspace;
+
+use clap::{Parser, Subcommand};
+
+use crate::storage::DEFAULT_DATABASE_URL;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "reportstats",
+    version,
+    about = "Usage analytics for BI reports, served through Mode's Discovery API"
+)]
+pub struct Cli {
+    /// Where the data lives: sqlite://PATH (created on first use).
+    #[arg(long, global = true, env = "REPORTSTATS_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(serve::ServeArgs),
+    /// Manage workspaces.
+    #[command(subcommand)]
+    Workspace(workspace::WorkspaceCommand),
+    /// Load NDJSON events from a file (or - for standard input), all or nothing.
+    Import(import::ImportArgs),
+    /// Create a demo workspace full of realistic activity, print credentials, and serve it.
+    Demo(demo::DemoArgs),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::run(&cli.database_url, args).await,
+        Command::Workspace(command) => workspace::run(&cli.database_url, command).await,
+        Command::Import(args) => import::run(&cli.database_url, args).await,
+        Command::Demo(args) => demo::run(&cli.database_url, args).await,
+    }
+}

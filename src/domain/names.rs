@@ -1,0 +1,310 @@
+//! Identifiers and bounded strings, parsed once at the boundary.
+//!
+//! A value of one of these types is valid by construction: code past the
+//! parser never re-checks lengths or character sets.
+
+use std::fmt;
+
+/// Why a string did not parse into one of the types here. The caller adds
+/// which field it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {max} characters, got {len}")]
+    TooLong { max: usize, len: usize },
+    #[error("{0}")]
+    Invalid(&'static str),
+}
+
+fn check_length(text: &str, max: usize) -> Result<(), NameError> {
+    let len = text.chars().count();
+    if len == 0 {
+        Err(NameError::Empty)
+    } else if len > max {
+        Err(NameError::TooLong { max, len })
+    } else {
+        Ok(())
+    }
+}
+
+fn has_control_characters(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+/// Declares a newtype over `String` holding 1..=`max` characters without
+/// control characters.
+macro_rules! bounded_string {
+    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
+
+            pub fn parse(text: &str) -> Result<Self, NameError> {
+                check_length(text, Self::MAX_CHARS)?;
+                if has_control_characters(text) {
+                    return Err(NameError::Invalid("must not contain control characters"));
+                }
+                Ok(Self(text.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+    };
+}
+
+bounded_string!(
+    /// An event's idempotency key: 1–128 characters, unique in its workspace.
+    EventId,
+    128
+);
+bounded_string!(
+    /// A report, space, schedule, run or exploration token: 1–64 characters.
+    Token,
+    64
+);
+bounded_string!(
+    /// A display name (report, space, member): 1–256 characters.
+    Name,
+    256
+);
+bounded_string!(
+    /// A member's username: 1–64 characters.
+    Username,
+    64
+);
+
+/// A free-text description, 0–10,000 characters (newlines allowed).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Description(String);
+
+impl Description {
+    pub const MAX_CHARS: usize = 10_000;
+
+    pub fn parse(text: &str) -> Result<Self, NameError> {
+        let len = text.chars().count();
+        if len > Self::MAX_CHARS {
+            return Err(NameError::TooLong {
+                max: Self::MAX_CHARS,
+                len,
+            });
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl serde::Serialize for Description {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// A workspace's username, the `{workspace}` segment of every URL: 1–64
+/// characters of `a-z 0-9 _ -`, starting with a letter or a digit.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WorkspaceName(String);
+
+impl WorkspaceName {
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(text: &str) -> Result<Self, NameError> {
+        check_length(text, Self::MAX_CHARS)?;
+        let allowed =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+        if !text.chars().all(allowed) {
+            return Err(NameError::Invalid(
+                "may contain only lowercase letters, digits, '_' and '-'",
+            ));
+        }
+        if !text.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Err(NameError::Invalid("must start with a letter or a digit"));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for WorkspaceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A member's email, lowercased: members are compared case-insensitively and
+/// shown lowercased (SPEC section 2).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Email(String);
+
+impl Email {
+    /// RFC 5321's limit on a forward path.
+    pub const MAX_CHARS: usize = 254;
+
+    pub fn parse(text: &str) -> Result<Self, NameError> {
+        check_length(text, Self::MAX_CHARS)?;
+        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(NameError::Invalid(
+                "must not contain spaces or control characters",
+            ));
+        }
+        match text.split_once('@') {
+            Some((local, domain))
+                if !local.is_empty() && !domain.is_empty() && !domain.contains('@') =>
+            {
+                Ok(Self(text.to_lowercase()))
+            }
+            _ => Err(NameError::Invalid("must look like name@domain")),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl serde::Serialize for Email {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// A report's numeric id: 1 ≤ id ≤ 2^53 − 1, the integers every JSON client
+/// can hold exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct ReportId(i64);
+
+impl ReportId {
+    pub const MAX: i64 = (1 << 53) - 1;
+
+    pub fn new(value: i64) -> Result<Self, NameError> {
+        if (1..=Self::MAX).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(NameError::Invalid(
+                "must be an integer from 1 to 9007199254740991",
+            ))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ReportId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn workspace_names_follow_the_username_rules() {
+        for good in ["acme", "a", "0day", "data-team_2", &"x".repeat(64)] {
+            assert!(WorkspaceName::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "Acme",
+            "-acme",
+            "_acme",
+            "ac me",
+            "acmé",
+            &"x".repeat(65),
+        ] {
+            assert!(WorkspaceName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_need_an_at_sign() {
+        assert_eq!(
+            Email::parse("User0@Company.COM").unwrap().as_str(),
+            "user0@company.com"
+        );
+        for bad in [
+            "",
+            "user",
+            "@company.com",
+            "user@",
+            "a@b@c",
+            "us er@company.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn report_ids_stay_within_json_safe_integers() {
+        assert!(ReportId::new(1).is_ok());
+        assert!(ReportId::new(ReportId::MAX).is_ok());
+        assert!(ReportId::new(0).is_err());
+        assert!(ReportId::new(-5).is_err());
+        assert!(ReportId::new(ReportId::MAX + 1).is_err());
+    }
+
+    #[test]
+    fn tokens_count_characters_not_bytes() {
+        assert!(Token::parse(&"é".repeat(64)).is_ok());
+        assert_eq!(
+            Token::parse(&"é".repeat(65)),
+            Err(NameError::TooLong { max: 64, len: 65 })
+        );
+        assert!(Token::parse("a\u{0}b").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parsed_emails_compare_case_insensitively(local in "[a-zA-Z0-9._]{1,20}", domain in "[a-zA-Z0-9.]{1,20}") {
+            let mixed = Email::parse(&format!("{local}@{domain}")).unwrap();
+            let lower = Email::parse(&format!("{}@{}", local.to_lowercase(), domain.to_lowercase())).unwrap();
+            prop_assert_eq!(mixed, lower);
+        }
+
+        #[test]
+        fn every_valid_workspace_name_round_trips(name in "[a-z0-9][a-z0-9_-]{0,63}") {
+            let parsed = WorkspaceName::parse(&name).unwrap();
+            prop_assert_eq!(parsed.as_str(), name.as_str());
+        }
+    }
+}

@@ -1,0 +1,452 @@
+//! What a set of events means: the merge rules of SPEC section 3.
+//!
+//! [`Changes`] folds events into per-entity state. Every part of it merges
+//! in a way that ignores order: registers keep the write with the largest
+//! [`Stamp`] (last writer wins, ties broken by event id), flags only ever turn
+//! on (deletions are final), sets are unions, maxima and minima are kept, and
+//! counters add up. Counting each event once is the event log's job (events
+//! are deduplicated by id before they get here), so folding any permutation
+//! of a set of distinct events gives the same `Changes`.
+//!
+//! The storage backends fold each batch into a `Changes` and merge it into
+//! their tables with the same rules, written in SQL. Folded over a whole
+//! event log, a `Changes` is also the reference model that
+//! [`crate::domain::stats`] reads statistics from, so tests can check the
+//! maintained tables against a recomputation from scratch.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::event::{Event, EventKind, RunState, RunTrigger, SpaceType};
+use super::names::{Description, Email, EventId, Name, ReportId, Token, Username};
+use super::timestamp::Timestamp;
+
+/// The position of a write in the last-writer-wins order: later
+/// `occurred_at` wins, and of two writes at the same instant the larger event
+/// id (byte order) wins.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Stamp {
+    pub at: Timestamp,
+    pub event: EventId,
+}
+
+impl Stamp {
+    pub fn of(event: &Event) -> Self {
+        Stamp {
+            at: event.occurred_at,
+            event: event.id.clone(),
+        }
+    }
+}
+
+/// A last-writer-wins register: a value and the stamp of the write that set it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Register<T> {
+    pub stamp: Stamp,
+    pub value: T,
+}
+
+impl<T> Register<T> {
+    /// The write `event` makes.
+    pub fn of(event: &Event, value: T) -> Self {
+        Register {
+            stamp: Stamp::of(event),
+            value,
+        }
+    }
+}
+
+/// Keeps whichever of the current and the incoming write has the larger stamp.
+fn merge_register<T>(slot: &mut Option<Register<T>>, incoming: Register<T>) {
+    match slot {
+        Some(current) if current.stamp >= incoming.stamp => {}
+        _ => *slot = Some(incoming),
+    }
+}
+
+fn merge_max(slot: &mut Option<Timestamp>, incoming: Timestamp) {
+    *slot = Some(slot.map_or(incoming, |current| current.max(incoming)));
+}
+
+fn merge_min(slot: &mut Option<Timestamp>, incoming: Timestamp) {
+    *slot = Some(slot.map_or(incoming, |current| current.min(incoming)));
+}
+
+/// What `report_created` says about a report besides its name, description
+/// and space, which other events can change too.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportDefinition {
+    pub report_token: Token,
+    pub creator: Email,
+}
+
+/// The latest run of a report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastRun {
+    pub run_token: Token,
+    pub state: RunState,
+}
+
+/// Everything the events say about one report.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReportChanges {
+    pub definition: Option<Register<ReportDefinition>>,
+    pub name: Option<Register<Name>>,
+    pub description: Option<Register<Option<Description>>>,
+    pub space: Option<Register<Token>>,
+    pub deleted: bool,
+    pub views: u64,
+    pub last_viewed_at: Option<Timestamp>,
+    /// The earliest `report_created`.
+    pub created_at: Option<Timestamp>,
+    /// The latest `report_edited`.
+    pub edited_at: Option<Timestamp>,
+    /// Members with a `report_edited` event (the creator is added on read,
+    /// since who the creator is can still change).
+    pub editors: BTreeSet<Email>,
+    /// Members who started a manual run, with the time of their latest one:
+    /// whether it is recent depends on when the statistics are read.
+    pub manual_runs: BTreeMap<Email, Timestamp>,
+    /// Schedules that ran this report at least once.
+    pub scheduled_runs: BTreeSet<Token>,
+    pub last_run: Option<Register<LastRun>>,
+    pub last_successful_run_at: Option<Timestamp>,
+}
+
+/// Which report a schedule or an exploration belongs to, and who made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportLink {
+    pub report_id: ReportId,
+    pub creator: Email,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScheduleChanges {
+    pub definition: Option<Register<ReportLink>>,
+    /// The latest pause (`true`) or resume (`false`).
+    pub paused: Option<Register<bool>>,
+    pub deleted: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExplorationChanges {
+    pub definition: Option<Register<ReportLink>>,
+    pub deleted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpaceDefinition {
+    pub name: Name,
+    pub description: Option<Description>,
+    pub space_type: SpaceType,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpaceChanges {
+    pub definition: Option<Register<SpaceDefinition>>,
+    pub deleted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberProfile {
+    pub username: Option<Username>,
+    pub name: Option<Name>,
+}
+
+/// Members are not deleted for good: the latest upsert or removal decides
+/// whether one is present.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberChanges {
+    pub profile: Option<Register<MemberProfile>>,
+    pub present: Option<Register<bool>>,
+}
+
+/// The merged meaning of a set of events, entity by entity. Maps are ordered
+/// so that storage writes rows in key order, which keeps concurrent writers
+/// from deadlocking on each other.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub reports: BTreeMap<ReportId, ReportChanges>,
+    pub schedules: BTreeMap<Token, ScheduleChanges>,
+    pub explorations: BTreeMap<Token, ExplorationChanges>,
+    pub spaces: BTreeMap<Token, SpaceChanges>,
+    pub members: BTreeMap<Email, MemberChanges>,
+}
+
+impl Changes {
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
+        let mut changes = Changes::default();
+        for event in events {
+            changes.record(event);
+        }
+        changes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.reports.is_empty()
+            && self.schedules.is_empty()
+            && self.explorations.is_empty()
+            && self.spaces.is_empty()
+            && self.members.is_empty()
+    }
+
+    /// Folds one event in. The caller guarantees each distinct event is
+    /// recorded once.
+    pub fn record(&mut self, event: &Event) {
+        let at = event.occurred_at;
+        match &event.kind {
+            EventKind::MemberUpserted {
+                email,
+                username,
+                name,
+            } => {
+                let member = self.members.entry(email.clone()).or_default();
+                merge_register(
+                    &mut member.profile,
+                    Register::of(
+                        event,
+                        MemberProfile {
+                            username: username.clone(),
+                            name: name.clone(),
+                        },
+                    ),
+                );
+                merge_register(&mut member.present, Register::of(event, true));
+            }
+            EventKind::MemberRemoved { email } => {
+                let member = self.members.entry(email.clone()).or_default();
+                merge_register(&mut member.present, Register::of(event, false));
+            }
+            EventKind::SpaceUpserted {
+                space_token,
+                name,
+                description,
+                space_type,
+            } => {
+                let space = self.spaces.entry(space_token.clone()).or_default();
+                merge_register(
+                    &mut space.definition,
+                    Register::of(
+                        event,
+                        SpaceDefinition {
+                            name: name.clone(),
+                            description: description.clone(),
+                            space_type: *space_type,
+                        },
+                    ),
+                );
+            }
+            EventKind::SpaceDeleted { space_token } => {
+                self.spaces.entry(space_token.clone()).or_default().deleted = true;
+            }
+            EventKind::ReportCreated {
+                report_id,
+                report_token,
+                space_token,
+                email,
+                name,
+                description,
+            } => {
+                let report = self.report(*report_id);
+                merge_register(
+                    &mut report.definition,
+                    Register::of(
+                        event,
+                        ReportDefinition {
+                            report_token: report_token.clone(),
+                            creator: email.clone(),
+                        },
+                    ),
+                );
+                merge_register(&mut report.name, Register::of(event, name.clone()));
+                merge_register(
+                    &mut report.description,
+                    Register::of(event, description.clone()),
+                );
+                merge_register(&mut report.space, Register::of(event, space_token.clone()));
+                merge_min(&mut report.created_at, at);
+            }
+            EventKind::ReportEdited {
+                report_id,
+                email,
+                name,
+                description,
+            } => {
+                let report = self.report(*report_id);
+                report.editors.insert(email.clone());
+                merge_max(&mut report.edited_at, at);
+                if let Some(name) = name {
+                    merge_register(&mut report.name, Register::of(event, name.clone()));
+                }
+                if let Some(description) = description {
+                    merge_register(
+                        &mut report.description,
+                        Register::of(event, Some(description.clone())),
+                    );
+                }
+            }
+            EventKind::ReportMoved {
+                report_id,
+                space_token,
+            } => {
+                merge_register(
+                    &mut self.report(*report_id).space,
+                    Register::of(event, space_token.clone()),
+                );
+            }
+            EventKind::ReportDeleted { report_id } => self.report(*report_id).deleted = true,
+            EventKind::ReportViewed { report_id, .. } => {
+                let report = self.report(*report_id);
+                report.views += 1;
+                merge_max(&mut report.last_viewed_at, at);
+            }
+            EventKind::ReportRun {
+                report_id,
+                run_token,
+                trigger,
+                state,
+            } => {
+                let report = self.report(*report_id);
+                match trigger {
+                    RunTrigger::Manual { email } => {
+                        let latest = report.manual_runs.entry(email.clone()).or_insert(at);
+                        *latest = (*latest).max(at);
+                    }
+                    RunTrigger::Scheduled { schedule_token } => {
+                        report.scheduled_runs.insert(schedule_token.clone());
+                    }
+                }
+                merge_register(
+                    &mut report.last_run,
+                    Register::of(
+                        event,
+                        LastRun {
+                            run_token: run_token.clone(),
+                            state: *state,
+                        },
+                    ),
+                );
+                if *state == RunState::Succeeded {
+                    merge_max(&mut report.last_successful_run_at, at);
+                }
+            }
+            EventKind::ScheduleCreated {
+                schedule_token,
+                report_id,
+                email,
+            } => {
+                let schedule = self.schedules.entry(schedule_token.clone()).or_default();
+                merge_register(
+                    &mut schedule.definition,
+                    Register::of(
+                        event,
+                        ReportLink {
+                            report_id: *report_id,
+                            creator: email.clone(),
+                        },
+                    ),
+                );
+            }
+            EventKind::SchedulePaused { schedule_token } => {
+                let schedule = self.schedules.entry(schedule_token.clone()).or_default();
+                merge_register(&mut schedule.paused, Register::of(event, true));
+            }
+            EventKind::ScheduleResumed { schedule_token } => {
+                let schedule = self.schedules.entry(schedule_token.clone()).or_default();
+                merge_register(&mut schedule.paused, Register::of(event, false));
+            }
+            EventKind::ScheduleDeleted { schedule_token } => {
+                self.schedules
+                    .entry(schedule_token.clone())
+                    .or_default()
+                    .deleted = true;
+            }
+            EventKind::ExplorationCreated {
+                exploration_token,
+                report_id,
+                email,
+            } => {
+                let exploration = self
+                    .explorations
+                    .entry(exploration_token.clone())
+                    .or_default();
+                merge_register(
+                    &mut exploration.definition,
+                    Register::of(
+                        event,
+                        ReportLink {
+                            report_id: *report_id,
+                            creator: email.clone(),
+                        },
+                    ),
+                );
+            }
+            EventKind::ExplorationDeleted { exploration_token } => {
+                self.explorations
+                    .entry(exploration_token.clone())
+                    .or_default()
+                    .deleted = true;
+            }
+        }
+    }
+
+    fn report(&mut self, report_id: ReportId) -> &mut ReportChanges {
+        self.reports.entry(report_id).or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::Position;
+
+    fn event(json: &str) -> Event {
+        Event::parse(
+            json,
+            Position::Line(1),
+            Timestamp::parse("2030-01-01T00:00:00Z").unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_later_write_wins_whatever_the_order_of_arrival() {
+        let early = event(
+            r#"{"id":"b","type":"report_moved","report_id":1,"space_token":"old","occurred_at":"2026-01-01T00:00:00Z"}"#,
+        );
+        let late = event(
+            r#"{"id":"a","type":"report_moved","report_id":1,"space_token":"new","occurred_at":"2026-02-01T00:00:00Z"}"#,
+        );
+        for order in [[&early, &late], [&late, &early]] {
+            let changes = Changes::from_events(order);
+            let space = &changes.reports[&ReportId::new(1).unwrap()].space;
+            assert_eq!(space.as_ref().unwrap().value.as_str(), "new");
+        }
+    }
+
+    #[test]
+    fn a_tie_in_time_goes_to_the_larger_event_id() {
+        let a = event(
+            r#"{"id":"a","type":"schedule_paused","schedule_token":"s","occurred_at":"2026-01-01T00:00:00Z"}"#,
+        );
+        let b = event(
+            r#"{"id":"b","type":"schedule_resumed","schedule_token":"s","occurred_at":"2026-01-01T00:00:00Z"}"#,
+        );
+        for order in [[&a, &b], [&b, &a]] {
+            let changes = Changes::from_events(order);
+            let paused = &changes.schedules[&Token::parse("s").unwrap()].paused;
+            assert!(!paused.as_ref().unwrap().value);
+        }
+    }
+
+    #[test]
+    fn deletion_is_final_even_against_later_events() {
+        let deleted = event(
+            r#"{"id":"a","type":"report_deleted","report_id":1,"occurred_at":"2026-01-01T00:00:00Z"}"#,
+        );
+        let created = event(
+            r#"{"id":"b","type":"report_created","report_id":1,"report_token":"t","space_token":"s","email":"a@b.c","name":"n","occurred_at":"2026-06-01T00:00:00Z"}"#,
+        );
+        let changes = Changes::from_events([&deleted, &created]);
+        assert!(changes.reports[&ReportId::new(1).unwrap()].deleted);
+    }
+}

@@ -1,0 +1,198 @@
+//! Paging as Mode's batch endpoints do it: `page`, `per_page`,
+//! `include_spaces`, a `pagination` object and `_links`.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::error::ApiError;
+use crate::domain::stats::SpaceFilter;
+use crate::storage::PageRequest;
+
+pub const DEFAULT_PER_PAGE: u64 = 1000;
+pub const MAX_PER_PAGE: u64 = 1000;
+
+/// The listing parameters of a batch GET; unknown parameters are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListingParams {
+    pub page: PageRequest,
+    pub filter: SpaceFilter,
+    /// Whether the request said `include_spaces=all` (links repeat it).
+    include_spaces_given: bool,
+}
+
+impl ListingParams {
+    pub fn parse(query: &HashMap<String, String>) -> Result<Self, ApiError> {
+        let page = match query.get("page") {
+            None => 1,
+            Some(text) => text
+                .parse::<u64>()
+                .ok()
+                .filter(|page| *page >= 1)
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "`page` must be an integer of at least 1, got `{text}`"
+                    ))
+                })?,
+        };
+        let per_page = match query.get("per_page") {
+            None => DEFAULT_PER_PAGE,
+            Some(text) => text
+                .parse::<u64>()
+                .ok()
+                .filter(|per_page| (1..=MAX_PER_PAGE).contains(per_page))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "`per_page` must be an integer from 1 to {MAX_PER_PAGE}, got `{text}`"
+                    ))
+                })?,
+        };
+        let (filter, include_spaces_given) = match query.get("include_spaces").map(String::as_str) {
+            None => (SpaceFilter::ExcludePersonal, false),
+            Some("all") => (SpaceFilter::All, true),
+            Some(other) => {
+                return Err(ApiError::BadRequest(format!(
+                    "`include_spaces` must be `all` or absent, got `{other}`"
+                )));
+            }
+        };
+        Ok(ListingParams {
+            page: PageRequest { page, per_page },
+            filter,
+            include_spaces_given,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Pagination {
+    pub page: u64,
+    pub per_page: u64,
+    pub count: u64,
+    pub total_pages: u64,
+    pub total_count: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub href: String,
+}
+
+/// `next_page` and `prev_page`, each present only when there is such a page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Links {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page: Option<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev_page: Option<Link>,
+}
+
+/// The `pagination` object and `_links` of one page of `path`.
+pub fn paginate(
+    path: &str,
+    params: ListingParams,
+    count: usize,
+    total_count: u64,
+) -> (Pagination, Links) {
+    let PageRequest { page, per_page } = params.page;
+    let total_pages = total_count.div_ceil(per_page);
+    let href = |page: u64| {
+        let mut href = format!("{path}?page={page}&per_page={per_page}");
+        if params.include_spaces_given {
+            href.push_str("&include_spaces=all");
+        }
+        Link { href }
+    };
+    let links = Links {
+        next_page: (page < total_pages).then(|| href(page + 1)),
+        prev_page: (page > 1).then(|| href(page - 1)),
+    };
+    let pagination = Pagination {
+        page,
+        per_page,
+        count: count as u64,
+        total_pages,
+        total_count,
+    };
+    (pagination, links)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Result<ListingParams, ApiError> {
+        let query = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ListingParams::parse(&query)
+    }
+
+    #[test]
+    fn defaults_are_page_one_of_a_thousand_without_personal_spaces() {
+        let parsed = params(&[("utm_source", "x")]).unwrap();
+        assert_eq!(
+            parsed.page,
+            PageRequest {
+                page: 1,
+                per_page: 1000
+            }
+        );
+        assert_eq!(parsed.filter, SpaceFilter::ExcludePersonal);
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_naming_the_parameter() {
+        for (key, value) in [
+            ("page", "0"),
+            ("page", "-1"),
+            ("page", "one"),
+            ("per_page", "0"),
+            ("per_page", "1001"),
+            ("per_page", ""),
+            ("include_spaces", "personal"),
+            ("include_spaces", ""),
+        ] {
+            let Err(ApiError::BadRequest(message)) = params(&[(key, value)]) else {
+                panic!("{key}={value} should be refused");
+            };
+            assert!(message.starts_with(&format!("`{key}`")), "{message}");
+        }
+    }
+
+    #[test]
+    fn links_point_at_neighbouring_pages_and_keep_the_parameters() {
+        let parsed =
+            params(&[("page", "2"), ("per_page", "10"), ("include_spaces", "all")]).unwrap();
+        let (pagination, links) = paginate("/batch/acme/report_stats", parsed, 10, 35);
+        assert_eq!(pagination.total_pages, 4);
+        assert_eq!(
+            links.next_page.unwrap().href,
+            "/batch/acme/report_stats?page=3&per_page=10&include_spaces=all"
+        );
+        assert_eq!(
+            links.prev_page.unwrap().href,
+            "/batch/acme/report_stats?page=1&per_page=10&include_spaces=all"
+        );
+    }
+
+    #[test]
+    fn an_empty_listing_has_no_pages_and_no_links() {
+        let (pagination, links) = paginate("/x", params(&[]).unwrap(), 0, 0);
+        assert_eq!(pagination.total_pages, 0);
+        assert_eq!(links, Links::default());
+    }
+
+    #[test]
+    fn a_page_past_the_end_links_back_but_not_forward() {
+        let (_, links) = paginate(
+            "/x",
+            params(&[("page", "9"), ("per_page", "5")]).unwrap(),
+            0,
+            12,
+        );
+        assert!(links.next_page.is_none());
+        assert_eq!(links.prev_page.unwrap().href, "/x?page=8&per_page=5");
+    }
+}

@@ -1,0 +1,128 @@
+//! Streaming NDJSON import: the `reportstats import` path.
+//!
+//! A reader thread parses lines into chunks of events while the store writes
+//! the previous chunk, so parsing and writing use a core each. The whole
+//! import is one transaction: the reader sends [`IngestMessage::Commit`] only
+//! when every line parsed, and a store that sees the channel close without it
+//! rolls back. Memory stays bounded by the chunk size and channel depth,
+//! whatever the size of the input.
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::batch::Rejections;
+use crate::domain::{Event, EventError, Position, Timestamp};
+use crate::storage::{IngestMessage, IngestSummary, Store, StoreError, WorkspaceId};
+
+/// Events per chunk handed to the store: large enough to amortise per-chunk
+/// work, small enough to keep memory flat.
+pub const CHUNK_EVENTS: usize = 20_000;
+
+/// Chunks in flight between the reader and the store.
+const CHANNEL_DEPTH: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{count} events were rejected; nothing was stored")]
+    Rejected {
+        errors: Vec<EventError>,
+        count: usize,
+    },
+    #[error("reading the input failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Progress as the reader sees it, for a progress bar.
+pub trait ImportProgress: Send + 'static {
+    fn advanced(&self, bytes: u64, events: u64);
+}
+
+impl ImportProgress for () {
+    fn advanced(&self, _: u64, _: u64) {}
+}
+
+/// Imports NDJSON from `reader` into `workspace`, all or nothing.
+pub async fn import_ndjson<R, P>(
+    store: Arc<dyn Store>,
+    workspace: WorkspaceId,
+    reader: R,
+    received_at: Timestamp,
+    progress: P,
+) -> Result<IngestSummary, ImportError>
+where
+    R: BufRead + Send + 'static,
+    P: ImportProgress,
+{
+    let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
+    let reading =
+        tokio::task::spawn_blocking(move || read_chunks(reader, received_at, &sender, &progress));
+    let writing = store.ingest_stream(workspace, receiver).await;
+    let read = reading
+        .await
+        .map_err(|error| ImportError::Io(std::io::Error::other(error)))?;
+    let rejections = read?;
+    if !rejections.is_empty() {
+        return Err(ImportError::Rejected {
+            errors: rejections.errors,
+            count: rejections.count,
+        });
+    }
+    Ok(writing?)
+}
+
+/// Reads the whole input. Sends chunks while every line is good; after the
+/// first bad line it only keeps reading to report the others.
+fn read_chunks(
+    mut reader: impl BufRead,
+    received_at: Timestamp,
+    sender: &mpsc::Sender<IngestMessage>,
+    progress: &impl ImportProgress,
+) -> Result<Rejections, ImportError> {
+    let mut rejections = Rejections::default();
+    let mut chunk: Vec<Event> = Vec::with_capacity(CHUNK_EVENTS);
+    let mut line = Vec::new();
+    let mut line_number = 0usize;
+    let mut store_gone = false;
+    loop {
+        line.clear();
+        let bytes = reader.read_until(b'\n', &mut line)?;
+        if bytes == 0 {
+            break;
+        }
+        line_number += 1;
+        let position = Position::Line(line_number);
+        let parsed = match std::str::from_utf8(&line) {
+            Ok(text) if text.trim().is_empty() => None,
+            Ok(text) => Some(Event::parse(text.trim(), position, received_at)),
+            Err(_) => Some(Err(EventError::malformed(position, "is not UTF-8 text"))),
+        };
+        let is_event = parsed.is_some();
+        match parsed {
+            None => {}
+            Some(Ok(event)) if rejections.is_empty() => chunk.push(event),
+            Some(Ok(_)) => {}
+            Some(Err(error)) => {
+                rejections.push(error);
+                chunk.clear();
+            }
+        }
+        progress.advanced(bytes as u64, u64::from(is_event));
+        if chunk.len() >= CHUNK_EVENTS && !store_gone {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_EVENTS));
+            // The store hangs up only when it failed; its error is the one to
+            // report, so keep reading just to count bad lines.
+            store_gone = sender.blocking_send(IngestMessage::Events(full)).is_err();
+        }
+    }
+    if rejections.is_empty() && !store_gone {
+        if !chunk.is_empty() {
+            let _ = sender.blocking_send(IngestMessage::Events(chunk));
+        }
+        let _ = sender.blocking_send(IngestMessage::Commit);
+    }
+    Ok(rejections)
+}

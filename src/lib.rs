@@ -1,0 +1,26 @@
+//! reportstats: self-hosted usage analytics for BI reports, serving Mode's
+//! Discovery ("batch") API.
+//!
+//! # Layout
+//!
+//! - [`domain`]: what the service knows about and its rules, without I/O:
+//!   parsed names and ids, the [`Event`](domain::Event) format, the merge
+//!   rules that make statistics independent of event order
+//!   ([`domain::state`]), the statistics themselves ([`domain::stats`]),
+//!   API keys and the clock.
+//! - [`ingest`]: request bodies and NDJSON files into validated events,
+//!   all or nothing.
+//! - [`storage`]: the [`Store`](storage::Store) trait, the SQL shared by the
+//!   backends, and one module per backend ([`storage::sqlite`]).
+//! - [`http`]: the axum application: routes, authentication, errors.
+//! - [`cli`]: the `reportstats` command line; `main.rs` only calls into it.
+//! - [`demo`]: realistic generated activity for `reportstats demo`.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod ingest;
+pub mod storage;

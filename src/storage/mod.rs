@@ -1,0 +1,171 @@
+//! Storage: the event log and the state maintained from it.
+//!
+//! One small trait, [`Store`], with one module per backend. The backend is
+//! chosen from the database URL at start ([`open`]). Both keep the same
+//! tables: the event log (the source of truth, deduplicated by event id per
+//! workspace) and per-entity state merged from each batch's
+//! [`Changes`](crate::domain::state::Changes) with the rules of
+//! [`crate::domain::state`], written as SQL upserts (see [`sql`]). Every
+//! table is keyed by workspace first.
+
+pub mod sql;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::domain::api_key::SecretHash;
+use crate::domain::stats::{ReportStat, SpaceFilter};
+use crate::domain::{Event, Timestamp, WorkspaceName};
+
+/// The database's own key for a workspace.
+pub type WorkspaceId = i64;
+
+/// The default database: one SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://reportstats.db";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub name: WorkspaceName,
+}
+
+/// A stored workspace API key, found by its token.
+#[derive(Clone, Debug)]
+pub struct StoredApiKey {
+    pub workspace: Workspace,
+    pub secret_hash: SecretHash,
+}
+
+/// What a batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IngestSummary {
+    /// Events stored by this batch.
+    pub accepted: u64,
+    /// Events whose id was already stored (or repeated within the batch).
+    pub duplicates: u64,
+}
+
+/// The stream a writer consumes: chunks of events, then `Commit`. A stream
+/// that ends without `Commit` is rolled back whole.
+#[derive(Debug)]
+pub enum IngestMessage {
+    Events(Vec<Event>),
+    Commit,
+}
+
+/// A page of a listing: `page` is 1-based, `per_page` already checked to be
+/// 1–1000 by the HTTP layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl PageRequest {
+    pub fn offset(self) -> u64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+}
+
+/// One page of rows and the number of rows in all pages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub total_count: u64,
+    pub items: Vec<T>,
+}
+
+/// A `report_stats` request as storage sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct ReportStatsQuery {
+    pub page: PageRequest,
+    pub filter: SpaceFilter,
+    /// Manual runs at or after this instant are recent.
+    pub recent_since: Timestamp,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the input ended before it was complete; nothing was stored")]
+    Aborted,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a workspace with its first API key. `Conflict` if the name is
+    /// taken.
+    async fn create_workspace(
+        &self,
+        name: &WorkspaceName,
+        key_token: &str,
+        key_secret_hash: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<Workspace>;
+
+    async fn workspace(&self, name: &WorkspaceName) -> StoreResult<Option<Workspace>>;
+
+    /// Adds an API key to an existing workspace.
+    async fn create_api_key(
+        &self,
+        workspace: WorkspaceId,
+        key_token: &str,
+        key_secret_hash: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// The key with this token, if it exists and is not revoked.
+    async fn api_key(&self, token: &str) -> StoreResult<Option<StoredApiKey>>;
+
+    /// Stores a stream of events in one transaction (see [`IngestMessage`]).
+    async fn ingest_stream(
+        &self,
+        workspace: WorkspaceId,
+        messages: mpsc::Receiver<IngestMessage>,
+    ) -> StoreResult<IngestSummary>;
+
+    async fn report_stats(
+        &self,
+        workspace: WorkspaceId,
+        query: ReportStatsQuery,
+    ) -> StoreResult<Page<ReportStat>>;
+
+    /// Every stored event of a workspace, in event id order.
+    async fn event_log(&self, workspace: WorkspaceId) -> StoreResult<Vec<Event>>;
+
+    /// Whether the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Stores one batch, all or nothing.
+pub async fn ingest(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    events: Vec<Event>,
+) -> StoreResult<IngestSummary> {
+    let (sender, receiver) = mpsc::channel(2);
+    // The channel has room for both messages, so these sends cannot wait.
+    let _ = sender.try_send(IngestMessage::Events(events));
+    let _ = sender.try_send(IngestMessage::Commit);
+    drop(sender);
+    store.ingest_stream(workspace, receiver).await
+}
+
+/// Opens (creating and migrating as needed) the database at `url`.
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(path) = sqlite::path_from_url(url) {
+        let store = sqlite::SqliteStore::open(path).await?;
+        return Ok(Arc::new(store));
+    }
+    anyhow::bail!("unsupported database URL `{url}`: expected sqlite://PATH")
+}

@@ -1,0 +1,310 @@
+//! The embedded default: one SQLite file in WAL mode.
+//!
+//! SQLite allows one writer at a time, so there is one writer connection
+//! behind a mutex; readers get their own connections and, thanks to WAL,
+//! read a consistent snapshot while a batch is being written. rusqlite is
+//! synchronous, so every call runs on tokio's blocking pool; the mutexes are
+//! std's because they are only ever held there, never across an `.await`.
+
+mod read;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::Context;
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use tokio::sync::mpsc;
+
+use super::{
+    IngestMessage, IngestSummary, Page, ReportStatsQuery, Store, StoreError, StoreResult,
+    StoredApiKey, Workspace, WorkspaceId,
+};
+use crate::domain::api_key::SecretHash;
+use crate::domain::stats::ReportStat;
+use crate::domain::{Event, Timestamp, WorkspaceName};
+
+/// Migrations in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+
+/// Connections for concurrent reads: a handful is enough on small machines,
+/// where the CPU, not the connection count, is the limit.
+const READER_CONNECTIONS: usize = 4;
+
+/// The file path of a `sqlite://PATH` (or `sqlite:PATH`) URL, if it is one.
+/// `sqlite://reportstats.db` is relative to the working directory,
+/// `sqlite:///var/lib/reportstats.db` absolute.
+pub fn path_from_url(url: &str) -> Option<&str> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split_once('?').map_or(path, |(path, _)| path);
+    (!path.is_empty()).then_some(path)
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Other(error.into())
+    }
+}
+
+pub struct SqliteStore {
+    inner: Arc<Connections>,
+}
+
+struct Connections {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock leaves no half-done transaction behind
+    // (rusqlite rolls back on drop), so the connection is still good.
+    connection
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn configure(connection: &Connection) -> rusqlite::Result<()> {
+    // FULL: a batch is on disk (the WAL is fsynced) before it is acknowledged.
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.pragma_update(None, "foreign_keys", "OFF")?;
+    connection.pragma_update(None, "temp_store", "MEMORY")?;
+    // 64 MiB of page cache per connection.
+    connection.pragma_update(None, "cache_size", -65_536)?;
+    connection.busy_timeout(std::time::Duration::from_secs(30))?;
+    Ok(())
+}
+
+fn migrate(connection: &mut Connection) -> anyhow::Result<()> {
+    // IMMEDIATE takes the write lock first, so two processes starting on one
+    // file migrate one after the other.
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let applied: usize = transaction.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if applied > MIGRATIONS.len() {
+        anyhow::bail!(
+            "the database has schema version {applied}, newer than this reportstats knows ({}); upgrade reportstats",
+            MIGRATIONS.len()
+        );
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        transaction
+            .execute_batch(migration)
+            .with_context(|| format!("running migration {}", index + 1))?;
+        transaction.pragma_update(None, "user_version", index + 1)?;
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens the file at `path`, creating and migrating it as needed.
+    pub async fn open(path: impl AsRef<Path>) -> anyhow::Result<Self> {
+        let path: PathBuf = path.as_ref().to_owned();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&path)).await?
+    }
+
+    fn open_blocking(path: &Path) -> anyhow::Result<Self> {
+        let mut writer = Connection::open(path)
+            .with_context(|| format!("opening SQLite database {}", path.display()))?;
+        let mode: String =
+            writer.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            anyhow::bail!(
+                "{} cannot use WAL mode (journal_mode is {mode})",
+                path.display()
+            );
+        }
+        configure(&writer)?;
+        migrate(&mut writer)?;
+        let readers = (0..READER_CONNECTIONS)
+            .map(|_| {
+                let reader = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | OpenFlags::SQLITE_OPEN_URI,
+                )?;
+                configure(&reader)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(SqliteStore {
+            inner: Arc::new(Connections {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || work(&mut lock(&inner.writer)))
+            .await
+            .map_err(|error| StoreError::Other(error.into()))?
+    }
+
+    async fn read<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let index = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            work(&mut lock(&inner.readers[index]))
+        })
+        .await
+        .map_err(|error| StoreError::Other(error.into()))?
+    }
+}
+
+fn workspace_from_row(id: i64, name: String) -> StoreResult<Workspace> {
+    let name = WorkspaceName::parse(&name).map_err(|error| {
+        StoreError::Other(anyhow::anyhow!("stored workspace name `{name}` {error}"))
+    })?;
+    Ok(Workspace { id, name })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_workspace(
+        &self,
+        name: &WorkspaceName,
+        key_token: &str,
+        key_secret_hash: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<Workspace> {
+        let name = name.clone();
+        let key_token = key_token.to_owned();
+        let key_secret_hash = *key_secret_hash;
+        self.write(move |connection| {
+            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let exists = transaction
+                .query_row(
+                    "SELECT 1 FROM workspaces WHERE name = ?1",
+                    [name.as_str()],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if exists {
+                return Err(StoreError::Conflict(format!("workspace `{name}` already exists")));
+            }
+            transaction.execute(
+                "INSERT INTO workspaces (name, created_at) VALUES (?1, ?2)",
+                (name.as_str(), now.as_micros()),
+            )?;
+            let id = transaction.last_insert_rowid();
+            transaction.execute(
+                "INSERT INTO api_keys (workspace_id, token, secret_sha256, created_at) VALUES (?1, ?2, ?3, ?4)",
+                (id, &key_token, &key_secret_hash[..], now.as_micros()),
+            )?;
+            transaction.commit()?;
+            Ok(Workspace { id, name })
+        })
+        .await
+    }
+
+    async fn workspace(&self, name: &WorkspaceName) -> StoreResult<Option<Workspace>> {
+        let name = name.clone();
+        self.read(move |connection| {
+            let id = connection
+                .query_row(
+                    "SELECT workspace_id FROM workspaces WHERE name = ?1",
+                    [name.as_str()],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            Ok(id.map(|id| Workspace { id, name }))
+        })
+        .await
+    }
+
+    async fn create_api_key(
+        &self,
+        workspace: WorkspaceId,
+        key_token: &str,
+        key_secret_hash: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let key_token = key_token.to_owned();
+        let key_secret_hash = *key_secret_hash;
+        self.write(move |connection| {
+            connection.execute(
+                "INSERT INTO api_keys (workspace_id, token, secret_sha256, created_at) VALUES (?1, ?2, ?3, ?4)",
+                (workspace, &key_token, &key_secret_hash[..], now.as_micros()),
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn api_key(&self, token: &str) -> StoreResult<Option<StoredApiKey>> {
+        let token = token.to_owned();
+        self.read(move |connection| {
+            let row = connection
+                .query_row(
+                    "SELECT w.workspace_id, w.name, k.secret_sha256
+                     FROM api_keys k JOIN workspaces w ON w.workspace_id = k.workspace_id
+                     WHERE k.token = ?1 AND k.revoked_at IS NULL",
+                    [&token],
+                    |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, Vec<u8>>(2)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some((id, name, hash)) = row else {
+                return Ok(None);
+            };
+            let secret_hash: SecretHash = hash.try_into().map_err(|_| {
+                StoreError::Other(anyhow::anyhow!("stored key hash has the wrong length"))
+            })?;
+            Ok(Some(StoredApiKey {
+                workspace: workspace_from_row(id, name)?,
+                secret_hash,
+            }))
+        })
+        .await
+    }
+
+    async fn ingest_stream(
+        &self,
+        workspace: WorkspaceId,
+        messages: mpsc::Receiver<IngestMessage>,
+    ) -> StoreResult<IngestSummary> {
+        self.write(move |connection| write::ingest_stream(connection, workspace, messages))
+            .await
+    }
+
+    async fn report_stats(
+        &self,
+        workspace: WorkspaceId,
+        query: ReportStatsQuery,
+    ) -> StoreResult<Page<ReportStat>> {
+        self.read(move |connection| read::report_stats(connection, workspace, query))
+            .await
+    }
+
+    async fn event_log(&self, workspace: WorkspaceId) -> StoreResult<Vec<Event>> {
+        self.read(move |connection| read::event_log(connection, workspace))
+            .await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|connection| Ok(connection.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+}

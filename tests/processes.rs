@@ -1,0 +1,169 @@
+//! The `reportstats` binary as an operator runs it: a real process, a real
+//! socket, a real SQLite file, and a SIGKILL.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{TestDatabase, fixture_expected, fixture_lines};
+use reportstats::domain::WorkspaceName;
+use reportstats::domain::stats::SpaceFilter;
+use reportstats::storage::{PageRequest, ReportStatsQuery};
+use serde_json::Value;
+
+fn reportstats(database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_reportstats"));
+    command
+        .env("REPORTSTATS_DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills the child (SIGKILL) when dropped, so a failing test leaves no server behind.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn wait_until_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not start listening on {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn sigkill_right_after_an_acknowledgement_loses_nothing() {
+    let database = TestDatabase::sqlite();
+    let created = reportstats(&database.url)
+        .args(["workspace", "create", "acme", "--json"])
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let key: Value = serde_json::from_slice(&created.stdout).unwrap();
+
+    let port = free_port();
+    let mut server = Server(
+        reportstats(&database.url)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_listening(port).await;
+
+    let client = reqwest::Client::new();
+    for batch in fixture_lines().chunks(23) {
+        let response = client
+            .post(format!("http://127.0.0.1:{port}/api/acme/events"))
+            .basic_auth(key["token"].as_str().unwrap(), key["secret"].as_str())
+            .header("Content-Type", "application/x-ndjson")
+            .body(batch.join("\n"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    // The last batch was acknowledged a moment ago: no time to flush anything.
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+
+    let store = database.open().await;
+    let workspace = store
+        .workspace(&WorkspaceName::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.event_log(workspace.id).await.unwrap().len(), 216);
+    let page = store
+        .report_stats(
+            workspace.id,
+            ReportStatsQuery {
+                page: PageRequest {
+                    page: 1,
+                    per_page: 1000,
+                },
+                filter: SpaceFilter::All,
+                recent_since: common::fixture_now().saturating_sub_days(90),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(page.items).unwrap(),
+        fixture_expected(true)
+    );
+}
+
+#[tokio::test]
+async fn the_demo_answers_its_own_curl_command_with_real_statistics() {
+    let database = TestDatabase::sqlite();
+    let port = free_port();
+    let mut demo = Server(
+        reportstats(&database.url)
+            .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = demo.0.stdout.take().unwrap();
+    let curl = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map(Result::unwrap)
+            .find(|line| line.trim_start().starts_with("curl "))
+            .expect("the demo printed no curl command")
+    })
+    .await
+    .unwrap();
+    wait_until_listening(port).await;
+
+    let output = Command::new("sh")
+        .args(["-c", curl.trim()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{curl}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        page["pagination"]["total_count"].as_u64().unwrap() > 100,
+        "{page}"
+    );
+    let rows = page["report_stats"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .any(|row| row["total_views_count"].as_u64().unwrap() > 0),
+        "{page}"
+    );
+    assert!(
+        rows.iter()
+            .all(|row| !row["editors_emails"].as_array().unwrap().is_empty())
+    );
+}

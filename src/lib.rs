@@ -10,8 +10,11 @@
 //!   API keys and the clock.
 //! - [`ingest`]: request bodies and NDJSON files into validated events,
 //!   all or nothing.
-//! - [`storage`]: the [`Store`](storage::Store) trait, the SQL shared by the
-//!   backends, and one module per backend ([`storage::sqlite`]).
+//! - [`storage`]: the [`Store`](storage::Store) trait; what the backends
+//!   share (the merge rules as SQL upserts in [`storage::sql`], the mapping
+//!   of changes to rows in [`storage::rows`], the page queries in
+//!   [`storage::report_stats`]); one module per backend
+//!   ([`storage::sqlite`], [`storage::postgres`]).
 //! - [`http`]: the axum application: routes, authentication, errors.
 //! - [`cli`]: the `reportstats` command line; `main.rs` only calls into it.
 //! - [`demo`]: realistic generated activity for `reportstats demo`.

@@ -1,6 +1,7 @@
 //! The HTTP contract over a real socket: paging, links, errors, all or
 //! nothing, retries.
 
+#[macro_use]
 mod common;
 
 use common::{Credentials, TestApp, TestDatabase};
@@ -25,8 +26,8 @@ fn reports_batch(count: u64) -> Vec<String> {
     lines
 }
 
-async fn app_with_reports(count: u64) -> (TestApp, Credentials) {
-    let app = TestApp::spawn().await;
+async fn app_with_reports(database: TestDatabase, count: u64) -> (TestApp, Credentials) {
+    let app = TestApp::spawn(database).await;
     let credentials = app.create_workspace("acme").await;
     app.post_ndjson_ok(&credentials, &reports_batch(count))
         .await;
@@ -42,10 +43,9 @@ fn ids(page: &Value) -> Vec<u64> {
         .collect()
 }
 
-#[tokio::test]
-async fn pages_link_to_their_neighbours_and_keep_per_page() {
+async fn pages_link_to_their_neighbours_and_keep_per_page(database: TestDatabase) {
     // 30 reports, 10 of them personal: 20 listed.
-    let (app, credentials) = app_with_reports(30).await;
+    let (app, credentials) = app_with_reports(database, 30).await;
 
     let first = app
         .get_json(&credentials, "/batch/acme/report_stats?per_page=8")
@@ -80,9 +80,8 @@ async fn pages_link_to_their_neighbours_and_keep_per_page() {
     assert_eq!(ids(&last), vec![25, 26, 28, 29]);
 }
 
-#[tokio::test]
-async fn include_spaces_all_lists_personal_reports_and_stays_in_the_links() {
-    let (app, credentials) = app_with_reports(30).await;
+async fn include_spaces_all_lists_personal_reports_and_stays_in_the_links(database: TestDatabase) {
+    let (app, credentials) = app_with_reports(database, 30).await;
     let page = app
         .get_json(
             &credentials,
@@ -98,9 +97,8 @@ async fn include_spaces_all_lists_personal_reports_and_stays_in_the_links() {
     );
 }
 
-#[tokio::test]
-async fn a_page_past_the_end_is_empty_and_links_back() {
-    let (app, credentials) = app_with_reports(5).await;
+async fn a_page_past_the_end_is_empty_and_links_back(database: TestDatabase) {
+    let (app, credentials) = app_with_reports(database, 5).await;
     let page = app
         .get_json(&credentials, "/batch/acme/report_stats?page=4&per_page=2")
         .await;
@@ -115,9 +113,8 @@ async fn a_page_past_the_end_is_empty_and_links_back() {
     );
 }
 
-#[tokio::test]
-async fn an_empty_workspace_has_no_pages_and_empty_links() {
-    let app = TestApp::spawn().await;
+async fn an_empty_workspace_has_no_pages_and_empty_links(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
     let credentials = app.create_workspace("acme").await;
     let page = app.get_json(&credentials, "/batch/acme/report_stats").await;
     assert_eq!(
@@ -127,9 +124,8 @@ async fn an_empty_workspace_has_no_pages_and_empty_links() {
     );
 }
 
-#[tokio::test]
-async fn per_page_defaults_to_1000_and_accepts_its_bounds() {
-    let (app, credentials) = app_with_reports(1002).await;
+async fn per_page_defaults_to_1000_and_accepts_its_bounds(database: TestDatabase) {
+    let (app, credentials) = app_with_reports(database, 1002).await;
     let default = app
         .get_json(&credentials, "/batch/acme/report_stats?include_spaces=all")
         .await;
@@ -149,9 +145,8 @@ async fn per_page_defaults_to_1000_and_accepts_its_bounds() {
     assert_eq!(most["pagination"]["count"], 668);
 }
 
-#[tokio::test]
-async fn bad_paging_parameters_are_a_400_naming_the_parameter() {
-    let (app, credentials) = app_with_reports(3).await;
+async fn bad_paging_parameters_are_a_400_naming_the_parameter(database: TestDatabase) {
+    let (app, credentials) = app_with_reports(database, 3).await;
     for (query, parameter) in [
         ("per_page=0", "per_page"),
         ("per_page=1001", "per_page"),
@@ -176,9 +171,8 @@ async fn bad_paging_parameters_are_a_400_naming_the_parameter() {
     }
 }
 
-#[tokio::test]
-async fn clients_asking_for_hal_json_get_the_same_json() {
-    let (app, credentials) = app_with_reports(3).await;
+async fn clients_asking_for_hal_json_get_the_same_json(database: TestDatabase) {
+    let (app, credentials) = app_with_reports(database, 3).await;
     let plain = app.get_json(&credentials, "/batch/acme/report_stats").await;
     let response = app
         .client
@@ -208,9 +202,8 @@ async fn assert_unauthorized(response: reqwest::Response) {
     );
 }
 
-#[tokio::test]
-async fn missing_malformed_or_wrong_credentials_are_a_401() {
-    let app = TestApp::spawn().await;
+async fn missing_malformed_or_wrong_credentials_are_a_401(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
     let credentials = app.create_workspace("acme").await;
     let url = app.url("/batch/acme/report_stats");
     let wrong_secret = Credentials {
@@ -250,9 +243,10 @@ fn base64_of(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
 }
 
-#[tokio::test]
-async fn a_key_of_another_workspace_gets_the_same_404_as_a_missing_workspace() {
-    let app = TestApp::spawn().await;
+async fn a_key_of_another_workspace_gets_the_same_404_as_a_missing_workspace(
+    database: TestDatabase,
+) {
+    let app = TestApp::spawn(database).await;
     let acme = app.create_workspace("acme").await;
     app.create_workspace("globex").await;
 
@@ -287,9 +281,8 @@ async fn a_key_of_another_workspace_gets_the_same_404_as_a_missing_workspace() {
     assert_eq!(body, json!({"id": "not_found", "message": "Not found"}));
 }
 
-#[tokio::test]
-async fn unknown_routes_and_methods_answer_in_the_error_format() {
-    let app = TestApp::spawn().await;
+async fn unknown_routes_and_methods_answer_in_the_error_format(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
     let credentials = app.create_workspace("acme").await;
     let response = app.get(&credentials, "/batch/acme/nothing_here").await;
     assert_eq!(response.status(), 404);
@@ -307,9 +300,8 @@ async fn unknown_routes_and_methods_answer_in_the_error_format() {
     );
 }
 
-#[tokio::test]
-async fn an_invalid_batch_stores_nothing_and_lists_the_bad_events() {
-    let (app, credentials) = app_with_reports(3).await;
+async fn an_invalid_batch_stores_nothing_and_lists_the_bad_events(database: TestDatabase) {
+    let (app, credentials) = app_with_reports(database, 3).await;
     let before = app
         .all_report_stats(&credentials, "?include_spaces=all")
         .await;
@@ -346,9 +338,8 @@ async fn an_invalid_batch_stores_nothing_and_lists_the_bad_events() {
     );
 }
 
-#[tokio::test]
-async fn malformed_json_is_a_400() {
-    let app = TestApp::spawn().await;
+async fn malformed_json_is_a_400(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
     let credentials = app.create_workspace("acme").await;
     for body in ["[{\"id\": ", "{\"id\":\"a\"}\n{oops}\n"] {
         let response = app
@@ -359,9 +350,8 @@ async fn malformed_json_is_a_400() {
     }
 }
 
-#[tokio::test]
-async fn a_retried_batch_changes_nothing() {
-    let (app, credentials) = app_with_reports(4).await;
+async fn a_retried_batch_changes_nothing(database: TestDatabase) {
+    let (app, credentials) = app_with_reports(database, 4).await;
     let views: Vec<String> = (0..20)
         .map(|n| {
             json!({"id": format!("view-{n}"), "type": "report_viewed", "report_id": 1 + n % 4})
@@ -384,14 +374,13 @@ async fn a_retried_batch_changes_nothing() {
     assert_eq!(stats[0]["view_count"], 5);
 }
 
-#[tokio::test]
-async fn oversized_bodies_and_batches_are_a_413_storing_nothing() {
+async fn oversized_bodies_and_batches_are_a_413_storing_nothing(database: TestDatabase) {
     let settings = Settings {
         max_body_bytes: 4096,
         max_batch_events: 10,
         ..Settings::default()
     };
-    let app = TestApp::spawn_with(TestDatabase::sqlite(), settings).await;
+    let app = TestApp::spawn_with(database, settings).await;
     let credentials = app.create_workspace("acme").await;
 
     let view = |n: usize| {
@@ -427,3 +416,20 @@ async fn oversized_bodies_and_batches_are_a_413_storing_nothing() {
             .is_empty()
     );
 }
+
+on_every_backend!(
+    pages_link_to_their_neighbours_and_keep_per_page,
+    include_spaces_all_lists_personal_reports_and_stays_in_the_links,
+    a_page_past_the_end_is_empty_and_links_back,
+    an_empty_workspace_has_no_pages_and_empty_links,
+    per_page_defaults_to_1000_and_accepts_its_bounds,
+    bad_paging_parameters_are_a_400_naming_the_parameter,
+    clients_asking_for_hal_json_get_the_same_json,
+    missing_malformed_or_wrong_credentials_are_a_401,
+    a_key_of_another_workspace_gets_the_same_404_as_a_missing_workspace,
+    unknown_routes_and_methods_answer_in_the_error_format,
+    an_invalid_batch_stores_nothing_and_lists_the_bad_events,
+    malformed_json_is_a_400,
+    a_retried_batch_changes_nothing,
+    oversized_bodies_and_batches_are_a_413_storing_nothing,
+);

@@ -1,11 +1,12 @@
 //! The shared fixture stream must produce exactly the expected statistics,
 //! however it arrives.
 
+#[macro_use]
 mod common;
 
 use std::process::Command;
 
-use common::{TestApp, fixture_expected, fixture_lines};
+use common::{TestApp, TestDatabase, fixture_expected, fixture_lines};
 use serde_json::Value;
 
 async fn assert_fixture_stats(app: &TestApp, credentials: &common::Credentials) {
@@ -24,9 +25,8 @@ async fn assert_fixture_stats(app: &TestApp, credentials: &common::Credentials) 
     }
 }
 
-#[tokio::test]
-async fn fixture_as_one_ndjson_batch_gives_the_expected_stats() {
-    let app = TestApp::spawn().await;
+async fn fixture_as_one_ndjson_batch_gives_the_expected_stats(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
     let credentials = app.create_workspace("acme").await;
     let lines = fixture_lines();
     let body = app.post_ndjson_ok(&credentials, &lines).await;
@@ -40,9 +40,8 @@ async fn fixture_as_one_ndjson_batch_gives_the_expected_stats() {
     assert_fixture_stats(&app, &credentials).await;
 }
 
-#[tokio::test]
-async fn fixture_as_a_json_array_gives_the_expected_stats() {
-    let app = TestApp::spawn().await;
+async fn fixture_as_a_json_array_gives_the_expected_stats(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
     let credentials = app.create_workspace("acme").await;
     let body = format!("[{}]", fixture_lines().join(","));
     let response = app
@@ -52,9 +51,10 @@ async fn fixture_as_a_json_array_gives_the_expected_stats() {
     assert_fixture_stats(&app, &credentials).await;
 }
 
-#[tokio::test]
-async fn fixture_reversed_in_small_batches_and_sent_twice_gives_the_expected_stats() {
-    let app = TestApp::spawn().await;
+async fn fixture_reversed_in_small_batches_and_sent_twice_gives_the_expected_stats(
+    database: TestDatabase,
+) {
+    let app = TestApp::spawn(database).await;
     let credentials = app.create_workspace("acme").await;
     let mut lines = fixture_lines();
     lines.reverse();
@@ -67,9 +67,8 @@ async fn fixture_reversed_in_small_batches_and_sent_twice_gives_the_expected_sta
     assert_fixture_stats(&app, &credentials).await;
 }
 
-#[tokio::test]
-async fn fixture_read_seven_rows_at_a_time_gives_the_expected_stats() {
-    let app = TestApp::spawn().await;
+async fn fixture_read_seven_rows_at_a_time_gives_the_expected_stats(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
     let credentials = app.create_workspace("acme").await;
     app.post_ndjson_ok(&credentials, &fixture_lines()).await;
     for include_all in [false, true] {
@@ -91,9 +90,7 @@ fn reportstats(database_url: &str) -> Command {
     command
 }
 
-#[tokio::test]
-async fn fixture_through_the_import_command_gives_the_expected_stats() {
-    let database = common::TestDatabase::sqlite();
+async fn fixture_through_the_import_command_gives_the_expected_stats(database: TestDatabase) {
     let created = reportstats(&database.url)
         .args(["workspace", "create", "acme", "--json"])
         .output()
@@ -138,9 +135,7 @@ async fn fixture_through_the_import_command_gives_the_expected_stats() {
     assert_fixture_stats(&app, &credentials).await;
 }
 
-#[tokio::test]
-async fn an_import_with_a_bad_line_stores_nothing_and_names_the_line() {
-    let database = common::TestDatabase::sqlite();
+async fn an_import_with_a_bad_line_stores_nothing_and_names_the_line(database: TestDatabase) {
     let created = reportstats(&database.url)
         .args(["workspace", "create", "acme"])
         .output()
@@ -152,7 +147,8 @@ async fn an_import_with_a_bad_line_stores_nothing_and_names_the_line() {
         100,
         r#"{"id":"bad","type":"report_viewed","report_id":"1001"}"#.to_owned(),
     );
-    let file = database.path().with_file_name("events.ndjson");
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("events.ndjson");
     std::fs::write(&file, lines.join("\n")).unwrap();
     let imported = reportstats(&database.url)
         .args(["import", "--workspace", "acme"])
@@ -175,3 +171,12 @@ async fn an_import_with_a_bad_line_stores_nothing_and_names_the_line() {
         .unwrap();
     assert!(store.event_log(workspace.id).await.unwrap().is_empty());
 }
+
+on_every_backend!(
+    fixture_as_one_ndjson_batch_gives_the_expected_stats,
+    fixture_as_a_json_array_gives_the_expected_stats,
+    fixture_reversed_in_small_batches_and_sent_twice_gives_the_expected_stats,
+    fixture_read_seven_rows_at_a_time_gives_the_expected_stats,
+    fixture_through_the_import_command_gives_the_expected_stats,
+    an_import_with_a_bad_line_stores_nothing_and_names_the_line,
+);

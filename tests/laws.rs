@@ -2,6 +2,7 @@
 //! permutation, any split into batches and any duplication give the same
 //! statistics, equal to a from-scratch computation over the stored event log.
 
+#[macro_use]
 mod common;
 
 use common::{TestDatabase, create_workspace, fixture_now};
@@ -114,50 +115,82 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Delivers `lines` shuffled, with `retried` events sent again, cut into
+/// batches of `batch_sizes`, and compares the maintained statistics with the
+/// reference computation over the generated set and over the stored log.
+async fn deliver_and_compare(
+    database: TestDatabase,
+    lines: &[String],
+    shuffle_seed: u64,
+    batch_sizes: &[usize],
+    retried: &[Index],
+) -> Result<(), TestCaseError> {
+    let expected_events: Vec<Event> = lines.iter().map(|line| parse(line)).collect();
+    let reference = Changes::from_events(&expected_events);
+
+    let mut delivery: Vec<&String> = lines.iter().collect();
+    delivery.extend(retried.iter().map(|index| index.get(lines)));
+    shuffle(&mut delivery, shuffle_seed);
+
+    let store = database.open().await;
+    let credentials = create_workspace(store.as_ref(), "acme").await;
+    let workspace = credentials.workspace.id;
+    let mut rest = delivery.as_slice();
+    let mut sizes = batch_sizes.iter().cycle();
+    let mut accepted = 0;
+    while !rest.is_empty() {
+        let size = (*sizes.next().unwrap()).min(rest.len());
+        let (batch, remaining) = rest.split_at(size);
+        rest = remaining;
+        let events = batch.iter().map(|line| parse(line)).collect();
+        accepted += storage::ingest(store.as_ref(), workspace, events)
+            .await
+            .unwrap()
+            .accepted;
+    }
+    prop_assert_eq!(accepted, lines.len() as u64);
+
+    let log = store.event_log(workspace).await.unwrap();
+    let recomputed = Changes::from_events(&log);
+    for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
+        let maintained = stats(store.as_ref(), workspace, filter).await;
+        prop_assert_eq!(
+            &maintained,
+            &compute_report_stats(&reference, recent_since(), filter)
+        );
+        prop_assert_eq!(
+            &maintained,
+            &compute_report_stats(&recomputed, recent_since(), filter)
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn stats_ignore_order_batching_and_duplication(
+    fn on_sqlite_stats_ignore_order_batching_and_duplication(
         lines in event_set(),
-        shuffled_seed in any::<u64>(),
+        shuffle_seed in any::<u64>(),
         batch_sizes in prop::collection::vec(1usize..12, 1..8),
         retried in prop::collection::vec(any::<Index>(), 0..12),
     ) {
-        let runtime = runtime();
-        runtime.block_on(async {
-            let expected_events: Vec<Event> = lines.iter().map(|line| parse(line)).collect();
-            let reference = Changes::from_events(&expected_events);
+        runtime().block_on(deliver_and_compare(TestDatabase::sqlite(), &lines, shuffle_seed, &batch_sizes, &retried))?;
+    }
 
-            // Deliver: a seeded shuffle, retried events mixed in, cut into batches.
-            let mut delivery: Vec<&String> = lines.iter().collect();
-            delivery.extend(retried.iter().map(|index| index.get(&lines)));
-            shuffle(&mut delivery, shuffled_seed);
-
-            let database = TestDatabase::sqlite();
-            let store = database.open().await;
-            let credentials = create_workspace(store.as_ref(), "acme").await;
-            let workspace = credentials.workspace.id;
-            let mut rest = delivery.as_slice();
-            let mut sizes = batch_sizes.iter().cycle();
-            let mut accepted = 0;
-            while !rest.is_empty() {
-                let size = (*sizes.next().unwrap()).min(rest.len());
-                let (batch, remaining) = rest.split_at(size);
-                rest = remaining;
-                let events = batch.iter().map(|line| parse(line)).collect();
-                accepted += storage::ingest(store.as_ref(), workspace, events).await.unwrap().accepted;
+    #[test]
+    fn on_postgres_stats_ignore_order_batching_and_duplication(
+        lines in event_set(),
+        shuffle_seed in any::<u64>(),
+        batch_sizes in prop::collection::vec(1usize..12, 1..8),
+        retried in prop::collection::vec(any::<Index>(), 0..12),
+    ) {
+        runtime().block_on(async {
+            match TestDatabase::postgres("stats_ignore_order_batching_and_duplication").await {
+                Some(database) => deliver_and_compare(database, &lines, shuffle_seed, &batch_sizes, &retried).await,
+                None => Ok(()),
             }
-            prop_assert_eq!(accepted, lines.len() as u64);
-
-            let log = store.event_log(workspace).await.unwrap();
-            let recomputed = Changes::from_events(&log);
-            for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
-                let maintained = stats(store.as_ref(), workspace, filter).await;
-                prop_assert_eq!(&maintained, &compute_report_stats(&reference, recent_since(), filter));
-                prop_assert_eq!(&maintained, &compute_report_stats(&recomputed, recent_since(), filter));
-            }
-            Ok(())
         })?;
     }
 }
@@ -173,9 +206,9 @@ fn shuffle<T>(items: &mut [T], mut seed: u64) {
     }
 }
 
-#[tokio::test]
-async fn the_fixture_stream_recomputed_from_its_log_matches_the_expected_file() {
-    let database = TestDatabase::sqlite();
+async fn the_fixture_stream_recomputed_from_its_log_matches_the_expected_file(
+    database: TestDatabase,
+) {
     let store = database.open().await;
     let credentials = create_workspace(store.as_ref(), "acme").await;
     let events = common::fixture_lines()
@@ -196,3 +229,5 @@ async fn the_fixture_stream_recomputed_from_its_log_matches_the_expected_file() 
         common::fixture_expected(true)
     );
 }
+
+on_every_backend!(the_fixture_stream_recomputed_from_its_log_matches_the_expected_file);

@@ -1,6 +1,7 @@
 //! The `reportstats` binary as an operator runs it: a real process, a real
 //! socket, a real SQLite file, and a SIGKILL.
 
+#[macro_use]
 mod common;
 
 use std::io::{BufRead, BufReader};
@@ -54,9 +55,7 @@ async fn wait_until_listening(port: u16) {
     }
 }
 
-#[tokio::test]
-async fn sigkill_right_after_an_acknowledgement_loses_nothing() {
-    let database = TestDatabase::sqlite();
+async fn sigkill_right_after_an_acknowledgement_loses_nothing(database: TestDatabase) {
     let created = reportstats(&database.url)
         .args(["workspace", "create", "acme", "--json"])
         .output()
@@ -117,9 +116,7 @@ async fn sigkill_right_after_an_acknowledgement_loses_nothing() {
     );
 }
 
-#[tokio::test]
-async fn the_demo_answers_its_own_curl_command_with_real_statistics() {
-    let database = TestDatabase::sqlite();
+async fn the_demo_answers_its_own_curl_command_with_real_statistics(database: TestDatabase) {
     let port = free_port();
     let mut demo = Server(
         reportstats(&database.url)
@@ -167,3 +164,8 @@ async fn the_demo_answers_its_own_curl_command_with_real_statistics() {
             .all(|row| !row["editors_emails"].as_array().unwrap().is_empty())
     );
 }
+
+on_every_backend!(
+    sigkill_right_after_an_acknowledgement_loses_nothing,
+    the_demo_answers_its_own_curl_command_with_real_statistics,
+);

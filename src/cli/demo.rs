@@ -10,7 +10,7 @@ use crate::demo::{ActivityConfig, write_activity};
 use crate::domain::Timestamp;
 use crate::domain::api_key::NewApiKey;
 use crate::ingest::import_ndjson;
-use crate::storage;
+use crate::storage::{self, ApiKeyRecord};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -36,13 +36,13 @@ pub async fn run(database_url: &str, args: DemoArgs) -> anyhow::Result<()> {
     let workspace = match store.workspace(&name).await? {
         Some(workspace) => {
             store
-                .create_api_key(workspace.id, &key.token, &key.secret_hash(), now)
+                .insert_api_key(workspace.id, &ApiKeyRecord::new(&key, now))
                 .await?;
             workspace
         }
         None => {
             store
-                .create_workspace(&name, &key.token, &key.secret_hash(), now)
+                .create_workspace(&name, &ApiKeyRecord::new(&key, now), now)
                 .await?
         }
     };

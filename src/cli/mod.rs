@@ -1,5 +1,6 @@
 //! The `reportstats` command line. `main.rs` parses it and calls [`run`].
 
+mod database;
 mod demo;
 mod import;
 mod serve;
@@ -16,7 +17,7 @@ use crate::storage::DEFAULT_DATABASE_URL;
     about = "Usage analytics for BI reports, served through Mode's Discovery API"
 )]
 pub struct Cli {
-    /// Where the data lives: sqlite://PATH (created on first use).
+    /// Where the data lives: sqlite://PATH (created on first use) or postgres://USER@HOST/DATABASE.
     #[arg(long, global = true, env = "REPORTSTATS_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
@@ -35,6 +36,10 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Create a demo workspace full of realistic activity, print credentials, and serve it.
     Demo(demo::DemoArgs),
+    /// Create or upgrade the database schema, then exit (servers also do this at start).
+    Migrate,
+    /// Copy every workspace, its API keys and its events from one database to another.
+    Copy(database::CopyArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -43,5 +48,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Workspace(command) => workspace::run(&cli.database_url, command).await,
         Command::Import(args) => import::run(&cli.database_url, args).await,
         Command::Demo(args) => demo::run(&cli.database_url, args).await,
+        Command::Migrate => database::migrate(&cli.database_url).await,
+        Command::Copy(args) => database::copy(args).await,
     }
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::domain::api_key::NewApiKey;
 use crate::domain::{Timestamp, WorkspaceName};
-use crate::storage::{self, Store, StoreError, Workspace};
+use crate::storage::{self, ApiKeyRecord, Store, StoreError, Workspace};
 
 #[derive(Debug, Subcommand)]
 pub enum WorkspaceCommand {
@@ -64,8 +64,9 @@ pub(super) async fn create(
     name: &WorkspaceName,
 ) -> anyhow::Result<(Workspace, NewApiKey)> {
     let key = NewApiKey::generate();
+    let now = Timestamp::now();
     match store
-        .create_workspace(name, &key.token, &key.secret_hash(), Timestamp::now())
+        .create_workspace(name, &ApiKeyRecord::new(&key, now), now)
         .await
     {
         Ok(workspace) => Ok((workspace, key)),

@@ -1,13 +1,16 @@
 //! Storage: the event log and the state maintained from it.
 //!
-//! One small trait, [`Store`], with one module per backend. The backend is
-//! chosen from the database URL at start ([`open`]). Both keep the same
-//! tables: the event log (the source of truth, deduplicated by event id per
-//! workspace) and per-entity state merged from each batch's
+//! One small trait, [`Store`], with one module per backend ([`sqlite`],
+//! [`postgres`]), chosen from the database URL at start ([`open`]). Both keep
+//! the same tables: the event log (the source of truth, deduplicated by event
+//! id per workspace) and per-entity state merged from each batch's
 //! [`Changes`](crate::domain::state::Changes) with the rules of
-//! [`crate::domain::state`], written as SQL upserts (see [`sql`]). Every
-//! table is keyed by workspace first.
+//! [`crate::domain::state`], written as SQL upserts ([`sql`], fed by
+//! [`rows`]). Every table is keyed by workspace first.
 
+pub mod postgres;
+pub mod report_stats;
+pub mod rows;
 pub mod sql;
 pub mod sqlite;
 
@@ -19,7 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::domain::api_key::SecretHash;
 use crate::domain::stats::{ReportStat, SpaceFilter};
-use crate::domain::{Event, Timestamp, WorkspaceName};
+use crate::domain::{Event, EventId, Timestamp, WorkspaceName};
 
 /// The database's own key for a workspace.
 pub type WorkspaceId = i64;
@@ -31,6 +34,27 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://reportstats.db";
 pub struct Workspace {
     pub id: WorkspaceId,
     pub name: WorkspaceName,
+}
+
+/// A workspace API key as stored: never the secret, only its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub token: String,
+    pub secret_hash: SecretHash,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl ApiKeyRecord {
+    /// The record of a key made just now.
+    pub fn new(key: &crate::domain::api_key::NewApiKey, now: Timestamp) -> Self {
+        ApiKeyRecord {
+            token: key.token.clone(),
+            secret_hash: key.secret_hash(),
+            created_at: now,
+            revoked_at: None,
+        }
+    }
 }
 
 /// A stored workspace API key, found by its token.
@@ -108,21 +132,20 @@ pub trait Store: Send + Sync + 'static {
     async fn create_workspace(
         &self,
         name: &WorkspaceName,
-        key_token: &str,
-        key_secret_hash: &SecretHash,
+        key: &ApiKeyRecord,
         now: Timestamp,
     ) -> StoreResult<Workspace>;
 
     async fn workspace(&self, name: &WorkspaceName) -> StoreResult<Option<Workspace>>;
 
-    /// Adds an API key to an existing workspace.
-    async fn create_api_key(
-        &self,
-        workspace: WorkspaceId,
-        key_token: &str,
-        key_secret_hash: &SecretHash,
-        now: Timestamp,
-    ) -> StoreResult<()>;
+    /// Every workspace, by name.
+    async fn workspaces(&self) -> StoreResult<Vec<Workspace>>;
+
+    /// Adds an API key to a workspace. `Conflict` if its token exists.
+    async fn insert_api_key(&self, workspace: WorkspaceId, key: &ApiKeyRecord) -> StoreResult<()>;
+
+    /// A workspace's API keys, revoked ones included, oldest first.
+    async fn api_keys(&self, workspace: WorkspaceId) -> StoreResult<Vec<ApiKeyRecord>>;
 
     /// The key with this token, if it exists and is not revoked.
     async fn api_key(&self, token: &str) -> StoreResult<Option<StoredApiKey>>;
@@ -140,8 +163,31 @@ pub trait Store: Send + Sync + 'static {
         query: ReportStatsQuery,
     ) -> StoreResult<Page<ReportStat>>;
 
+    /// Up to `limit` stored events of a workspace with ids after `after`,
+    /// in event id order: the event log, a page at a time.
+    async fn events_after(
+        &self,
+        workspace: WorkspaceId,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> StoreResult<Vec<Event>>;
+
     /// Every stored event of a workspace, in event id order.
-    async fn event_log(&self, workspace: WorkspaceId) -> StoreResult<Vec<Event>>;
+    async fn event_log(&self, workspace: WorkspaceId) -> StoreResult<Vec<Event>> {
+        let mut log = Vec::new();
+        loop {
+            let page = self
+                .events_after(workspace, log.last().map(|event: &Event| &event.id), 10_000)
+                .await?;
+            if page.is_empty() {
+                return Ok(log);
+            }
+            log.extend(page);
+        }
+    }
+
+    /// How many schema migrations the database has run.
+    async fn schema_version(&self) -> StoreResult<u32>;
 
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
@@ -167,5 +213,20 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         let store = sqlite::SqliteStore::open(path).await?;
         return Ok(Arc::new(store));
     }
-    anyhow::bail!("unsupported database URL `{url}`: expected sqlite://PATH")
+    if postgres::is_postgres_url(url) {
+        let store = postgres::PostgresStore::open(url).await?;
+        return Ok(Arc::new(store));
+    }
+    anyhow::bail!("unsupported database URL `{url}`: expected sqlite://PATH or postgres://...")
+}
+
+/// An event read back from the log. It passed validation when it arrived;
+/// only the clock check must not apply again.
+pub fn parse_stored_event(event_id: &str, body: &str) -> StoreResult<Event> {
+    let far_future = Timestamp::from_micros(i64::MAX / 2);
+    Event::parse(body, crate::domain::Position::Line(1), far_future).map_err(|error| {
+        StoreError::Other(anyhow::anyhow!(
+            "stored event `{event_id}` does not parse: {error}"
+        ))
+    })
 }

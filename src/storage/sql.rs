@@ -1,18 +1,108 @@
-//! SQL shared by the backends: the merge rules of
-//! [`crate::domain::state`] as `ON CONFLICT DO UPDATE` assignments.
+//! SQL shared by the backends: the merge rules of [`crate::domain::state`]
+//! as `INSERT ... ON CONFLICT DO UPDATE` statements.
 //!
 //! Both SQLite and PostgreSQL evaluate every right-hand side of an `UPDATE`
 //! against the row as it was, and both compare row values
-//! lexicographically, so one text serves both. Each assignment is a pure
-//! function of the stored row and the incoming row, commutative and
-//! associative, which is what makes the result independent of the order in
-//! which batches arrive, and safe for concurrent writers in PostgreSQL, where
-//! the upsert locks the row it merges into.
+//! lexicographically, so one text of each merge serves both. Each assignment
+//! is a pure function of the stored row and the incoming row, commutative
+//! and associative: that is what makes the result independent of the order
+//! in which batches arrive, and safe for concurrent writers in PostgreSQL,
+//! where the upsert locks the row it merges into. The backends differ only
+//! in how rows get in: SQLite binds one row at a time
+//! ([`Upsert::single_row_sql`]), PostgreSQL a whole table's rows as arrays
+//! ([`Upsert::unnest_sql`]).
+
+/// The SQL type of a bound column, for PostgreSQL's array casts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnType {
+    BigInt,
+    Text,
+    Bool,
+}
+
+impl ColumnType {
+    fn postgres_array(self) -> &'static str {
+        match self {
+            ColumnType::BigInt => "bigint[]",
+            ColumnType::Text => "text[]",
+            ColumnType::Bool => "boolean[]",
+        }
+    }
+}
+
+/// An upsert into one state table. `workspace_id` is the first column of
+/// every table and is bound once; `columns` follow it in binding order.
+#[derive(Clone, Debug)]
+pub struct Upsert {
+    pub table: &'static str,
+    pub columns: Vec<(&'static str, ColumnType)>,
+    /// The primary key after `workspace_id`.
+    pub key: &'static [&'static str],
+    /// `DO UPDATE SET` assignments; empty means `DO NOTHING` (a set).
+    pub assignments: Vec<String>,
+}
+
+impl Upsert {
+    fn column_list(&self) -> String {
+        std::iter::once("workspace_id")
+            .chain(self.columns.iter().map(|(name, _)| *name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn conflict_clause(&self) -> String {
+        let key = std::iter::once("workspace_id")
+            .chain(self.key.iter().copied())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if self.assignments.is_empty() {
+            format!("ON CONFLICT ({key}) DO NOTHING")
+        } else {
+            format!(
+                "ON CONFLICT ({key}) DO UPDATE SET\n    {}",
+                self.assignments.join(",\n    ")
+            )
+        }
+    }
+
+    /// One row: `VALUES (?1, ?2, ...)`, SQLite's numbered parameters.
+    pub fn single_row_sql(&self) -> String {
+        let parameters = (1..=self.columns.len() + 1)
+            .map(|n| format!("?{n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "INSERT INTO {} ({}) VALUES ({parameters})\n{}",
+            self.table,
+            self.column_list(),
+            self.conflict_clause()
+        )
+    }
+
+    /// Many rows: `$1` is the workspace, `$2...` one array per column.
+    pub fn unnest_sql(&self) -> String {
+        let arrays = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(index, (_, column_type))| {
+                format!("${}::{}", index + 2, column_type.postgres_array())
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "INSERT INTO {} ({})\nSELECT $1, rows.* FROM UNNEST({arrays}) AS rows\n{}",
+            self.table,
+            self.column_list(),
+            self.conflict_clause()
+        )
+    }
+}
 
 /// Assignments that merge the register `prefix` (columns `{prefix}_at`,
 /// `{prefix}_event` and `values`) of `table`: the incoming write replaces the
 /// stored one when it has one and its `(at, event)` is larger.
-pub fn merge_register(table: &str, prefix: &str, values: &[&str]) -> String {
+pub fn merge_register(table: &str, prefix: &str, values: &[&str]) -> Vec<String> {
     let wins = format!(
         "excluded.{prefix}_at IS NOT NULL AND ({table}.{prefix}_at IS NULL \
          OR (excluded.{prefix}_at, excluded.{prefix}_event) > ({table}.{prefix}_at, {table}.{prefix}_event))"
@@ -25,8 +115,7 @@ pub fn merge_register(table: &str, prefix: &str, values: &[&str]) -> String {
         .map(|column| {
             format!("{column} = CASE WHEN {wins} THEN excluded.{column} ELSE {table}.{column} END")
         })
-        .collect::<Vec<_>>()
-        .join(",\n    ")
+        .collect()
 }
 
 /// Keeps the later of two instants (either may be NULL).
@@ -55,113 +144,235 @@ pub fn merge_sum(table: &str, column: &str) -> String {
     format!("{column} = {table}.{column} + excluded.{column}")
 }
 
-/// The upsert that merges one report's changes.
-pub fn upsert_report() -> String {
+use ColumnType::{BigInt, Bool, Text};
+
+/// The columns of a register: its stamp, then its values.
+fn register(
+    prefix: &'static str,
+    values: &[(&'static str, ColumnType)],
+) -> Vec<(&'static str, ColumnType)> {
+    let stamp: [(&'static str, ColumnType); 2] = match prefix {
+        "definition" => [("definition_at", BigInt), ("definition_event", Text)],
+        "name" => [("name_at", BigInt), ("name_event", Text)],
+        "description" => [("description_at", BigInt), ("description_event", Text)],
+        "space" => [("space_at", BigInt), ("space_event", Text)],
+        "last_run" => [("last_run_at", BigInt), ("last_run_event", Text)],
+        "paused" => [("paused_at", BigInt), ("paused_event", Text)],
+        "profile" => [("profile_at", BigInt), ("profile_event", Text)],
+        "present" => [("present_at", BigInt), ("present_event", Text)],
+        other => unreachable!("no register `{other}`"),
+    };
+    stamp.into_iter().chain(values.iter().copied()).collect()
+}
+
+pub fn reports() -> Upsert {
     const TABLE: &str = "reports";
+    let columns = [
+        vec![("report_id", BigInt)],
+        register(
+            "definition",
+            &[("report_token", Text), ("creator_email", Text)],
+        ),
+        register("name", &[("name", Text)]),
+        register("description", &[("description", Text)]),
+        register("space", &[("space_token", Text)]),
+        register(
+            "last_run",
+            &[("last_run_token", Text), ("last_run_state", Text)],
+        ),
+        vec![
+            ("deleted", Bool),
+            ("view_count", BigInt),
+            ("last_viewed_at", BigInt),
+            ("created_at", BigInt),
+            ("edited_at", BigInt),
+            ("last_successful_run_at", BigInt),
+        ],
+    ]
+    .concat();
     let assignments = [
         merge_register(TABLE, "definition", &["report_token", "creator_email"]),
         merge_register(TABLE, "name", &["name"]),
         merge_register(TABLE, "description", &["description"]),
         merge_register(TABLE, "space", &["space_token"]),
         merge_register(TABLE, "last_run", &["last_run_token", "last_run_state"]),
-        merge_flag(TABLE, "deleted"),
-        merge_sum(TABLE, "view_count"),
-        merge_later(TABLE, "last_viewed_at"),
-        merge_earlier(TABLE, "created_at"),
-        merge_later(TABLE, "edited_at"),
-        merge_later(TABLE, "last_successful_run_at"),
-    ];
-    format!(
-        "INSERT INTO reports (workspace_id, report_id,
-    definition_at, definition_event, report_token, creator_email,
-    name_at, name_event, name,
-    description_at, description_event, description,
-    space_at, space_event, space_token,
-    last_run_at, last_run_event, last_run_token, last_run_state,
-    deleted, view_count, last_viewed_at, created_at, edited_at, last_successful_run_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
-ON CONFLICT (workspace_id, report_id) DO UPDATE SET
-    {}",
-        assignments.join(",\n    ")
-    )
+        vec![
+            merge_flag(TABLE, "deleted"),
+            merge_sum(TABLE, "view_count"),
+            merge_later(TABLE, "last_viewed_at"),
+            merge_earlier(TABLE, "created_at"),
+            merge_later(TABLE, "edited_at"),
+            merge_later(TABLE, "last_successful_run_at"),
+        ],
+    ]
+    .concat();
+    Upsert {
+        table: TABLE,
+        columns,
+        key: &["report_id"],
+        assignments,
+    }
 }
 
-pub fn upsert_schedule() -> String {
+pub fn report_editors() -> Upsert {
+    Upsert {
+        table: "report_editors",
+        columns: vec![("report_id", BigInt), ("email", Text)],
+        key: &["report_id", "email"],
+        assignments: Vec::new(),
+    }
+}
+
+pub fn report_manual_runs() -> Upsert {
+    Upsert {
+        table: "report_manual_runs",
+        columns: vec![
+            ("report_id", BigInt),
+            ("email", Text),
+            ("last_run_at", BigInt),
+        ],
+        key: &["report_id", "email"],
+        assignments: vec![merge_later("report_manual_runs", "last_run_at")],
+    }
+}
+
+pub fn report_scheduled_runs() -> Upsert {
+    Upsert {
+        table: "report_scheduled_runs",
+        columns: vec![("report_id", BigInt), ("schedule_token", Text)],
+        key: &["report_id", "schedule_token"],
+        assignments: Vec::new(),
+    }
+}
+
+pub fn schedules() -> Upsert {
     const TABLE: &str = "schedules";
-    format!(
-        "INSERT INTO schedules (workspace_id, schedule_token,
-    definition_at, definition_event, report_id, creator_email,
-    paused_at, paused_event, paused, deleted)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (workspace_id, schedule_token) DO UPDATE SET
-    {},
-    {},
-    {}",
-        merge_register(TABLE, "definition", &["report_id", "creator_email"]),
-        merge_register(TABLE, "paused", &["paused"]),
-        merge_flag(TABLE, "deleted"),
-    )
+    Upsert {
+        table: TABLE,
+        columns: [
+            vec![("schedule_token", Text)],
+            register(
+                "definition",
+                &[("report_id", BigInt), ("creator_email", Text)],
+            ),
+            register("paused", &[("paused", Bool)]),
+            vec![("deleted", Bool)],
+        ]
+        .concat(),
+        key: &["schedule_token"],
+        assignments: [
+            merge_register(TABLE, "definition", &["report_id", "creator_email"]),
+            merge_register(TABLE, "paused", &["paused"]),
+            vec![merge_flag(TABLE, "deleted")],
+        ]
+        .concat(),
+    }
 }
 
-pub fn upsert_exploration() -> String {
+pub fn explorations() -> Upsert {
     const TABLE: &str = "explorations";
-    format!(
-        "INSERT INTO explorations (workspace_id, exploration_token,
-    definition_at, definition_event, report_id, creator_email, deleted)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (workspace_id, exploration_token) DO UPDATE SET
-    {},
-    {}",
-        merge_register(TABLE, "definition", &["report_id", "creator_email"]),
-        merge_flag(TABLE, "deleted"),
-    )
+    Upsert {
+        table: TABLE,
+        columns: [
+            vec![("exploration_token", Text)],
+            register(
+                "definition",
+                &[("report_id", BigInt), ("creator_email", Text)],
+            ),
+            vec![("deleted", Bool)],
+        ]
+        .concat(),
+        key: &["exploration_token"],
+        assignments: [
+            merge_register(TABLE, "definition", &["report_id", "creator_email"]),
+            vec![merge_flag(TABLE, "deleted")],
+        ]
+        .concat(),
+    }
 }
 
-pub fn upsert_space() -> String {
+pub fn spaces() -> Upsert {
     const TABLE: &str = "spaces";
-    format!(
-        "INSERT INTO spaces (workspace_id, space_token,
-    definition_at, definition_event, name, description, space_type, deleted)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (workspace_id, space_token) DO UPDATE SET
-    {},
-    {}",
-        merge_register(TABLE, "definition", &["name", "description", "space_type"]),
-        merge_flag(TABLE, "deleted"),
-    )
+    Upsert {
+        table: TABLE,
+        columns: [
+            vec![("space_token", Text)],
+            register(
+                "definition",
+                &[("name", Text), ("description", Text), ("space_type", Text)],
+            ),
+            vec![("deleted", Bool)],
+        ]
+        .concat(),
+        key: &["space_token"],
+        assignments: [
+            merge_register(TABLE, "definition", &["name", "description", "space_type"]),
+            vec![merge_flag(TABLE, "deleted")],
+        ]
+        .concat(),
+    }
 }
 
-pub fn upsert_member() -> String {
+pub fn members() -> Upsert {
     const TABLE: &str = "members";
-    format!(
-        "INSERT INTO members (workspace_id, email,
-    profile_at, profile_event, username, name,
-    present_at, present_event, present)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (workspace_id, email) DO UPDATE SET
-    {},
-    {}",
-        merge_register(TABLE, "profile", &["username", "name"]),
-        merge_register(TABLE, "present", &["present"]),
-    )
+    Upsert {
+        table: TABLE,
+        columns: [
+            vec![("email", Text)],
+            register("profile", &[("username", Text), ("name", Text)]),
+            register("present", &[("present", Bool)]),
+        ]
+        .concat(),
+        key: &["email"],
+        assignments: [
+            merge_register(TABLE, "profile", &["username", "name"]),
+            merge_register(TABLE, "present", &["present"]),
+        ]
+        .concat(),
+    }
 }
 
-pub const INSERT_EDITOR: &str =
-    "INSERT INTO report_editors (workspace_id, report_id, email) VALUES ($1, $2, $3)
-ON CONFLICT (workspace_id, report_id, email) DO NOTHING";
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-pub fn upsert_manual_run() -> String {
-    format!(
-        "INSERT INTO report_manual_runs (workspace_id, report_id, email, last_run_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (workspace_id, report_id, email) DO UPDATE SET {}",
-        merge_later("report_manual_runs", "last_run_at")
-    )
-}
+    #[test]
+    fn a_single_row_upsert_binds_every_column_once() {
+        let upsert = reports();
+        let sql = upsert.single_row_sql();
+        assert!(sql.contains(&format!("?{}", upsert.columns.len() + 1)));
+        assert!(!sql.contains(&format!("?{}", upsert.columns.len() + 2)));
+        assert_eq!(upsert.columns.len(), 24);
+    }
 
-pub const INSERT_SCHEDULED_RUN: &str = "INSERT INTO report_scheduled_runs (workspace_id, report_id, schedule_token) VALUES ($1, $2, $3)
-ON CONFLICT (workspace_id, report_id, schedule_token) DO NOTHING";
+    #[test]
+    fn an_unnest_upsert_casts_each_array_to_its_column_type() {
+        let sql = report_editors().unnest_sql();
+        assert!(sql.contains("UNNEST($2::bigint[], $3::text[])"), "{sql}");
+        assert!(
+            sql.ends_with("ON CONFLICT (workspace_id, report_id, email) DO NOTHING"),
+            "{sql}"
+        );
+    }
 
-/// SQLite numbers parameters `?1`, PostgreSQL `$1`; the shared text uses `$`.
-pub fn for_sqlite(sql: &str) -> String {
-    sql.replace('$', "?")
+    #[test]
+    fn every_assignment_names_a_bound_column() {
+        for upsert in [
+            reports(),
+            schedules(),
+            explorations(),
+            spaces(),
+            members(),
+            report_manual_runs(),
+        ] {
+            for assignment in &upsert.assignments {
+                let column = assignment.split(" = ").next().unwrap();
+                assert!(
+                    upsert.columns.iter().any(|(name, _)| *name == column),
+                    "{}: {column}",
+                    upsert.table
+                );
+            }
+        }
+    }
 }

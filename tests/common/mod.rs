@@ -10,7 +10,7 @@ use reportstats::domain::api_key::NewApiKey;
 use reportstats::domain::clock::FixedClock;
 use reportstats::domain::{Timestamp, WorkspaceName};
 use reportstats::http::{self, AppState, Settings};
-use reportstats::storage::{self, Store, Workspace};
+use reportstats::storage::{self, ApiKeyRecord, Store, Workspace};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -50,10 +50,20 @@ pub fn fixture_expected(include_all: bool) -> Value {
     serde_json::from_str(&fixture_text(name)).unwrap()
 }
 
-/// A database of its own for one test, removed when dropped.
+/// The PostgreSQL server the PostgreSQL half of the suite runs against.
+pub const POSTGRES_URL_VARIABLE: &str = "REPORTSTATS_TEST_POSTGRES_URL";
+
+/// A database of its own for one test: a SQLite file in a temporary
+/// directory, or a fresh schema on the test PostgreSQL server. Removed when
+/// dropped.
 pub struct TestDatabase {
     pub url: String,
-    _directory: tempfile::TempDir,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Directory(#[allow(dead_code)] tempfile::TempDir),
+    Schema { server_url: String, schema: String },
 }
 
 impl TestDatabase {
@@ -65,17 +75,99 @@ impl TestDatabase {
         );
         TestDatabase {
             url,
-            _directory: directory,
+            cleanup: Cleanup::Directory(directory),
         }
     }
 
-    pub fn path(&self) -> PathBuf {
-        PathBuf::from(storage::sqlite::path_from_url(&self.url).unwrap())
+    /// A fresh schema on the server named by `REPORTSTATS_TEST_POSTGRES_URL`,
+    /// or `None` (after saying why on stderr) when the variable is not set.
+    pub async fn postgres(test: &str) -> Option<Self> {
+        let Ok(server_url) = std::env::var(POSTGRES_URL_VARIABLE) else {
+            use std::io::Write;
+            // Written past the test harness's capture, so the skip is seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped {test} on PostgreSQL: {POSTGRES_URL_VARIABLE} is not set"
+            );
+            return None;
+        };
+        let schema = format!("test_{}", hex::encode(rand::random::<[u8; 8]>()));
+        let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&server_url)
+            .await
+            .unwrap_or_else(|error| {
+                panic!("cannot reach {POSTGRES_URL_VARIABLE}={server_url}: {error}")
+            });
+        sqlx::Executor::execute(&mut connection, format!("CREATE SCHEMA {schema}").as_str())
+            .await
+            .unwrap();
+        let separator = if server_url.contains('?') { '&' } else { '?' };
+        let url = format!("{server_url}{separator}options=-c%20search_path%3D{schema}");
+        Some(TestDatabase {
+            url,
+            cleanup: Cleanup::Schema { server_url, schema },
+        })
     }
 
     pub async fn open(&self) -> Arc<dyn Store> {
         storage::open(&self.url).await.unwrap()
     }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.cleanup, Cleanup::Schema { .. })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Cleanup::Schema { server_url, schema } = &self.cleanup {
+            let (server_url, schema) = (server_url.clone(), schema.clone());
+            // Drop may run inside a runtime; a thread of its own can block.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime
+                    .block_on(async {
+                        let mut connection =
+                            <sqlx::PgConnection as sqlx::Connection>::connect(&server_url).await?;
+                        sqlx::Executor::execute(
+                            &mut connection,
+                            format!("DROP SCHEMA {schema} CASCADE").as_str(),
+                        )
+                        .await?;
+                        Ok::<_, sqlx::Error>(())
+                    })
+                    .map_err(std::io::Error::other)
+            })
+            .join();
+        }
+    }
+}
+
+/// Runs each listed `async fn name(database: TestDatabase)` as two tests,
+/// `sqlite::name` and `postgres::name`: one behavioural suite, both backends.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::TestDatabase::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(database) = $crate::common::TestDatabase::postgres(stringify!($name)).await {
+                        super::$name(database).await;
+                    }
+                }
+            )*
+        }
+    };
 }
 
 /// A workspace and its API key.
@@ -99,8 +191,7 @@ pub async fn create_workspace(store: &dyn Store, name: &str) -> Credentials {
     let workspace = store
         .create_workspace(
             &WorkspaceName::parse(name).unwrap(),
-            &key.token,
-            &key.secret_hash(),
+            &ApiKeyRecord::new(&key, fixture_now()),
             fixture_now(),
         )
         .await
@@ -123,8 +214,8 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub async fn spawn() -> Self {
-        Self::spawn_with(TestDatabase::sqlite(), Settings::default()).await
+    pub async fn spawn(database: TestDatabase) -> Self {
+        Self::spawn_with(database, Settings::default()).await
     }
 
     pub async fn spawn_with(database: TestDatabase, settings: Settings) -> Self {

@@ -19,12 +19,12 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::mpsc;
 
 use super::{
-    IngestMessage, IngestSummary, Page, ReportStatsQuery, Store, StoreError, StoreResult,
-    StoredApiKey, Workspace, WorkspaceId,
+    ApiKeyRecord, IngestMessage, IngestSummary, Page, ReportStatsQuery, Store, StoreError,
+    StoreResult, StoredApiKey, Workspace, WorkspaceId,
 };
 use crate::domain::api_key::SecretHash;
 use crate::domain::stats::ReportStat;
-use crate::domain::{Event, Timestamp, WorkspaceName};
+use crate::domain::{Event, EventId, Timestamp, WorkspaceName};
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
@@ -167,6 +167,44 @@ impl SqliteStore {
     }
 }
 
+/// Inserts a key; a taken token is a `Conflict`.
+fn insert_key(
+    connection: &Connection,
+    workspace: WorkspaceId,
+    key: &ApiKeyRecord,
+) -> StoreResult<()> {
+    let taken = connection
+        .query_row(
+            "SELECT 1 FROM api_keys WHERE token = ?1",
+            [&key.token],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if taken {
+        return Err(StoreError::Conflict(format!(
+            "an API key with token `{}` exists",
+            key.token
+        )));
+    }
+    connection.execute(
+        "INSERT INTO api_keys (workspace_id, token, secret_sha256, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        (
+            workspace,
+            &key.token,
+            &key.secret_hash[..],
+            key.created_at.as_micros(),
+            key.revoked_at.map(Timestamp::as_micros),
+        ),
+    )?;
+    Ok(())
+}
+
+fn secret_hash_from_column(hash: Vec<u8>) -> StoreResult<SecretHash> {
+    hash.try_into()
+        .map_err(|_| StoreError::Other(anyhow::anyhow!("a stored key hash has the wrong length")))
+}
+
 fn workspace_from_row(id: i64, name: String) -> StoreResult<Workspace> {
     let name = WorkspaceName::parse(&name).map_err(|error| {
         StoreError::Other(anyhow::anyhow!("stored workspace name `{name}` {error}"))
@@ -179,15 +217,14 @@ impl Store for SqliteStore {
     async fn create_workspace(
         &self,
         name: &WorkspaceName,
-        key_token: &str,
-        key_secret_hash: &SecretHash,
+        key: &ApiKeyRecord,
         now: Timestamp,
     ) -> StoreResult<Workspace> {
         let name = name.clone();
-        let key_token = key_token.to_owned();
-        let key_secret_hash = *key_secret_hash;
+        let key = key.clone();
         self.write(move |connection| {
-            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let exists = transaction
                 .query_row(
                     "SELECT 1 FROM workspaces WHERE name = ?1",
@@ -197,17 +234,16 @@ impl Store for SqliteStore {
                 .optional()?
                 .is_some();
             if exists {
-                return Err(StoreError::Conflict(format!("workspace `{name}` already exists")));
+                return Err(StoreError::Conflict(format!(
+                    "workspace `{name}` already exists"
+                )));
             }
             transaction.execute(
                 "INSERT INTO workspaces (name, created_at) VALUES (?1, ?2)",
                 (name.as_str(), now.as_micros()),
             )?;
             let id = transaction.last_insert_rowid();
-            transaction.execute(
-                "INSERT INTO api_keys (workspace_id, token, secret_sha256, created_at) VALUES (?1, ?2, ?3, ?4)",
-                (id, &key_token, &key_secret_hash[..], now.as_micros()),
-            )?;
+            insert_key(&transaction, id, &key)?;
             transaction.commit()?;
             Ok(Workspace { id, name })
         })
@@ -229,21 +265,53 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_api_key(
-        &self,
-        workspace: WorkspaceId,
-        key_token: &str,
-        key_secret_hash: &SecretHash,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let key_token = key_token.to_owned();
-        let key_secret_hash = *key_secret_hash;
+    async fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
+        self.read(|connection| {
+            let mut statement =
+                connection.prepare("SELECT workspace_id, name FROM workspaces ORDER BY name")?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<(i64, String)>>>()?;
+            rows.into_iter()
+                .map(|(id, name)| workspace_from_row(id, name))
+                .collect()
+        })
+        .await
+    }
+
+    async fn insert_api_key(&self, workspace: WorkspaceId, key: &ApiKeyRecord) -> StoreResult<()> {
+        let key = key.clone();
         self.write(move |connection| {
-            connection.execute(
-                "INSERT INTO api_keys (workspace_id, token, secret_sha256, created_at) VALUES (?1, ?2, ?3, ?4)",
-                (workspace, &key_token, &key_secret_hash[..], now.as_micros()),
-            )?;
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            insert_key(&transaction, workspace, &key)?;
+            transaction.commit()?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn api_keys(&self, workspace: WorkspaceId) -> StoreResult<Vec<ApiKeyRecord>> {
+        self.read(move |connection| {
+            let mut statement = connection.prepare(
+                "SELECT token, secret_sha256, created_at, revoked_at FROM api_keys
+                 WHERE workspace_id = ?1 ORDER BY created_at, token",
+            )?;
+            let rows = statement
+                .query_map([workspace], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                })?
+                .collect::<rusqlite::Result<Vec<(String, Vec<u8>, i64, Option<i64>)>>>()?;
+            rows.into_iter()
+                .map(|(token, hash, created_at, revoked_at)| {
+                    Ok(ApiKeyRecord {
+                        token,
+                        secret_hash: secret_hash_from_column(hash)?,
+                        created_at: Timestamp::from_micros(created_at),
+                        revoked_at: revoked_at.map(Timestamp::from_micros),
+                    })
+                })
+                .collect()
         })
         .await
     }
@@ -298,9 +366,24 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn event_log(&self, workspace: WorkspaceId) -> StoreResult<Vec<Event>> {
-        self.read(move |connection| read::event_log(connection, workspace))
-            .await
+    async fn events_after(
+        &self,
+        workspace: WorkspaceId,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> StoreResult<Vec<Event>> {
+        let after = after.map(|id| id.as_str().to_owned());
+        self.read(move |connection| {
+            read::events_after(connection, workspace, after.as_deref(), limit)
+        })
+        .await
+    }
+
+    async fn schema_version(&self) -> StoreResult<u32> {
+        self.read(|connection| {
+            Ok(connection.pragma_query_value(None, "user_version", |row| row.get(0))?)
+        })
+        .await
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -1,11 +1,12 @@
 //! The write path: events into the log, their changes into the state tables.
 
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior, params, params_from_iter};
 use tokio::sync::mpsc;
 
 use crate::domain::Event;
-use crate::domain::state::{Changes, Register};
-use crate::storage::sql;
+use crate::domain::state::Changes;
+use crate::storage::rows::{SqlValue, table_rows};
 use crate::storage::{IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId};
 
 /// Stores a stream of chunks in one transaction, committing only on
@@ -54,166 +55,34 @@ fn store_events<'e>(
     Ok(new_events)
 }
 
-/// The stamp columns of a register: `(at, event)`, both NULL when absent.
-fn stamp<T>(register: &Option<Register<T>>) -> (Option<i64>, Option<&str>) {
-    register.as_ref().map_or((None, None), |register| {
-        (
-            Some(register.stamp.at.as_micros()),
-            Some(register.stamp.event.as_str()),
-        )
-    })
+impl ToSql for SqlValue<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            SqlValue::Int(value) => value.to_sql(),
+            SqlValue::Text(value) => value.to_sql(),
+            SqlValue::Bool(value) => value.to_sql(),
+        }
+    }
 }
 
-fn micros(at: Option<crate::domain::Timestamp>) -> Option<i64> {
-    at.map(crate::domain::Timestamp::as_micros)
-}
-
-/// Merges a batch's changes into the state tables.
+/// Merges a batch's changes into the state tables, one row at a time (in
+/// SQLite a prepared statement per row costs microseconds; there is no
+/// round trip to save).
 fn merge_changes(
     transaction: &Transaction<'_>,
     workspace: WorkspaceId,
     changes: &Changes,
 ) -> rusqlite::Result<()> {
-    let mut upsert_report = transaction.prepare_cached(&sql::for_sqlite(&sql::upsert_report()))?;
-    let mut insert_editor = transaction.prepare_cached(&sql::for_sqlite(sql::INSERT_EDITOR))?;
-    let mut upsert_manual_run =
-        transaction.prepare_cached(&sql::for_sqlite(&sql::upsert_manual_run()))?;
-    let mut insert_scheduled_run =
-        transaction.prepare_cached(&sql::for_sqlite(sql::INSERT_SCHEDULED_RUN))?;
-    for (report_id, report) in &changes.reports {
-        let report_id = report_id.get();
-        let (definition_at, definition_event) = stamp(&report.definition);
-        let definition = report.definition.as_ref().map(|register| &register.value);
-        let (name_at, name_event) = stamp(&report.name);
-        let (description_at, description_event) = stamp(&report.description);
-        let description = report
-            .description
-            .as_ref()
-            .and_then(|register| register.value.as_ref())
-            .map(|description| description.as_str());
-        let (space_at, space_event) = stamp(&report.space);
-        let (last_run_at, last_run_event) = stamp(&report.last_run);
-        let last_run = report.last_run.as_ref().map(|register| &register.value);
-        upsert_report.execute(params![
-            workspace,
-            report_id,
-            definition_at,
-            definition_event,
-            definition.map(|definition| definition.report_token.as_str()),
-            definition.map(|definition| definition.creator.as_str()),
-            name_at,
-            name_event,
-            report.name.as_ref().map(|register| register.value.as_str()),
-            description_at,
-            description_event,
-            description,
-            space_at,
-            space_event,
-            report
-                .space
-                .as_ref()
-                .map(|register| register.value.as_str()),
-            last_run_at,
-            last_run_event,
-            last_run.map(|run| run.run_token.as_str()),
-            last_run.map(|run| run.state.as_str()),
-            report.deleted,
-            report.views as i64,
-            micros(report.last_viewed_at),
-            micros(report.created_at),
-            micros(report.edited_at),
-            micros(report.last_successful_run_at),
-        ])?;
-        for email in &report.editors {
-            insert_editor.execute(params![workspace, report_id, email.as_str()])?;
+    for table in table_rows(changes) {
+        if table.rows.is_empty() {
+            continue;
         }
-        for (email, at) in &report.manual_runs {
-            upsert_manual_run.execute(params![
-                workspace,
-                report_id,
-                email.as_str(),
-                at.as_micros()
-            ])?;
+        let mut statement = transaction.prepare_cached(&table.upsert.single_row_sql())?;
+        for row in &table.rows {
+            statement.execute(params_from_iter(
+                std::iter::once(SqlValue::Int(Some(workspace))).chain(row.iter().copied()),
+            ))?;
         }
-        for schedule_token in &report.scheduled_runs {
-            insert_scheduled_run.execute(params![workspace, report_id, schedule_token.as_str()])?;
-        }
-    }
-
-    let mut upsert_schedule =
-        transaction.prepare_cached(&sql::for_sqlite(&sql::upsert_schedule()))?;
-    for (token, schedule) in &changes.schedules {
-        let (definition_at, definition_event) = stamp(&schedule.definition);
-        let link = schedule.definition.as_ref().map(|register| &register.value);
-        let (paused_at, paused_event) = stamp(&schedule.paused);
-        upsert_schedule.execute(params![
-            workspace,
-            token.as_str(),
-            definition_at,
-            definition_event,
-            link.map(|link| link.report_id.get()),
-            link.map(|link| link.creator.as_str()),
-            paused_at,
-            paused_event,
-            schedule
-                .paused
-                .as_ref()
-                .is_some_and(|register| register.value),
-            schedule.deleted,
-        ])?;
-    }
-
-    let mut upsert_exploration =
-        transaction.prepare_cached(&sql::for_sqlite(&sql::upsert_exploration()))?;
-    for (token, exploration) in &changes.explorations {
-        let (definition_at, definition_event) = stamp(&exploration.definition);
-        let link = exploration
-            .definition
-            .as_ref()
-            .map(|register| &register.value);
-        upsert_exploration.execute(params![
-            workspace,
-            token.as_str(),
-            definition_at,
-            definition_event,
-            link.map(|link| link.report_id.get()),
-            link.map(|link| link.creator.as_str()),
-            exploration.deleted,
-        ])?;
-    }
-
-    let mut upsert_space = transaction.prepare_cached(&sql::for_sqlite(&sql::upsert_space()))?;
-    for (token, space) in &changes.spaces {
-        let (definition_at, definition_event) = stamp(&space.definition);
-        let definition = space.definition.as_ref().map(|register| &register.value);
-        upsert_space.execute(params![
-            workspace,
-            token.as_str(),
-            definition_at,
-            definition_event,
-            definition.map(|definition| definition.name.as_str()),
-            definition.and_then(|definition| definition.description.as_ref().map(|d| d.as_str())),
-            definition.map(|definition| definition.space_type.as_str()),
-            space.deleted,
-        ])?;
-    }
-
-    let mut upsert_member = transaction.prepare_cached(&sql::for_sqlite(&sql::upsert_member()))?;
-    for (email, member) in &changes.members {
-        let (profile_at, profile_event) = stamp(&member.profile);
-        let profile = member.profile.as_ref().map(|register| &register.value);
-        let (present_at, present_event) = stamp(&member.present);
-        upsert_member.execute(params![
-            workspace,
-            email.as_str(),
-            profile_at,
-            profile_event,
-            profile.and_then(|profile| profile.username.as_ref().map(|username| username.as_str())),
-            profile.and_then(|profile| profile.name.as_ref().map(|name| name.as_str())),
-            present_at,
-            present_event,
-            member.present.as_ref().map(|register| register.value),
-        ])?;
     }
     Ok(())
 }

@@ -1,0 +1,103 @@
+//! `reportstats migrate` and `reportstats copy`: moving a deployment's data.
+
+use clap::Args;
+use tokio::sync::mpsc;
+
+use crate::storage::{self, IngestMessage, Store, StoreError, Workspace};
+
+/// Events per chunk when copying an event log.
+const COPY_CHUNK_EVENTS: usize = 10_000;
+
+pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
+    let store = storage::open(database_url).await?;
+    let version = store.schema_version().await?;
+    println!("The database schema is up to date (version {version}).");
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The database to copy from (e.g. sqlite://reportstats.db).
+    #[arg(long)]
+    pub from: String,
+    /// The database to copy into (e.g. postgres://user@host/reportstats).
+    #[arg(long)]
+    pub to: String,
+}
+
+/// Copies every workspace, its API keys (as hashes: clients keep working)
+/// and its event log, replaying the log into the target so that the target
+/// maintains its own state. Safe to rerun: events already in the target are
+/// duplicates, keys already there are kept.
+pub async fn copy(args: CopyArgs) -> anyhow::Result<()> {
+    let source = storage::open(&args.from).await?;
+    let target = storage::open(&args.to).await?;
+    for workspace in source.workspaces().await? {
+        let keys = source.api_keys(workspace.id).await?;
+        let Some(first_key) = keys.first() else {
+            anyhow::bail!("workspace `{}` has no API key", workspace.name);
+        };
+        let copied = match target.workspace(&workspace.name).await? {
+            Some(existing) => existing,
+            None => {
+                target
+                    .create_workspace(&workspace.name, first_key, first_key.created_at)
+                    .await?
+            }
+        };
+        let target_tokens: Vec<String> = target
+            .api_keys(copied.id)
+            .await?
+            .into_iter()
+            .map(|key| key.token)
+            .collect();
+        for key in keys
+            .iter()
+            .filter(|key| !target_tokens.contains(&key.token))
+        {
+            target.insert_api_key(copied.id, key).await?;
+        }
+        let summary = copy_events(source.as_ref(), &workspace, target.clone(), &copied).await?;
+        println!(
+            "Copied workspace `{}`: {} events ({} new in the target), {} API key{}.",
+            workspace.name,
+            summary.accepted + summary.duplicates,
+            summary.accepted,
+            keys.len(),
+            if keys.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(())
+}
+
+async fn copy_events(
+    source: &dyn Store,
+    from: &Workspace,
+    target: std::sync::Arc<dyn Store>,
+    to: &Workspace,
+) -> anyhow::Result<storage::IngestSummary> {
+    let (sender, receiver) = mpsc::channel(2);
+    let target_id = to.id;
+    let writing = tokio::spawn(async move { target.ingest_stream(target_id, receiver).await });
+    let mut last = None;
+    let reading = async {
+        loop {
+            let chunk = source
+                .events_after(from.id, last.as_ref(), COPY_CHUNK_EVENTS)
+                .await?;
+            let Some(final_event) = chunk.last() else {
+                break;
+            };
+            last = Some(final_event.id.clone());
+            if sender.send(IngestMessage::Events(chunk)).await.is_err() {
+                // The writer failed; its error is reported below.
+                return Ok::<_, StoreError>(false);
+            }
+        }
+        Ok(sender.send(IngestMessage::Commit).await.is_ok())
+    };
+    let read = reading.await;
+    let written = writing.await?;
+    read?;
+    Ok(written?)
+}

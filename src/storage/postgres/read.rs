@@ -1,0 +1,117 @@
+//! The read path, with the SQL shared with SQLite.
+
+use sqlx::postgres::PgPool;
+use sqlx::{Postgres, Row, Transaction};
+
+use crate::domain::Event;
+use crate::domain::stats::{ReportStat, SpaceFilter};
+use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder};
+use crate::storage::{Page, ReportStatsQuery, StoreResult, WorkspaceId, parse_stored_event};
+
+/// A read-only transaction on one snapshot, so the count and the rows of a
+/// page agree even while batches are being written.
+async fn snapshot(pool: &PgPool) -> StoreResult<Transaction<'static, Postgres>> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut *transaction)
+        .await?;
+    Ok(transaction)
+}
+
+pub(super) async fn report_stats(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    query: ReportStatsQuery,
+) -> StoreResult<Page<ReportStat>> {
+    let mut transaction = snapshot(pool).await?;
+    let all = query.filter == SpaceFilter::All;
+    let total_count: i64 = sqlx::query_scalar(&sql::count_sql())
+        .bind(workspace)
+        .bind(all)
+        .fetch_one(&mut *transaction)
+        .await?;
+
+    let limit = i64::try_from(query.page.per_page).unwrap_or(i64::MAX);
+    let offset = i64::try_from(query.page.offset()).unwrap_or(i64::MAX);
+    let mut page = PageBuilder::default();
+    let rows = sqlx::query(&sql::page_sql())
+        .bind(workspace)
+        .bind(all)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *transaction)
+        .await?;
+    for row in rows {
+        page.push_report(
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+        );
+    }
+
+    if let Some((first, last)) = page.id_range() {
+        for (which, query_text) in [
+            (Count::ActiveSchedules, sql::ACTIVE_SCHEDULES_SQL),
+            (Count::Explorations, sql::EXPLORATIONS_SQL),
+        ] {
+            let rows = sqlx::query(query_text)
+                .bind(workspace)
+                .bind(first)
+                .bind(last)
+                .fetch_all(&mut *transaction)
+                .await?;
+            for row in rows {
+                page.set_count(which, row.try_get(0)?, row.try_get(1)?);
+            }
+        }
+        for (which, query_text) in [
+            (EmailList::Editors, sql::EDITORS_SQL),
+            (
+                EmailList::RecentManualRunCreators,
+                sql::RECENT_MANUAL_RUNS_SQL,
+            ),
+            (
+                EmailList::ScheduledRunCreators,
+                sql::SCHEDULED_RUN_CREATORS_SQL,
+            ),
+        ] {
+            let mut statement = sqlx::query(query_text)
+                .bind(workspace)
+                .bind(first)
+                .bind(last);
+            if matches!(which, EmailList::RecentManualRunCreators) {
+                statement = statement.bind(query.recent_since.as_micros());
+            }
+            for row in statement.fetch_all(&mut *transaction).await? {
+                page.add_email(which, row.try_get(0)?, row.try_get(1)?);
+            }
+        }
+    }
+    transaction.commit().await?;
+    Ok(Page {
+        total_count: u64::try_from(total_count).unwrap_or(0),
+        items: page.finish(),
+    })
+}
+
+pub(super) async fn events_after(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    after: Option<&str>,
+    limit: usize,
+) -> StoreResult<Vec<Event>> {
+    let rows = sqlx::query(
+        "SELECT event_id, body FROM events
+         WHERE workspace_id = $1 AND ($2::text IS NULL OR event_id > $2)
+         ORDER BY event_id LIMIT $3",
+    )
+    .bind(workspace)
+    .bind(after)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| parse_stored_event(row.try_get(0)?, row.try_get(1)?))
+        .collect()
+}

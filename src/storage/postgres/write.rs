@@ -1,0 +1,196 @@
+//! The write path: a batch in one transaction, events deduplicated by the
+//! log's primary key, state merged in SQL.
+//!
+//! Concurrency. Every merge is done by the database (`ON CONFLICT DO UPDATE`
+//! with the rules of [`crate::storage::sql`]), so concurrent writers never
+//! overwrite each other's work. Two servers storing the same event at once
+//! both try to insert it into the log; the second waits for the first to
+//! commit, then sees the conflict and counts it as a duplicate, so its
+//! effects are merged exactly once. Within a batch, events and rows are
+//! written in key order, table by table, so two batches lock rows in the
+//! same order and cannot deadlock. A multi-chunk import cannot keep that
+//! order across chunks, so it takes its workspace's advisory lock
+//! exclusively, and batches take it shared: an import waits for batches in
+//! flight and holds new ones back until it commits, as SQLite's single writer
+//! does anyway.
+
+use std::collections::HashSet;
+
+use sqlx::postgres::PgPool;
+use sqlx::{Postgres, Transaction};
+use tokio::sync::mpsc;
+
+use crate::domain::Event;
+use crate::domain::state::Changes;
+use crate::storage::rows::{SqlValue, table_rows};
+use crate::storage::sql::ColumnType;
+use crate::storage::{IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId};
+
+/// How often a single batch is retried after a deadlock or serialization
+/// failure (which key ordering should prevent; this is the safety net).
+const BATCH_ATTEMPTS: usize = 3;
+
+pub(super) async fn ingest_stream(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    mut messages: mpsc::Receiver<IngestMessage>,
+) -> StoreResult<IngestSummary> {
+    let first = match messages.recv().await {
+        Some(IngestMessage::Events(events)) => events,
+        Some(IngestMessage::Commit) => return Ok(IngestSummary::default()),
+        None => return Err(StoreError::Aborted),
+    };
+    match messages.recv().await {
+        Some(IngestMessage::Commit) => ingest_batch(pool, workspace, &first).await,
+        Some(IngestMessage::Events(second)) => {
+            ingest_chunks(pool, workspace, first, second, messages).await
+        }
+        None => Err(StoreError::Aborted),
+    }
+}
+
+/// One batch: a shared workspace lock, retried on a transient failure.
+async fn ingest_batch(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    events: &[Event],
+) -> StoreResult<IngestSummary> {
+    let mut attempt = 1;
+    loop {
+        let result = async {
+            let mut transaction = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+                .bind(workspace)
+                .execute(&mut *transaction)
+                .await?;
+            let mut summary = IngestSummary::default();
+            store_chunk(&mut transaction, workspace, events, &mut summary).await?;
+            transaction.commit().await?;
+            Ok::<_, sqlx::Error>(summary)
+        }
+        .await;
+        match result {
+            Err(error) if attempt < BATCH_ATTEMPTS && is_transient(&error) => {
+                tracing::warn!(attempt, %error, "retrying a batch after a transient failure");
+                attempt += 1;
+            }
+            result => return Ok(result?),
+        }
+    }
+}
+
+/// A stream of chunks (an import): an exclusive workspace lock, no retry
+/// (the chunks already consumed are gone; the import as a whole can be
+/// rerun, since it is idempotent).
+async fn ingest_chunks(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    first: Vec<Event>,
+    second: Vec<Event>,
+    mut messages: mpsc::Receiver<IngestMessage>,
+) -> StoreResult<IngestSummary> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(workspace)
+        .execute(&mut *transaction)
+        .await?;
+    let mut summary = IngestSummary::default();
+    store_chunk(&mut transaction, workspace, &first, &mut summary).await?;
+    store_chunk(&mut transaction, workspace, &second, &mut summary).await?;
+    loop {
+        match messages.recv().await {
+            Some(IngestMessage::Events(events)) => {
+                store_chunk(&mut transaction, workspace, &events, &mut summary).await?;
+            }
+            Some(IngestMessage::Commit) => {
+                transaction.commit().await?;
+                return Ok(summary);
+            }
+            // Dropping the transaction rolls it back.
+            None => return Err(StoreError::Aborted),
+        }
+    }
+}
+
+fn is_transient(error: &sqlx::Error) -> bool {
+    // 40P01 deadlock_detected, 40001 serialization_failure.
+    matches!(error, sqlx::Error::Database(database)
+        if matches!(database.code().as_deref(), Some("40P01" | "40001")))
+}
+
+async fn store_chunk(
+    transaction: &mut Transaction<'static, Postgres>,
+    workspace: WorkspaceId,
+    events: &[Event],
+    summary: &mut IngestSummary,
+) -> Result<(), sqlx::Error> {
+    // The first of several events with one id wins, as in SQLite.
+    let mut seen = HashSet::with_capacity(events.len());
+    let mut distinct: Vec<&Event> = events
+        .iter()
+        .filter(|event| seen.insert(event.id.as_str()))
+        .collect();
+    distinct.sort_by(|a, b| a.id.cmp(&b.id));
+
+    let ids: Vec<&str> = distinct.iter().map(|event| event.id.as_str()).collect();
+    let bodies: Vec<String> = distinct.iter().map(|event| event.to_json()).collect();
+    let inserted: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO events (workspace_id, event_id, body)
+         SELECT $1, e.event_id, e.body FROM UNNEST($2::text[], $3::text[]) AS e(event_id, body)
+         ORDER BY e.event_id
+         ON CONFLICT DO NOTHING
+         RETURNING event_id",
+    )
+    .bind(workspace)
+    .bind(&ids)
+    .bind(&bodies)
+    .fetch_all(&mut **transaction)
+    .await?;
+    let inserted: HashSet<&str> = inserted.iter().map(String::as_str).collect();
+    let new_events: Vec<&Event> = distinct
+        .into_iter()
+        .filter(|event| inserted.contains(event.id.as_str()))
+        .collect();
+    summary.accepted += new_events.len() as u64;
+    summary.duplicates += (events.len() - new_events.len()) as u64;
+
+    let changes = Changes::from_events(new_events);
+    for table in table_rows(&changes) {
+        if table.rows.is_empty() {
+            continue;
+        }
+        let sql = table.upsert.unnest_sql();
+        let mut query = sqlx::query(&sql).bind(workspace);
+        for (index, (_, column_type)) in table.upsert.columns.iter().enumerate() {
+            let column = table.rows.iter().map(|row| row[index]);
+            query = match column_type {
+                ColumnType::BigInt => query.bind(
+                    column
+                        .map(|value| match value {
+                            SqlValue::Int(value) => value,
+                            _ => None,
+                        })
+                        .collect::<Vec<Option<i64>>>(),
+                ),
+                ColumnType::Text => query.bind(
+                    column
+                        .map(|value| match value {
+                            SqlValue::Text(value) => value,
+                            _ => None,
+                        })
+                        .collect::<Vec<Option<&str>>>(),
+                ),
+                ColumnType::Bool => query.bind(
+                    column
+                        .map(|value| match value {
+                            SqlValue::Bool(value) => value,
+                            _ => None,
+                        })
+                        .collect::<Vec<Option<bool>>>(),
+                ),
+            };
+        }
+        query.execute(&mut **transaction).await?;
+    }
+    Ok(())
+}

@@ -6,6 +6,7 @@ mod common;
 
 use common::{Credentials, TestApp, TestDatabase};
 use reportstats::http::Settings;
+use reportstats::http::error::AUTHENTICATE_CHALLENGE;
 use serde_json::{Value, json};
 
 /// `count` reports with ids 1..=count, every third one in a personal space.
@@ -191,7 +192,7 @@ async fn assert_unauthorized(response: reqwest::Response) {
     assert_eq!(response.status(), 401);
     assert_eq!(
         response.headers()["www-authenticate"],
-        "Basic realm=\"reportstats\""
+        AUTHENTICATE_CHALLENGE
     );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["id"], "unauthorized");

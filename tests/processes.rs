@@ -127,19 +127,24 @@ async fn the_demo_answers_its_own_curl_command_with_real_statistics(database: Te
             .unwrap(),
     );
     let stdout = demo.0.stdout.take().unwrap();
-    let curl = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map(Result::unwrap)
-            .find(|line| line.trim_start().starts_with("curl "))
-            .expect("the demo printed no curl command")
-    })
-    .await
-    .unwrap();
+    // Keep reading to the end: a closed pipe would make the demo's next
+    // print fail.
+    let (found, curl) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.trim_start().starts_with("curl ") {
+                let _ = found.send(line);
+            }
+        }
+    });
+    let curl = curl
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the demo printed no curl command");
     wait_until_listening(port).await;
 
+    // --show-error: if curl fails, say why.
     let output = Command::new("sh")
-        .args(["-c", curl.trim()])
+        .args(["-c", &format!("{} --show-error", curl.trim())])
         .output()
         .unwrap();
     assert!(
@@ -165,7 +170,106 @@ async fn the_demo_answers_its_own_curl_command_with_real_statistics(database: Te
     );
 }
 
+async fn no_secret_is_stored_or_logged(database: TestDatabase) {
+    let created = reportstats(&database.url)
+        .args(["workspace", "create", "acme", "--json"])
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let key: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let (token, secret) = (
+        key["token"].as_str().unwrap(),
+        key["secret"].as_str().unwrap(),
+    );
+    let second = reportstats(&database.url)
+        .args(["workspace", "key", "create", "acme", "--json"])
+        .output()
+        .unwrap();
+    assert!(second.status.success());
+    let second: Value = serde_json::from_slice(&second.stdout).unwrap();
+
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let port = free_port();
+    let mut server = Server(
+        reportstats(&database.url)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "trace")
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_listening(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let minted: Value = client
+        .post(format!("{base}/batch/acme/signature_tokens"))
+        .basic_auth(token, Some(secret))
+        .json(&serde_json::json!({"signature_token": {"name": "secrets test", "expires_at": "2099-01-01T00:00:00Z",
+            "auth_scope": {"authentication_for": "batch-api", "authorization_type": "read-only"}}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let signature = common::SignatureCredentials {
+        token: minted["token"].as_str().unwrap().into(),
+        access_key: minted["access_key"].as_str().unwrap().into(),
+        access_secret: minted["access_secret"].as_str().unwrap().into(),
+    };
+    let bearer = signature.bearer_header();
+    for authorization in [
+        bearer.clone(),
+        format!("Basic {}", base64_of(&format!("{token}:{secret}"))),
+        format!("Basic {}", base64_of(&format!("{token}:wrong-{secret}"))),
+    ] {
+        client
+            .get(format!("{base}/batch/acme/report_stats"))
+            .header("Authorization", authorization)
+            .send()
+            .await
+            .unwrap();
+    }
+    let response = client
+        .post(format!("{base}/api/acme/events"))
+        .basic_auth(token, Some(secret))
+        .body(fixture_lines().join("\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    let stored = String::from_utf8_lossy(&database.stored_bytes()).into_owned();
+    // The scan can see: tokens are stored and requests are logged.
+    assert!(stored.contains(token) && stored.contains(&signature.token));
+    assert!(logged.contains("report_stats"), "{logged}");
+    let secrets = [
+        secret.to_owned(),
+        second["secret"].as_str().unwrap().to_owned(),
+        signature.access_key.clone(),
+        signature.access_secret.clone(),
+        base64_of(&format!("{token}:{secret}")),
+        bearer.trim_start_matches("Bearer ").to_owned(),
+    ];
+    for secret in &secrets {
+        assert!(
+            !stored.contains(secret.as_str()),
+            "a secret is stored in clear"
+        );
+        assert!(!logged.contains(secret.as_str()), "a secret is logged");
+    }
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
 on_every_backend!(
+    no_secret_is_stored_or_logged,
     sigkill_right_after_an_acknowledgement_loses_nothing,
     the_demo_answers_its_own_curl_command_with_real_statistics,
 );

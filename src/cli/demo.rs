@@ -2,6 +2,7 @@
 
 use std::io::Cursor;
 
+use base64::Engine;
 use clap::Args;
 
 use super::serve::{ServerArgs, bind, serve_until_stopped};
@@ -9,8 +10,9 @@ use super::workspace;
 use crate::demo::{ActivityConfig, write_activity};
 use crate::domain::Timestamp;
 use crate::domain::api_key::NewApiKey;
+use crate::domain::signature_token::{AUTHENTICATION_FOR, AUTHORIZATION_TYPE, NewSignatureToken};
 use crate::ingest::import_ndjson;
-use crate::storage::{self, ApiKeyRecord};
+use crate::storage::{self, ApiKeyRecord, SignatureTokenRecord};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -52,6 +54,30 @@ pub async fn run(database_url: &str, args: DemoArgs) -> anyhow::Result<()> {
     let lines = write_activity(&config, &mut ndjson)?;
     let summary = import_ndjson(store.clone(), workspace.id, Cursor::new(ndjson), now, ()).await?;
 
+    // A signature token too, so Mode's own examples (Bearer) work as printed.
+    let signature = NewSignatureToken::generate();
+    store
+        .create_signature_token(
+            workspace.id,
+            &SignatureTokenRecord {
+                token: signature.token.clone(),
+                name: "reportstats demo".to_owned(),
+                access_key_hash: signature.access_key_hash(),
+                access_secret_hash: signature.access_secret_hash(),
+                authentication_for: AUTHENTICATION_FOR.to_owned(),
+                authorization_type: AUTHORIZATION_TYPE.to_owned(),
+                created_at: now,
+                updated_at: now,
+                expires_at: now.saturating_add_seconds(30 * 86_400),
+                revoked_at: None,
+            },
+        )
+        .await?;
+    let bearer = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}:{}",
+        signature.token, signature.access_key, signature.access_secret
+    ));
+
     let address = listener.local_addr()?;
     let base = format!("http://{address}");
     println!();
@@ -74,6 +100,16 @@ pub async fn run(database_url: &str, args: DemoArgs) -> anyhow::Result<()> {
         key.token, key.secret, workspace.name
     );
     println!();
+    println!("A read-only signature token (valid 30 days), as Mode's examples use it:");
+    println!("  token:         {}", signature.token);
+    println!("  access_key:    {}", signature.access_key);
+    println!("  access_secret: {}", signature.access_secret);
+    println!(
+        "  curl -s '{base}/batch/{}/report_stats?per_page=3' --header 'Accept: application/json' --header 'Authorization: Bearer {bearer}'",
+        workspace.name
+    );
+    println!();
+    println!("API reference: {base}/openapi.json");
     println!("Serving on {base}; press Ctrl-C to stop.");
     serve_until_stopped(store, listener, &args.server).await
 }

@@ -2,12 +2,15 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use axum::http::HeaderValue;
 use clap::Args;
 use tokio::net::TcpListener;
 
-use crate::domain::clock::SystemClock;
+use crate::domain::Timestamp;
+use crate::domain::clock::{FixedClock, SharedClock, SystemClock};
 use crate::http::{self, AppState, Settings};
 use crate::storage::{self, Store};
 
@@ -28,14 +31,62 @@ pub struct ServerArgs {
     /// Most events accepted in one batch.
     #[arg(long, env = "REPORTSTATS_MAX_BATCH_EVENTS", default_value_t = 100_000)]
     pub max_batch_events: usize,
+
+    /// Requests per minute allowed to each credential (also the burst); 0 turns the limit off.
+    #[arg(
+        long,
+        env = "REPORTSTATS_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 6_000
+    )]
+    pub rate_limit_per_minute: u32,
+
+    /// Seconds before an unanswered request gets a 503.
+    #[arg(long, env = "REPORTSTATS_REQUEST_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_seconds: u64,
+
+    /// A browser origin allowed to call the API with credentials (CORS),
+    /// e.g. https://dashboards.example.com; repeat for several.
+    #[arg(
+        long = "cors-origin",
+        env = "REPORTSTATS_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Stop the server's clock at this RFC 3339 instant: statistics are then
+    /// computed as of it. For tests and reproducible examples.
+    #[arg(long, env = "REPORTSTATS_FROZEN_CLOCK", value_parser = parse_instant)]
+    pub frozen_clock: Option<Timestamp>,
+}
+
+fn parse_instant(text: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(text).map_err(|error| format!("`{text}` {error}"))
 }
 
 impl ServerArgs {
-    fn settings(&self) -> Settings {
-        Settings {
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let cors_origins = self
+            .cors_origins
+            .iter()
+            .map(|origin| {
+                HeaderValue::from_str(origin.trim_end_matches('/'))
+                    .with_context(|| format!("`{origin}` is not a valid origin"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Settings {
             recent_days: self.recent_days,
             max_body_bytes: self.max_body_bytes,
             max_batch_events: self.max_batch_events,
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            request_timeout: Duration::from_secs(self.request_timeout_seconds),
+            cors_origins,
+        })
+    }
+
+    fn clock(&self) -> SharedClock {
+        match self.frozen_clock {
+            Some(instant) => Arc::new(FixedClock(instant)),
+            None => Arc::new(SystemClock),
         }
     }
 }
@@ -64,11 +115,7 @@ pub(super) async fn serve_until_stopped(
     listener: TcpListener,
     args: &ServerArgs,
 ) -> anyhow::Result<()> {
-    let state = AppState {
-        store,
-        clock: Arc::new(SystemClock),
-        settings: args.settings(),
-    };
+    let state = AppState::new(store, args.clock(), args.settings()?);
     tracing::info!(address = %listener.local_addr()?, "listening");
     http::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod clock;
 pub mod event;
 pub mod names;
+pub mod signature_token;
 pub mod state;
 pub mod stats;
 pub mod timestamp;

@@ -16,7 +16,7 @@ use super::timestamp::Timestamp;
 
 /// One row of `GET /batch/{workspace}/report_stats`, fields in the order of
 /// SPEC section 5.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ReportStat {
     pub report_id: i64,
     pub report_token: String,

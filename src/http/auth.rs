@@ -1,10 +1,13 @@
 //! Who is asking: credentials from the `Authorization` header, checked
 //! against the workspace in the path.
 //!
-//! The order of checks is part of the contract (SPEC section 5): first the
-//! credential must be valid (else 401, before anything about any workspace is
-//! revealed); then it must belong to the workspace in the path (else 404,
-//! the same answer whether that workspace exists or not).
+//! Two credentials exist (SPEC section 5): the workspace API key, sent as
+//! HTTP Basic `token:secret`, and signature tokens, sent as
+//! `Bearer base64("token:access_key:access_secret")`. The order of checks is
+//! part of the contract: first the credential must be valid (else 401,
+//! before anything about any workspace is revealed), then within its rate
+//! limit (else 429), then it must belong to the workspace in the path (else
+//! 404, the same answer whether that workspace exists or not).
 
 use std::collections::HashMap;
 
@@ -19,50 +22,130 @@ use super::error::ApiError;
 use crate::domain::api_key::{hash_secret, secret_matches};
 use crate::storage::Workspace;
 
-/// A request authenticated with an API key of the workspace in its path.
+/// Which credential authenticated a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialKind {
+    ApiKey,
+    SignatureToken,
+}
+
+/// A request authenticated with any credential of the workspace in its path:
+/// what the batch GET endpoints need.
 #[derive(Clone, Debug)]
-pub struct WorkspaceAccess {
+pub struct ReadAccess {
+    pub workspace: Workspace,
+    pub credential: CredentialKind,
+}
+
+/// A request authenticated with an API key of the workspace in its path:
+/// what writing events and managing signature tokens need.
+#[derive(Clone, Debug)]
+pub struct AdminAccess {
     pub workspace: Workspace,
 }
 
-/// `token:secret` from a Basic `Authorization` header.
-struct BasicCredentials {
-    token: String,
-    secret: String,
+/// Credentials as presented, not yet checked.
+enum Presented {
+    Basic {
+        token: String,
+        secret: String,
+    },
+    Bearer {
+        token: String,
+        access_key: String,
+        access_secret: String,
+    },
 }
 
-const MALFORMED: &str = "The Authorization header is malformed";
+const MALFORMED: ApiError = ApiError::Unauthorized("The Authorization header is malformed");
+const INVALID: ApiError = ApiError::Unauthorized("Invalid credentials");
 
-fn basic_credentials(parts: &Parts) -> Result<BasicCredentials, ApiError> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized(
-            "Authentication required: send the workspace API key as HTTP Basic credentials",
-        ))?;
-    let value = header
-        .to_str()
-        .map_err(|_| ApiError::Unauthorized(MALFORMED))?;
-    let (scheme, encoded) = value
-        .trim()
-        .split_once(' ')
-        .ok_or(ApiError::Unauthorized(MALFORMED))?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(ApiError::Unauthorized(
-            "Unsupported authorization scheme: send the workspace API key as HTTP Basic credentials",
-        ));
+fn decoded(encoded: &str) -> Result<String, ApiError> {
+    let bytes = STANDARD.decode(encoded.trim()).map_err(|_| MALFORMED)?;
+    String::from_utf8(bytes).map_err(|_| MALFORMED)
+}
+
+fn presented_credentials(parts: &Parts) -> Result<Presented, ApiError> {
+    let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized(
+        "Authentication required: send a workspace API key (Basic) or a signature token (Bearer)",
+    ))?;
+    let value = header.to_str().map_err(|_| MALFORMED)?;
+    let (scheme, encoded) = value.trim().split_once(' ').ok_or(MALFORMED)?;
+    if scheme.eq_ignore_ascii_case("basic") {
+        let text = decoded(encoded)?;
+        let (token, secret) = text.split_once(':').ok_or(MALFORMED)?;
+        Ok(Presented::Basic {
+            token: token.to_owned(),
+            secret: secret.to_owned(),
+        })
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        let text = decoded(encoded)?;
+        // `echo "$token:$key:$secret" | base64`, as shell users write it,
+        // encodes a trailing newline.
+        let text = text.trim_end_matches(['\n', '\r']);
+        let mut parts = text.splitn(3, ':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(token), Some(access_key), Some(access_secret)) => Ok(Presented::Bearer {
+                token: token.to_owned(),
+                access_key: access_key.to_owned(),
+                access_secret: access_secret.to_owned(),
+            }),
+            _ => Err(MALFORMED),
+        }
+    } else {
+        Err(ApiError::Unauthorized(
+            "Unsupported authorization scheme: use Basic (workspace API key) or Bearer (signature token)",
+        ))
     }
-    let decoded = STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| ApiError::Unauthorized(MALFORMED))?;
-    let decoded = String::from_utf8(decoded).map_err(|_| ApiError::Unauthorized(MALFORMED))?;
-    let (token, secret) = decoded
-        .split_once(':')
-        .ok_or(ApiError::Unauthorized(MALFORMED))?;
-    Ok(BasicCredentials {
-        token: token.to_owned(),
-        secret: secret.to_owned(),
-    })
+}
+
+/// Checks the presented credential; returns its workspace and kind, or 401.
+async fn authenticate(
+    state: &AppState,
+    presented: &Presented,
+) -> Result<(Workspace, CredentialKind), ApiError> {
+    match presented {
+        Presented::Basic { token, secret } => match state.store.api_key(token).await? {
+            Some(key) if secret_matches(secret, &key.secret_hash) => {
+                Ok((key.workspace, CredentialKind::ApiKey))
+            }
+            Some(_) => Err(INVALID),
+            None => {
+                // Spend the same hashing time as for a known token, so
+                // timing does not tell which tokens exist.
+                let _ = hash_secret(secret);
+                Err(INVALID)
+            }
+        },
+        Presented::Bearer {
+            token,
+            access_key,
+            access_secret,
+        } => match state.store.signature_token(token).await? {
+            Some(stored) => {
+                // Both halves are checked, whatever the first one says.
+                let key_matches = secret_matches(access_key, &stored.record.access_key_hash);
+                let secret_ok = secret_matches(access_secret, &stored.record.access_secret_hash);
+                if !(key_matches & secret_ok) {
+                    return Err(INVALID);
+                }
+                if stored.record.expires_at <= state.clock.now() {
+                    return Err(ApiError::Unauthorized("The signature token has expired"));
+                }
+                Ok((stored.workspace, CredentialKind::SignatureToken))
+            }
+            None => {
+                let _ = (hash_secret(access_key), hash_secret(access_secret));
+                Err(INVALID)
+            }
+        },
+    }
+}
+
+fn credential_token(presented: &Presented) -> &str {
+    match presented {
+        Presented::Basic { token, .. } | Presented::Bearer { token, .. } => token,
+    }
 }
 
 /// The `{workspace}` segment of the matched route.
@@ -73,28 +156,53 @@ async fn workspace_segment(parts: &mut Parts, state: &AppState) -> Result<String
     params.remove("workspace").ok_or(ApiError::NotFound)
 }
 
-impl FromRequestParts<AppState> for WorkspaceAccess {
+/// Authenticates, applies the rate limit, and checks the workspace.
+async fn authorize(
+    parts: &mut Parts,
+    state: &AppState,
+    admin: bool,
+) -> Result<(Workspace, CredentialKind), ApiError> {
+    let presented = presented_credentials(parts)?;
+    let (workspace, kind) = authenticate(state, &presented).await?;
+    if admin && kind != CredentialKind::ApiKey {
+        return Err(ApiError::Unauthorized(
+            "This endpoint needs the workspace API key (HTTP Basic); signature tokens are read-only",
+        ));
+    }
+    if let Err(wait) = state.rate_limiter.check(credential_token(&presented)) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_seconds: wait.as_secs_f64().ceil().max(1.0) as u64,
+        });
+    }
+    if workspace_segment(parts, state).await? != workspace.name.as_str() {
+        return Err(ApiError::NotFound);
+    }
+    Ok((workspace, kind))
+}
+
+impl FromRequestParts<AppState> for ReadAccess {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let credentials = basic_credentials(parts)?;
-        let stored = state.store.api_key(&credentials.token).await?;
-        let workspace = match stored {
-            Some(key) if secret_matches(&credentials.secret, &key.secret_hash) => key.workspace,
-            Some(_) => return Err(ApiError::Unauthorized("Invalid credentials")),
-            None => {
-                // Spend the same hashing time as for a known token, so timing
-                // does not tell which tokens exist.
-                let _ = hash_secret(&credentials.secret);
-                return Err(ApiError::Unauthorized("Invalid credentials"));
-            }
-        };
-        if workspace_segment(parts, state).await? != workspace.name.as_str() {
-            return Err(ApiError::NotFound);
-        }
-        Ok(WorkspaceAccess { workspace })
+        let (workspace, credential) = authorize(parts, state, false).await?;
+        Ok(ReadAccess {
+            workspace,
+            credential,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for AdminAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (workspace, _) = authorize(parts, state, true).await?;
+        Ok(AdminAccess { workspace })
     }
 }

@@ -5,14 +5,17 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::{EventError, Position};
 use crate::ingest::BatchError;
 use crate::storage::StoreError;
 
-/// The `WWW-Authenticate` challenge sent with every 401.
-pub const AUTHENTICATE_CHALLENGE: &str = "Basic realm=\"reportstats\"";
+/// The `WWW-Authenticate` challenge sent with every 401: both credentials
+/// this API takes.
+pub const AUTHENTICATE_CHALLENGE: &str =
+    "Basic realm=\"reportstats\", Bearer realm=\"reportstats\"";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -33,8 +36,56 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("Too many requests for this credential; retry in {retry_after_seconds} s")]
+    TooManyRequests { retry_after_seconds: u64 },
+    #[error("The request took longer than {0} s and was abandoned; retrying is safe")]
+    Timeout(u64),
+    #[error("The database does not answer")]
+    Unavailable,
     #[error("an internal error occurred")]
     Internal(#[from] anyhow::Error),
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `bad_request`, `unauthorized`, `not_found`,
+    /// `payload_too_large`, `too_many_requests`, `internal_error`, ...
+    pub id: &'static str,
+    /// A sentence for people.
+    pub message: String,
+    /// For a rejected batch: the first 100 rejected events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<RejectedEvent>>,
+}
+
+/// One rejected event of a batch: where it is, which field, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RejectedEvent {
+    /// Zero-based index in a JSON array body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    /// One-based line of an NDJSON body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl From<&EventError> for RejectedEvent {
+    fn from(error: &EventError) -> Self {
+        let (index, line) = match error.position {
+            Position::Index(index) => (Some(index), None),
+            Position::Line(line) => (None, Some(line)),
+        };
+        RejectedEvent {
+            index,
+            line,
+            field: error.field.clone(),
+            message: error.to_string(),
+        }
+    }
 }
 
 impl ApiError {
@@ -46,6 +97,8 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout(_) | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -58,21 +111,12 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::Timeout(_) => "timeout",
+            ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal_error",
         }
     }
-}
-
-fn describe(error: &EventError) -> Value {
-    let mut value = match error.position {
-        Position::Index(index) => json!({ "index": index }),
-        Position::Line(line) => json!({ "line": line }),
-    };
-    if let Some(field) = &error.field {
-        value["field"] = field.as_str().into();
-    }
-    value["message"] = error.to_string().into();
-    value
 }
 
 impl IntoResponse for ApiError {
@@ -80,16 +124,32 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(error) = &self {
             tracing::error!(error = format!("{error:#}"), "request failed");
         }
-        let mut body = json!({ "id": self.id(), "message": self.to_string() });
-        if let ApiError::RejectedEvents { errors, .. } = &self {
-            body["errors"] = errors.iter().map(describe).collect();
-        }
+        let errors = match &self {
+            ApiError::RejectedEvents { errors, .. } => {
+                Some(errors.iter().map(RejectedEvent::from).collect())
+            }
+            _ => None,
+        };
+        let body = ErrorBody {
+            id: self.id(),
+            message: self.to_string(),
+            errors,
+        };
         let mut response = (self.status(), Json(body)).into_response();
-        if matches!(self, ApiError::Unauthorized(_)) {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(AUTHENTICATE_CHALLENGE),
-            );
+        let headers = response.headers_mut();
+        match self {
+            ApiError::Unauthorized(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(AUTHENTICATE_CHALLENGE),
+                );
+            }
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+            }
+            _ => {}
         }
         response
     }

@@ -1,27 +1,51 @@
 //! `POST /api/{workspace}/events`: a batch in, all or nothing.
 
+use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::WorkspaceAccess;
-use super::error::ApiError;
+use super::auth::AdminAccess;
+use super::error::{ApiError, ErrorBody};
 use crate::ingest::parse_batch;
 use crate::storage::{self, IngestSummary};
 
-pub fn router(max_body_bytes: usize) -> Router<AppState> {
-    Router::new()
-        .route("/api/{workspace}/events", post(create_events))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_events))
 }
 
+/// Store a batch of events: a JSON array, or NDJSON (one event per line).
+/// All or nothing; events already stored (same `id`) are acknowledged as
+/// duplicates and change nothing.
+#[utoipa::path(
+    post,
+    path = "/api/{workspace}/events",
+    tag = "events",
+    params(("workspace" = String, Path, description = "The workspace's username")),
+    request_body(
+        description = "Events (SPEC section 3) as a JSON array or as NDJSON",
+        content(
+            (Vec<serde_json::Value> = "application/json"),
+            (String = "application/x-ndjson"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "Stored", body = IngestSummary),
+        (status = 400, description = "Rejected events (nothing stored)", body = ErrorBody),
+        (status = 401, description = "Unauthorized", body = ErrorBody),
+        (status = 404, description = "Workspace not found", body = ErrorBody),
+        (status = 413, description = "Body or batch over the limit", body = ErrorBody),
+        (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody),
+    ),
+    security(("workspace_api_key" = []))
+)]
 async fn create_events(
     State(state): State<AppState>,
-    access: WorkspaceAccess,
+    access: AdminAccess,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestSummary>, ApiError> {
     let body = body.map_err(|rejection| {

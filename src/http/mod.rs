@@ -1,29 +1,51 @@
-//! The HTTP layer: one `router()` per feature, merged in [`app`].
+//! The HTTP layer: one router per feature, merged in [`app`], which also
+//! derives the OpenAPI document from the same route declarations (so the two
+//! cannot drift apart) and serves it at `/openapi.json`.
 
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod pagination;
+pub mod rate_limit;
 pub mod report_stats;
+pub mod signature_tokens;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
 
 use self::error::ApiError;
+use self::rate_limit::RateLimiter;
 use crate::domain::clock::SharedClock;
 use crate::storage::Store;
 
 /// Server settings that shape answers.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Settings {
     /// The recent window of `recent_manual_run_creators_emails`, in days.
     pub recent_days: u32,
     pub max_body_bytes: usize,
     pub max_batch_events: usize,
+    /// Requests per minute per credential (also the burst); 0 is no limit.
+    pub rate_limit_per_minute: u32,
+    /// A request still unanswered after this long gets a 503.
+    pub request_timeout: Duration,
+    /// Origins whose browser pages may call the API with credentials.
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 impl Default for Settings {
@@ -32,6 +54,9 @@ impl Default for Settings {
             recent_days: 90,
             max_body_bytes: 32 * 1024 * 1024,
             max_batch_events: 100_000,
+            rate_limit_per_minute: 6_000,
+            request_timeout: Duration::from_secs(30),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -41,18 +66,124 @@ impl Default for Settings {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: SharedClock,
-    pub settings: Settings,
+    pub settings: Arc<Settings>,
+    pub rate_limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, clock: SharedClock, settings: Settings) -> Self {
+        AppState {
+            store,
+            clock,
+            rate_limiter: Arc::new(RateLimiter::new(settings.rate_limit_per_minute)),
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "reportstats",
+        description = "Usage statistics for BI reports, served through Mode's Discovery (batch) API."
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "batch", description = "Mode's Discovery API"),
+        (name = "events", description = "Activity in"),
+        (name = "health", description = "For load balancers"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "workspace_api_key",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "The workspace API key: token as user name, secret as password",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "signature_token",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "base64(\"{token}:{access_key}:{access_secret}\") of a signature token",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The routes and the OpenAPI document they declare.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(report_stats::router())
+        .merge(signature_tokens::router())
+        .merge(events::router())
+        .merge(health::router())
+        .split_for_parts()
 }
 
 /// The whole application, ready to serve (or to `oneshot` in tests).
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .merge(report_stats::router())
-        .merge(events::router(state.settings.max_body_bytes))
+    let (router, openapi) = routes();
+    let openapi = Arc::new(openapi);
+    let mut app = router
+        .route(
+            "/openapi.json",
+            get(move || async move { Json(openapi.as_ref().clone()) }),
+        )
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            enforce_timeout,
+        ))
+        .layer(TraceLayer::new_for_http());
+    if !state.settings.cors_origins.is_empty() {
+        app = app.layer(cors(&state.settings.cors_origins));
+    }
+    app.with_state(state)
+}
+
+/// Lets the listed origins call the API from a browser with credentials
+/// (`withCredentials = true` and an `Authorization` header, as in Mode's
+/// JavaScript example). The preflight is answered before authentication.
+fn cors(origins: &[HeaderValue]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([
+            header::RETRY_AFTER,
+            HeaderName::from_static("www-authenticate"),
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+async fn enforce_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.settings.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        // The request's work is dropped (a PostgreSQL transaction rolls back;
+        // a SQLite write already under way finishes). Either way a retry is
+        // safe, since batches are idempotent.
+        Err(_) => ApiError::Timeout(limit.as_secs()).into_response(),
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then finishes the

@@ -64,7 +64,8 @@ impl ListingParams {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Where this page sits in the listing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Pagination {
     pub page: u64,
     pub per_page: u64,
@@ -73,13 +74,13 @@ pub struct Pagination {
     pub total_count: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Link {
     pub href: String,
 }
 
 /// `next_page` and `prev_page`, each present only when there is such a page.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Links {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page: Option<Link>,

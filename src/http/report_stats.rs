@@ -2,23 +2,26 @@
 
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::WorkspaceAccess;
-use super::error::ApiError;
+use super::auth::ReadAccess;
+use super::error::{ApiError, ErrorBody};
 use super::pagination::{Links, ListingParams, Pagination, paginate};
 use crate::domain::stats::ReportStat;
 use crate::storage::ReportStatsQuery;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/batch/{workspace}/report_stats", get(list_report_stats))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_report_stats))
 }
 
-#[derive(Serialize)]
+/// A page of report statistics.
+#[derive(Serialize, ToSchema)]
 pub struct ReportStatsPage {
     pub pagination: Pagination,
     pub report_stats: Vec<ReportStat>,
@@ -26,9 +29,31 @@ pub struct ReportStatsPage {
     pub links: Links,
 }
 
+/// List report stats for a workspace, 1000 per page by default, ordered by
+/// report id. Reports in members' personal spaces are left out unless
+/// `include_spaces=all`.
+#[utoipa::path(
+    get,
+    path = "/batch/{workspace}/report_stats",
+    tag = "batch",
+    params(
+        ("workspace" = String, Path, description = "The workspace's username"),
+        ("page" = Option<u64>, Query, description = "1-based page number; default 1", minimum = 1),
+        ("per_page" = Option<u64>, Query, description = "Rows per page, 1 to 1000; default 1000", minimum = 1, maximum = 1000),
+        ("include_spaces" = Option<String>, Query, description = "`all` to include reports in personal spaces"),
+    ),
+    responses(
+        (status = 200, description = "ReportStat collection response", body = ReportStatsPage),
+        (status = 400, description = "A bad `page`, `per_page` or `include_spaces`", body = ErrorBody),
+        (status = 401, description = "Unauthorized", body = ErrorBody),
+        (status = 404, description = "Workspace not found", body = ErrorBody),
+        (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody),
+    ),
+    security(("workspace_api_key" = []), ("signature_token" = []))
+)]
 async fn list_report_stats(
     State(state): State<AppState>,
-    access: WorkspaceAccess,
+    access: ReadAccess,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<ReportStatsPage>, ApiError> {
     let params = ListingParams::parse(&query)?;

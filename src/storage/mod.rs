@@ -57,6 +57,28 @@ impl ApiKeyRecord {
     }
 }
 
+/// A signature token as stored: its access key and secret only as hashes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureTokenRecord {
+    pub token: String,
+    pub name: String,
+    pub access_key_hash: SecretHash,
+    pub access_secret_hash: SecretHash,
+    pub authentication_for: String,
+    pub authorization_type: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A signature token found by its token, with its workspace.
+#[derive(Clone, Debug)]
+pub struct StoredSignatureToken {
+    pub workspace: Workspace,
+    pub record: SignatureTokenRecord,
+}
+
 /// A stored workspace API key, found by its token.
 #[derive(Clone, Debug)]
 pub struct StoredApiKey {
@@ -65,7 +87,7 @@ pub struct StoredApiKey {
 }
 
 /// What a batch did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct IngestSummary {
     /// Events stored by this batch.
     pub accepted: u64,
@@ -149,6 +171,40 @@ pub trait Store: Send + Sync + 'static {
 
     /// The key with this token, if it exists and is not revoked.
     async fn api_key(&self, token: &str) -> StoreResult<Option<StoredApiKey>>;
+
+    /// Revokes a key at once; `false` if the workspace has no such live key.
+    async fn revoke_api_key(
+        &self,
+        workspace: WorkspaceId,
+        token: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+
+    async fn create_signature_token(
+        &self,
+        workspace: WorkspaceId,
+        record: &SignatureTokenRecord,
+    ) -> StoreResult<()>;
+
+    /// A workspace's signature tokens, revoked and expired ones included,
+    /// oldest first.
+    async fn signature_tokens(
+        &self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Vec<SignatureTokenRecord>>;
+
+    /// The signature token with this token, if it exists and is not revoked
+    /// (whether it has expired is for the caller's clock to say).
+    async fn signature_token(&self, token: &str) -> StoreResult<Option<StoredSignatureToken>>;
+
+    /// Revokes a signature token at once; `false` if the workspace has no
+    /// such live token.
+    async fn revoke_signature_token(
+        &self,
+        workspace: WorkspaceId,
+        token: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// Stores a stream of events in one transaction (see [`IngestMessage`]).
     async fn ingest_stream(

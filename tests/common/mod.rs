@@ -112,8 +112,30 @@ impl TestDatabase {
         storage::open(&self.url).await.unwrap()
     }
 
-    pub fn is_postgres(&self) -> bool {
-        matches!(self.cleanup, Cleanup::Schema { .. })
+    /// Everything stored, as bytes: the SQLite files, or a data dump of the
+    /// PostgreSQL schema. For checking what is (not) kept at rest.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        match &self.cleanup {
+            Cleanup::Directory(directory) => {
+                let mut bytes = Vec::new();
+                for entry in std::fs::read_dir(directory.path()).unwrap() {
+                    bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+                }
+                bytes
+            }
+            Cleanup::Schema { server_url, schema } => {
+                let output = std::process::Command::new("pg_dump")
+                    .args(["--data-only", "--schema", schema, server_url])
+                    .output()
+                    .expect("pg_dump runs");
+                assert!(
+                    output.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                output.stdout
+            }
+        }
     }
 }
 
@@ -203,6 +225,25 @@ pub async fn create_workspace(store: &dyn Store, name: &str) -> Credentials {
     }
 }
 
+/// A signature token's three parts, as minted.
+#[derive(Clone, Debug)]
+pub struct SignatureCredentials {
+    pub token: String,
+    pub access_key: String,
+    pub access_secret: String,
+}
+
+impl SignatureCredentials {
+    /// Exactly as the seed's examples build it.
+    pub fn bearer_header(&self) -> String {
+        let decoded = format!("{}:{}:{}", self.token, self.access_key, self.access_secret);
+        format!(
+            "Bearer {}",
+            base64::engine::general_purpose::STANDARD.encode(decoded)
+        )
+    }
+}
+
 /// The application on a real socket (port 0), over a real database, with
 /// the clock at [`FIXTURE_NOW`].
 pub struct TestApp {
@@ -222,11 +263,7 @@ impl TestApp {
         let store = database.open().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let state = AppState {
-            store: store.clone(),
-            clock: Arc::new(FixedClock(fixture_now())),
-            settings,
-        };
+        let state = AppState::new(store.clone(), Arc::new(FixedClock(fixture_now())), settings);
         let (stop, stopped) = oneshot::channel();
         tokio::spawn(http::serve(listener, state, async {
             let _ = stopped.await;
@@ -273,6 +310,40 @@ impl TestApp {
         let body: Value = response.json().await.unwrap();
         assert_eq!(status, 200, "{body}");
         body
+    }
+
+    /// Mints a signature token through the API, as a client would.
+    pub async fn mint(&self, credentials: &Credentials) -> SignatureCredentials {
+        let response = self
+            .client
+            .post(self.url(&format!("/batch/{}/signature_tokens", credentials.workspace.name)))
+            .header("Authorization", credentials.basic_header())
+            .json(&serde_json::json!({"signature_token": {
+                "name": "integration test", "expires_at": "2030-01-01T00:00:00Z",
+                "auth_scope": {"authentication_for": "batch-api", "authorization_type": "read-only"}}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        SignatureCredentials {
+            token: body["token"].as_str().unwrap().to_owned(),
+            access_key: body["access_key"].as_str().unwrap().to_owned(),
+            access_secret: body["access_secret"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A GET with whatever `Authorization` header (or none).
+    pub async fn get_with(
+        &self,
+        authorization: Option<&str>,
+        path_and_query: &str,
+    ) -> reqwest::Response {
+        let mut request = self.client.get(self.url(path_and_query));
+        if let Some(authorization) = authorization {
+            request = request.header("Authorization", authorization);
+        }
+        request.send().await.unwrap()
     }
 
     pub async fn get(&self, credentials: &Credentials, path_and_query: &str) -> reqwest::Response {

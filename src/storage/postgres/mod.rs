@@ -20,15 +20,18 @@ use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 
 use super::{
-    ApiKeyRecord, IngestMessage, IngestSummary, Page, ReportStatsQuery, Store, StoreError,
-    StoreResult, StoredApiKey, Workspace, WorkspaceId,
+    ApiKeyRecord, IngestMessage, IngestSummary, Page, ReportStatsQuery, SignatureTokenRecord,
+    Store, StoreError, StoreResult, StoredApiKey, StoredSignatureToken, Workspace, WorkspaceId,
 };
 use crate::domain::api_key::SecretHash;
 use crate::domain::stats::ReportStat;
 use crate::domain::{Event, EventId, Timestamp, WorkspaceName};
 
 /// Migrations in order; `reportstats_migrations` records which have run.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_signature_tokens.sql"),
+];
 
 /// The advisory lock that serialises migrations when several servers start
 /// at once (an arbitrary constant: "rstats" in ASCII).
@@ -133,6 +136,27 @@ async fn insert_key(
         ))),
         Err(error) => Err(error.into()),
     }
+}
+
+/// The columns [`signature_token_from_row`] reads, in its order.
+const SIGNATURE_TOKEN_COLUMNS: &str = "t.token, t.name, t.access_key_sha256, t.access_secret_sha256,
+    t.authentication_for, t.authorization_type, t.created_at, t.updated_at, t.expires_at, t.revoked_at";
+
+fn signature_token_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<SignatureTokenRecord> {
+    Ok(SignatureTokenRecord {
+        token: row.try_get(0)?,
+        name: row.try_get(1)?,
+        access_key_hash: secret_hash_from_column(row.try_get(2)?)?,
+        access_secret_hash: secret_hash_from_column(row.try_get(3)?)?,
+        authentication_for: row.try_get(4)?,
+        authorization_type: row.try_get(5)?,
+        created_at: Timestamp::from_micros(row.try_get(6)?),
+        updated_at: Timestamp::from_micros(row.try_get(7)?),
+        expires_at: Timestamp::from_micros(row.try_get(8)?),
+        revoked_at: row
+            .try_get::<Option<i64>, _>(9)?
+            .map(Timestamp::from_micros),
+    })
 }
 
 fn secret_hash_from_column(hash: Vec<u8>) -> StoreResult<SecretHash> {
@@ -248,6 +272,99 @@ impl Store for PostgresStore {
             workspace: workspace_from_row(row.try_get(0)?, row.try_get(1)?)?,
             secret_hash: secret_hash_from_column(row.try_get(2)?)?,
         }))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        workspace: WorkspaceId,
+        token: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $3 WHERE workspace_id = $1 AND token = $2 AND revoked_at IS NULL",
+        )
+        .bind(workspace)
+        .bind(token)
+        .bind(now.as_micros())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn create_signature_token(
+        &self,
+        workspace: WorkspaceId,
+        record: &SignatureTokenRecord,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO signature_tokens (workspace_id, token, name, access_key_sha256, access_secret_sha256,
+                 authentication_for, authorization_type, created_at, updated_at, expires_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(workspace)
+        .bind(&record.token)
+        .bind(&record.name)
+        .bind(&record.access_key_hash[..])
+        .bind(&record.access_secret_hash[..])
+        .bind(&record.authentication_for)
+        .bind(&record.authorization_type)
+        .bind(record.created_at.as_micros())
+        .bind(record.updated_at.as_micros())
+        .bind(record.expires_at.as_micros())
+        .bind(record.revoked_at.map(Timestamp::as_micros))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn signature_tokens(
+        &self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Vec<SignatureTokenRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SIGNATURE_TOKEN_COLUMNS} FROM signature_tokens t
+             WHERE t.workspace_id = $1 ORDER BY t.created_at, t.token"
+        ))
+        .bind(workspace)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(signature_token_from_row).collect()
+    }
+
+    async fn signature_token(&self, token: &str) -> StoreResult<Option<StoredSignatureToken>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SIGNATURE_TOKEN_COLUMNS}, w.workspace_id, w.name
+             FROM signature_tokens t JOIN workspaces w ON w.workspace_id = t.workspace_id
+             WHERE t.token = $1 AND t.revoked_at IS NULL"
+        ))
+        .bind(token)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(StoredSignatureToken {
+            record: signature_token_from_row(&row)?,
+            workspace: workspace_from_row(row.try_get(10)?, row.try_get(11)?)?,
+        }))
+    }
+
+    async fn revoke_signature_token(
+        &self,
+        workspace: WorkspaceId,
+        token: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE signature_tokens SET revoked_at = $3, updated_at = $3
+             WHERE workspace_id = $1 AND token = $2 AND revoked_at IS NULL",
+        )
+        .bind(workspace)
+        .bind(token)
+        .bind(now.as_micros())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     async fn ingest_stream(

@@ -15,19 +15,22 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Context;
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::mpsc;
 
 use super::{
-    ApiKeyRecord, IngestMessage, IngestSummary, Page, ReportStatsQuery, Store, StoreError,
-    StoreResult, StoredApiKey, Workspace, WorkspaceId,
+    ApiKeyRecord, IngestMessage, IngestSummary, Page, ReportStatsQuery, SignatureTokenRecord,
+    Store, StoreError, StoreResult, StoredApiKey, StoredSignatureToken, Workspace, WorkspaceId,
 };
 use crate::domain::api_key::SecretHash;
 use crate::domain::stats::ReportStat;
 use crate::domain::{Event, EventId, Timestamp, WorkspaceName};
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_signature_tokens.sql"),
+];
 
 /// Connections for concurrent reads: a handful is enough on small machines,
 /// where the CPU, not the connection count, is the limit.
@@ -200,6 +203,25 @@ fn insert_key(
     Ok(())
 }
 
+/// The columns [`signature_token_from_row`] reads, in its order.
+const SIGNATURE_TOKEN_COLUMNS: &str = "t.token, t.name, t.access_key_sha256, t.access_secret_sha256,
+    t.authentication_for, t.authorization_type, t.created_at, t.updated_at, t.expires_at, t.revoked_at";
+
+fn signature_token_from_row(row: &rusqlite::Row<'_>) -> StoreResult<SignatureTokenRecord> {
+    Ok(SignatureTokenRecord {
+        token: row.get(0)?,
+        name: row.get(1)?,
+        access_key_hash: secret_hash_from_column(row.get(2)?)?,
+        access_secret_hash: secret_hash_from_column(row.get(3)?)?,
+        authentication_for: row.get(4)?,
+        authorization_type: row.get(5)?,
+        created_at: Timestamp::from_micros(row.get(6)?),
+        updated_at: Timestamp::from_micros(row.get(7)?),
+        expires_at: Timestamp::from_micros(row.get(8)?),
+        revoked_at: row.get::<_, Option<i64>>(9)?.map(Timestamp::from_micros),
+    })
+}
+
 fn secret_hash_from_column(hash: Vec<u8>) -> StoreResult<SecretHash> {
     hash.try_into()
         .map_err(|_| StoreError::Other(anyhow::anyhow!("a stored key hash has the wrong length")))
@@ -344,6 +366,110 @@ impl Store for SqliteStore {
                 workspace: workspace_from_row(id, name)?,
                 secret_hash,
             }))
+        })
+        .await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        workspace: WorkspaceId,
+        token: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let token = token.to_owned();
+        self.write(move |connection| {
+            let changed = connection.execute(
+                "UPDATE api_keys SET revoked_at = ?3 WHERE workspace_id = ?1 AND token = ?2 AND revoked_at IS NULL",
+                params![workspace, token, now.as_micros()],
+            )?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn create_signature_token(
+        &self,
+        workspace: WorkspaceId,
+        record: &SignatureTokenRecord,
+    ) -> StoreResult<()> {
+        let record = record.clone();
+        self.write(move |connection| {
+            connection.execute(
+                "INSERT INTO signature_tokens (workspace_id, token, name, access_key_sha256, access_secret_sha256,
+                     authentication_for, authorization_type, created_at, updated_at, expires_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    workspace,
+                    record.token,
+                    record.name,
+                    &record.access_key_hash[..],
+                    &record.access_secret_hash[..],
+                    record.authentication_for,
+                    record.authorization_type,
+                    record.created_at.as_micros(),
+                    record.updated_at.as_micros(),
+                    record.expires_at.as_micros(),
+                    record.revoked_at.map(Timestamp::as_micros),
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn signature_tokens(
+        &self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Vec<SignatureTokenRecord>> {
+        self.read(move |connection| {
+            let mut statement = connection.prepare(&format!(
+                "SELECT {SIGNATURE_TOKEN_COLUMNS} FROM signature_tokens t
+                 WHERE t.workspace_id = ?1 ORDER BY t.created_at, t.token"
+            ))?;
+            let mut rows = statement.query([workspace])?;
+            let mut records = Vec::new();
+            while let Some(row) = rows.next()? {
+                records.push(signature_token_from_row(row)?);
+            }
+            Ok(records)
+        })
+        .await
+    }
+
+    async fn signature_token(&self, token: &str) -> StoreResult<Option<StoredSignatureToken>> {
+        let token = token.to_owned();
+        self.read(move |connection| {
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {SIGNATURE_TOKEN_COLUMNS}, w.workspace_id, w.name
+                 FROM signature_tokens t JOIN workspaces w ON w.workspace_id = t.workspace_id
+                 WHERE t.token = ?1 AND t.revoked_at IS NULL"
+            ))?;
+            let mut rows = statement.query([&token])?;
+            let Some(row) = rows.next()? else {
+                return Ok(None);
+            };
+            Ok(Some(StoredSignatureToken {
+                record: signature_token_from_row(row)?,
+                workspace: workspace_from_row(row.get(10)?, row.get(11)?)?,
+            }))
+        })
+        .await
+    }
+
+    async fn revoke_signature_token(
+        &self,
+        workspace: WorkspaceId,
+        token: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let token = token.to_owned();
+        self.write(move |connection| {
+            let changed = connection.execute(
+                "UPDATE signature_tokens SET revoked_at = ?3, updated_at = ?3
+                 WHERE workspace_id = ?1 AND token = ?2 AND revoked_at IS NULL",
+                params![workspace, token, now.as_micros()],
+            )?;
+            Ok(changed == 1)
         })
         .await
     }

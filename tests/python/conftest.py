@@ -1,0 +1,100 @@
+"""A real `reportstats serve` process per test, on SQLite and on PostgreSQL.
+
+The binary comes from `REPORTSTATS_BIN` (tests/mode_clients.rs passes the one
+cargo built); PostgreSQL from `REPORTSTATS_TEST_POSTGRES_URL`, each test in a
+schema of its own. The server's clock is frozen at the fixtures' instant, so
+the statistics must equal the fixture files exactly.
+"""
+
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+BIN = os.environ.get("REPORTSTATS_BIN", str(pathlib.Path(__file__).parents[2] / "target/debug/reportstats"))
+FIXTURES = pathlib.Path(os.environ.get("REPORTSTATS_FIXTURES", pathlib.Path(__file__).parents[3] / "shared/fixtures"))
+POSTGRES_URL = os.environ.get("REPORTSTATS_TEST_POSTGRES_URL")
+FIXTURE_NOW = "2026-11-01T00:00:00Z"
+
+
+def expected(include_all: bool) -> list:
+    name = "small.expected_all.json" if include_all else "small.expected.json"
+    return json.loads((FIXTURES / name).read_text())
+
+
+def psql(sql: str) -> None:
+    subprocess.run(["psql", POSTGRES_URL, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path}/reportstats.db"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("REPORTSTATS_TEST_POSTGRES_URL is not set")
+    schema = "py_" + uuid.uuid4().hex[:16]
+    psql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-c%20search_path%3D{schema}"
+    psql(f"DROP SCHEMA {schema} CASCADE")
+
+
+def reportstats(database_url: str, *args: str) -> str:
+    result = subprocess.run(
+        [BIN, *args],
+        env={**os.environ, "REPORTSTATS_DATABASE_URL": database_url, "RUST_LOG": "warn"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    base_url: str
+    workspace: str
+    token: str
+    secret: str
+    database_url: str
+
+
+@pytest.fixture
+def server(database_url):
+    """A server holding the fixture stream in workspace `acme`."""
+    key = json.loads(reportstats(database_url, "workspace", "create", "acme", "--json"))
+    reportstats(database_url, "import", "--workspace", "acme", str(FIXTURES / "small.ndjson"))
+    port = free_port()
+    process = subprocess.Popen(
+        [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--frozen-clock", FIXTURE_NOW],
+        env={**os.environ, "REPORTSTATS_DATABASE_URL": database_url, "RUST_LOG": "warn"},
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{base_url}/healthz", timeout=1)
+            break
+        except OSError:
+            assert process.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+    try:
+        yield Server(base_url, "acme", key["token"], key["secret"], database_url)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -466,8 +466,11 @@ async fn health_checks_answer_without_credentials(database: TestDatabase) {
 }
 
 /// Every route of the application, as (method, path).
-const ROUTES: [(&str, &str); 8] = [
+const ROUTES: [(&str, &str); 11] = [
     ("get", "/batch/{workspace}/report_stats"),
+    ("get", "/batch/{workspace}/reports"),
+    ("get", "/batch/{workspace}/spaces"),
+    ("get", "/batch/{workspace}/members"),
     ("get", "/batch/{workspace}/signature_tokens"),
     ("post", "/batch/{workspace}/signature_tokens"),
     ("delete", "/batch/{workspace}/signature_tokens/{token}"),

@@ -8,6 +8,7 @@ mod common;
 use common::{TestDatabase, create_workspace, fixture_now};
 use proptest::prelude::*;
 use proptest::sample::Index;
+use reportstats::domain::listings::{compute_members, compute_reports, compute_spaces};
 use reportstats::domain::state::Changes;
 use reportstats::domain::stats::{ReportStat, SpaceFilter, compute_report_stats};
 use reportstats::domain::{Event, Position, Timestamp};
@@ -69,6 +70,7 @@ fn event_body() -> impl Strategy<Value = Value> {
             "type": "space_upserted", "space_token": space, "name": "Space", "space_type": kind})),
         token("sp", 3).prop_map(|space| json!({"type": "space_deleted", "space_token": space})),
         (email(), "[a-z]{1,4}").prop_map(|(email, name)| json!({"type": "member_upserted", "email": email, "name": name})),
+        email().prop_map(|email| json!({"type": "member_removed", "email": email})),
     ]
 }
 
@@ -152,6 +154,10 @@ async fn deliver_and_compare(
 
     let log = store.event_log(workspace).await.unwrap();
     let recomputed = Changes::from_events(&log);
+    let everything = PageRequest {
+        page: 1,
+        per_page: 1000,
+    };
     for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
         let maintained = stats(store.as_ref(), workspace, filter).await;
         prop_assert_eq!(
@@ -162,7 +168,25 @@ async fn deliver_and_compare(
             &maintained,
             &compute_report_stats(&recomputed, recent_since(), filter)
         );
+
+        let reports = store
+            .reports(workspace, everything, filter)
+            .await
+            .unwrap()
+            .items;
+        prop_assert_eq!(&reports, &compute_reports(&reference, filter));
+        prop_assert_eq!(&reports, &compute_reports(&recomputed, filter));
+        let spaces = store
+            .spaces(workspace, everything, filter)
+            .await
+            .unwrap()
+            .items;
+        prop_assert_eq!(&spaces, &compute_spaces(&reference, filter));
+        prop_assert_eq!(&spaces, &compute_spaces(&recomputed, filter));
     }
+    let members = store.members(workspace, everything).await.unwrap().items;
+    prop_assert_eq!(&members, &compute_members(&reference));
+    prop_assert_eq!(&members, &compute_members(&recomputed));
     Ok(())
 }
 

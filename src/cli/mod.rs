@@ -2,6 +2,7 @@
 
 mod database;
 mod demo;
+mod generate;
 mod import;
 mod serve;
 mod workspace;
@@ -36,6 +37,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Create a demo workspace full of realistic activity, print credentials, and serve it.
     Demo(demo::DemoArgs),
+    /// Write a realistic NDJSON event stream (for benchmarks and load tests).
+    Generate(generate::GenerateArgs),
     /// Create or upgrade the database schema, then exit (servers also do this at start).
     Migrate,
     /// Copy every workspace, its API keys and its events from one database to another.
@@ -48,6 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Workspace(command) => workspace::run(&cli.database_url, command).await,
         Command::Import(args) => import::run(&cli.database_url, args).await,
         Command::Demo(args) => demo::run(&cli.database_url, args).await,
+        Command::Generate(args) => generate::run(args),
         Command::Migrate => database::migrate(&cli.database_url).await,
         Command::Copy(args) => database::copy(args).await,
     }

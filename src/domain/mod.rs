@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod clock;
 pub mod event;
+pub mod listings;
 pub mod names;
 pub mod signature_token;
 pub mod state;

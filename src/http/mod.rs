@@ -6,10 +6,13 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod members;
 pub mod pagination;
 pub mod rate_limit;
 pub mod report_stats;
+pub mod reports;
 pub mod signature_tokens;
+pub mod spaces;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -130,6 +133,9 @@ impl Modify for SecuritySchemes {
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(report_stats::router())
+        .merge(reports::router())
+        .merge(spaces::router())
+        .merge(members::router())
         .merge(signature_tokens::router())
         .merge(events::router())
         .merge(health::router())

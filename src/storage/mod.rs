@@ -8,6 +8,7 @@
 //! [`crate::domain::state`], written as SQL upserts ([`sql`], fed by
 //! [`rows`]). Every table is keyed by workspace first.
 
+pub mod listings;
 pub mod postgres;
 pub mod report_stats;
 pub mod rows;
@@ -21,6 +22,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::domain::api_key::SecretHash;
+use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::domain::{Event, EventId, Timestamp, WorkspaceName};
 
@@ -218,6 +220,29 @@ pub trait Store: Send + Sync + 'static {
         workspace: WorkspaceId,
         query: ReportStatsQuery,
     ) -> StoreResult<Page<ReportStat>>;
+
+    /// A page of live reports, by id.
+    async fn reports(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<ReportRow>>;
+
+    /// A page of spaces (upserted, not deleted), by id.
+    async fn spaces(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<SpaceRow>>;
+
+    /// A page of present members, by email.
+    async fn members(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+    ) -> StoreResult<Page<MemberRow>>;
 
     /// Up to `limit` stored events of a workspace with ids after `after`,
     /// in event id order: the event log, a page at a time.

@@ -12,7 +12,7 @@ use crate::domain::stats::ReportStat;
 
 /// The reports a listing shows: created, not deleted, and (unless `$2` asks
 /// for all) not in a personal space. `$1` is the workspace.
-const LISTED_REPORTS: &str = "FROM reports r
+pub(crate) const LISTED_REPORTS: &str = "FROM reports r
     LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
     WHERE r.workspace_id = $1 AND r.definition_at IS NOT NULL AND NOT r.deleted
       AND ($2 OR s.space_type IS NULL OR s.space_type <> 'private')";

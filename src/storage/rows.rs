@@ -8,6 +8,7 @@
 
 use super::sql::{self, Upsert};
 use crate::domain::Timestamp;
+use crate::domain::listings::space_id;
 use crate::domain::state::{Changes, Register};
 
 /// One bound value. `None` is SQL `NULL`.
@@ -166,7 +167,7 @@ pub fn table_rows(changes: &Changes) -> Vec<TableRows<'_>> {
         .iter()
         .map(|(token, space)| {
             [
-                vec![text(token.as_str())],
+                vec![text(token.as_str()), int(space_id(token.as_str()))],
                 register(&space.definition, |definition| {
                     vec![
                         SqlValue::Text(definition.map(|d| d.name.as_str())),

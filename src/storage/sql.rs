@@ -296,7 +296,8 @@ pub fn spaces() -> Upsert {
     Upsert {
         table: TABLE,
         columns: [
-            vec![("space_token", Text)],
+            // The id is a function of the token, so it needs no merge rule.
+            vec![("space_token", Text), ("space_id", BigInt)],
             register(
                 "definition",
                 &[("name", Text), ("description", Text), ("space_type", Text)],

@@ -73,11 +73,10 @@ class Server:
     database_url: str
 
 
-@pytest.fixture
-def server(database_url):
-    """A server holding the fixture stream in workspace `acme`."""
+def start_server(database_url: str, events: pathlib.Path):
+    """A `reportstats serve` process holding `events` in workspace `acme`."""
     key = json.loads(reportstats(database_url, "workspace", "create", "acme", "--json"))
-    reportstats(database_url, "import", "--workspace", "acme", str(FIXTURES / "small.ndjson"))
+    reportstats(database_url, "import", "--workspace", "acme", str(events))
     port = free_port()
     process = subprocess.Popen(
         [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--frozen-clock", FIXTURE_NOW],
@@ -93,8 +92,26 @@ def server(database_url):
             assert process.poll() is None, "the server exited"
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.05)
+    return process, Server(base_url, "acme", key["token"], key["secret"], database_url)
+
+
+@pytest.fixture
+def server(database_url):
+    """A server holding the fixture stream in workspace `acme`."""
+    process, server = start_server(database_url, FIXTURES / "small.ndjson")
     try:
-        yield Server(base_url, "acme", key["token"], key["secret"], database_url)
+        yield server
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def mint(server) -> tuple:
+    """A signature token's (token, access_key, access_secret), via mode-sdk."""
+    from mode_sdk import create_signature_token
+
+    signature = create_signature_token(
+        server.workspace, token=server.token, secret=server.secret, name="python tests",
+        expires_at="2027-01-01T00:00:00Z", base_url=server.base_url,
+    )
+    return signature

@@ -20,11 +20,13 @@ use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 
 use super::{
-    ApiKeyRecord, IngestMessage, IngestSummary, Page, ReportStatsQuery, SignatureTokenRecord,
-    Store, StoreError, StoreResult, StoredApiKey, StoredSignatureToken, Workspace, WorkspaceId,
+    ApiKeyRecord, IngestMessage, IngestSummary, Page, PageRequest, ReportStatsQuery,
+    SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey, StoredSignatureToken,
+    Workspace, WorkspaceId,
 };
 use crate::domain::api_key::SecretHash;
-use crate::domain::stats::ReportStat;
+use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
+use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::domain::{Event, EventId, Timestamp, WorkspaceName};
 
 /// Migrations in order; `reportstats_migrations` records which have run.
@@ -381,6 +383,32 @@ impl Store for PostgresStore {
         query: ReportStatsQuery,
     ) -> StoreResult<Page<ReportStat>> {
         read::report_stats(&self.pool, workspace, query).await
+    }
+
+    async fn reports(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<ReportRow>> {
+        read::reports(&self.pool, workspace, page, filter).await
+    }
+
+    async fn spaces(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<SpaceRow>> {
+        read::spaces(&self.pool, workspace, page, filter).await
+    }
+
+    async fn members(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+    ) -> StoreResult<Page<MemberRow>> {
+        read::members(&self.pool, workspace, page).await
     }
 
     async fn events_after(

@@ -4,9 +4,13 @@ use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::domain::Event;
+use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
+use crate::storage::listings::{self, ReportColumns};
 use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder};
-use crate::storage::{Page, ReportStatsQuery, StoreResult, WorkspaceId, parse_stored_event};
+use crate::storage::{
+    Page, PageRequest, ReportStatsQuery, StoreResult, WorkspaceId, parse_stored_event,
+};
 
 /// A read-only transaction on one snapshot, so the count and the rows of a
 /// page agree even while batches are being written.
@@ -114,4 +118,139 @@ pub(super) async fn events_after(
     rows.iter()
         .map(|row| parse_stored_event(row.try_get(0)?, row.try_get(1)?))
         .collect()
+}
+
+fn limit_offset(page: PageRequest) -> (i64, i64) {
+    (
+        i64::try_from(page.per_page).unwrap_or(i64::MAX),
+        i64::try_from(page.offset()).unwrap_or(i64::MAX),
+    )
+}
+
+fn count(total: i64) -> u64 {
+    u64::try_from(total).unwrap_or(0)
+}
+
+pub(super) async fn reports(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    page: PageRequest,
+    filter: SpaceFilter,
+) -> StoreResult<Page<ReportRow>> {
+    let mut transaction = snapshot(pool).await?;
+    let all = filter == SpaceFilter::All;
+    let total: i64 = sqlx::query_scalar(&listings::reports_count_sql())
+        .bind(workspace)
+        .bind(all)
+        .fetch_one(&mut *transaction)
+        .await?;
+    let (limit, offset) = limit_offset(page);
+    let rows = sqlx::query(&listings::reports_page_sql())
+        .bind(workspace)
+        .bind(all)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            Ok(ReportRow::from(ReportColumns {
+                report_id: row.try_get(0)?,
+                report_token: row.try_get(1)?,
+                name: row.try_get(2)?,
+                description: row.try_get(3)?,
+                created_at: row.try_get(4)?,
+                edited_at: row.try_get(5)?,
+                definition_at: row.try_get(6)?,
+                space_at: row.try_get(7)?,
+                last_run_at: row.try_get(8)?,
+                last_run_token: row.try_get(9)?,
+                last_run_state: row.try_get(10)?,
+                last_successful_run_at: row.try_get(11)?,
+                last_viewed_at: row.try_get(12)?,
+                creator_email: row.try_get(13)?,
+                space_token: row.try_get(14)?,
+            }))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Page {
+        total_count: count(total),
+        items,
+    })
+}
+
+pub(super) async fn spaces(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    page: PageRequest,
+    filter: SpaceFilter,
+) -> StoreResult<Page<SpaceRow>> {
+    let mut transaction = snapshot(pool).await?;
+    let all = filter == SpaceFilter::All;
+    let total: i64 = sqlx::query_scalar(&listings::spaces_count_sql())
+        .bind(workspace)
+        .bind(all)
+        .fetch_one(&mut *transaction)
+        .await?;
+    let (limit, offset) = limit_offset(page);
+    let rows = sqlx::query(&listings::spaces_page_sql())
+        .bind(workspace)
+        .bind(all)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            Ok(SpaceRow {
+                id: row.try_get(0)?,
+                token: row.try_get(1)?,
+                name: row.try_get(2)?,
+                description: row.try_get(3)?,
+                space_type: row.try_get(4)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Page {
+        total_count: count(total),
+        items,
+    })
+}
+
+pub(super) async fn members(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    page: PageRequest,
+) -> StoreResult<Page<MemberRow>> {
+    let mut transaction = snapshot(pool).await?;
+    let total: i64 = sqlx::query_scalar(listings::MEMBERS_COUNT_SQL)
+        .bind(workspace)
+        .fetch_one(&mut *transaction)
+        .await?;
+    let (limit, offset) = limit_offset(page);
+    let rows = sqlx::query(listings::MEMBERS_PAGE_SQL)
+        .bind(workspace)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            Ok(MemberRow {
+                email: row.try_get(0)?,
+                username: row.try_get(1)?,
+                name: row.try_get(2)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Page {
+        total_count: count(total),
+        items,
+    })
 }

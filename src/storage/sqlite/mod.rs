@@ -19,11 +19,13 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use tokio::sync::mpsc;
 
 use super::{
-    ApiKeyRecord, IngestMessage, IngestSummary, Page, ReportStatsQuery, SignatureTokenRecord,
-    Store, StoreError, StoreResult, StoredApiKey, StoredSignatureToken, Workspace, WorkspaceId,
+    ApiKeyRecord, IngestMessage, IngestSummary, Page, PageRequest, ReportStatsQuery,
+    SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey, StoredSignatureToken,
+    Workspace, WorkspaceId,
 };
 use crate::domain::api_key::SecretHash;
-use crate::domain::stats::ReportStat;
+use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
+use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::domain::{Event, EventId, Timestamp, WorkspaceName};
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
@@ -489,6 +491,35 @@ impl Store for SqliteStore {
         query: ReportStatsQuery,
     ) -> StoreResult<Page<ReportStat>> {
         self.read(move |connection| read::report_stats(connection, workspace, query))
+            .await
+    }
+
+    async fn reports(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<ReportRow>> {
+        self.read(move |connection| read::reports(connection, workspace, page, filter))
+            .await
+    }
+
+    async fn spaces(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<SpaceRow>> {
+        self.read(move |connection| read::spaces(connection, workspace, page, filter))
+            .await
+    }
+
+    async fn members(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+    ) -> StoreResult<Page<MemberRow>> {
+        self.read(move |connection| read::members(connection, workspace, page))
             .await
     }
 

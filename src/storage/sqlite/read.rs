@@ -3,9 +3,11 @@
 use rusqlite::{Connection, ToSql, params};
 
 use crate::domain::Event;
+use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
+use crate::storage::listings::{self, ReportColumns};
 use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder, sqlite_form};
-use crate::storage::{Page, ReportStatsQuery, StoreResult, WorkspaceId};
+use crate::storage::{Page, PageRequest, ReportStatsQuery, StoreResult, WorkspaceId};
 
 pub(super) fn report_stats(
     connection: &mut Connection,
@@ -95,4 +97,117 @@ pub(super) fn events_after(
         events.push(crate::storage::parse_stored_event(&event_id, &body)?);
     }
     Ok(events)
+}
+
+fn limit_offset(page: PageRequest) -> (i64, i64) {
+    (
+        i64::try_from(page.per_page).unwrap_or(i64::MAX),
+        i64::try_from(page.offset()).unwrap_or(i64::MAX),
+    )
+}
+
+fn count(total: i64) -> u64 {
+    u64::try_from(total).unwrap_or(0)
+}
+
+pub(super) fn reports(
+    connection: &mut Connection,
+    workspace: WorkspaceId,
+    page: PageRequest,
+    filter: SpaceFilter,
+) -> StoreResult<Page<ReportRow>> {
+    let transaction = connection.transaction()?;
+    let all = filter == SpaceFilter::All;
+    let total: i64 = transaction.query_row(
+        &sqlite_form(&listings::reports_count_sql()),
+        params![workspace, all],
+        |row| row.get(0),
+    )?;
+    let (limit, offset) = limit_offset(page);
+    let mut statement = transaction.prepare_cached(&sqlite_form(&listings::reports_page_sql()))?;
+    let items = statement
+        .query_map(params![workspace, all, limit, offset], |row| {
+            Ok(ReportRow::from(ReportColumns {
+                report_id: row.get(0)?,
+                report_token: row.get(1)?,
+                name: row.get(2)?,
+                description: row.get(3)?,
+                created_at: row.get(4)?,
+                edited_at: row.get(5)?,
+                definition_at: row.get(6)?,
+                space_at: row.get(7)?,
+                last_run_at: row.get(8)?,
+                last_run_token: row.get(9)?,
+                last_run_state: row.get(10)?,
+                last_successful_run_at: row.get(11)?,
+                last_viewed_at: row.get(12)?,
+                creator_email: row.get(13)?,
+                space_token: row.get(14)?,
+            }))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Page {
+        total_count: count(total),
+        items,
+    })
+}
+
+pub(super) fn spaces(
+    connection: &mut Connection,
+    workspace: WorkspaceId,
+    page: PageRequest,
+    filter: SpaceFilter,
+) -> StoreResult<Page<SpaceRow>> {
+    let transaction = connection.transaction()?;
+    let all = filter == SpaceFilter::All;
+    let total: i64 = transaction.query_row(
+        &sqlite_form(&listings::spaces_count_sql()),
+        params![workspace, all],
+        |row| row.get(0),
+    )?;
+    let (limit, offset) = limit_offset(page);
+    let mut statement = transaction.prepare_cached(&sqlite_form(&listings::spaces_page_sql()))?;
+    let items = statement
+        .query_map(params![workspace, all, limit, offset], |row| {
+            Ok(SpaceRow {
+                id: row.get(0)?,
+                token: row.get(1)?,
+                name: row.get(2)?,
+                description: row.get(3)?,
+                space_type: row.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Page {
+        total_count: count(total),
+        items,
+    })
+}
+
+pub(super) fn members(
+    connection: &mut Connection,
+    workspace: WorkspaceId,
+    page: PageRequest,
+) -> StoreResult<Page<MemberRow>> {
+    let transaction = connection.transaction()?;
+    let total: i64 = transaction.query_row(
+        &sqlite_form(listings::MEMBERS_COUNT_SQL),
+        [workspace],
+        |row| row.get(0),
+    )?;
+    let (limit, offset) = limit_offset(page);
+    let mut statement = transaction.prepare_cached(&sqlite_form(listings::MEMBERS_PAGE_SQL))?;
+    let items = statement
+        .query_map(params![workspace, limit, offset], |row| {
+            Ok(MemberRow {
+                email: row.get(0)?,
+                username: row.get(1)?,
+                name: row.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Page {
+        total_count: count(total),
+        items,
+    })
 }

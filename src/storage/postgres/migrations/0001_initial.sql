@@ -112,9 +112,12 @@ CREATE TABLE explorations (
 );
 CREATE INDEX explorations_by_report ON explorations (workspace_id, report_id);
 
+-- space_id is derived from the token (see domain::listings::space_id), so
+-- it is the same in every database that holds the same events.
 CREATE TABLE spaces (
     workspace_id     BIGINT NOT NULL,
     space_token      TEXT NOT NULL,
+    space_id         BIGINT NOT NULL,
     definition_at    BIGINT,
     definition_event TEXT COLLATE "C",
     name             TEXT,
@@ -123,10 +126,12 @@ CREATE TABLE spaces (
     deleted          BOOLEAN NOT NULL,
     PRIMARY KEY (workspace_id, space_token)
 );
+CREATE INDEX spaces_by_id ON spaces (workspace_id, space_id);
 
+-- Members are listed by email in byte order, as in SQLite.
 CREATE TABLE members (
     workspace_id  BIGINT NOT NULL,
-    email         TEXT NOT NULL,
+    email         TEXT COLLATE "C" NOT NULL,
     profile_at    BIGINT,
     profile_event TEXT COLLATE "C",
     username      TEXT,

@@ -117,9 +117,12 @@ CREATE TABLE explorations (
 );
 CREATE INDEX explorations_by_report ON explorations (workspace_id, report_id);
 
+-- space_id is derived from the token (see domain::listings::space_id), so
+-- it is the same in every database that holds the same events.
 CREATE TABLE spaces (
     workspace_id     INTEGER NOT NULL,
     space_token      TEXT NOT NULL,
+    space_id         INTEGER NOT NULL,
     definition_at    INTEGER,
     definition_event TEXT,
     name             TEXT,
@@ -128,6 +131,7 @@ CREATE TABLE spaces (
     deleted          INTEGER NOT NULL,
     PRIMARY KEY (workspace_id, space_token)
 );
+CREATE INDEX spaces_by_id ON spaces (workspace_id, space_id);
 
 CREATE TABLE members (
     workspace_id  INTEGER NOT NULL,

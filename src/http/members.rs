@@ -1,0 +1,87 @@
+//! `GET /batch/{workspace}/members`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::auth::ReadAccess;
+use super::error::{ApiError, ErrorBody};
+use super::pagination::{Links, ListingParams, Pagination, paginate};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_members))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Member {
+    /// Lowercased.
+    pub email: String,
+    pub username: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MembersPage {
+    pub pagination: Pagination,
+    pub members: Vec<Member>,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+/// List the workspace's members (upserted and not removed) by email.
+#[utoipa::path(
+    get,
+    path = "/batch/{workspace}/members",
+    tag = "batch",
+    params(
+        ("workspace" = String, Path, description = "The workspace's username"),
+        ("page" = Option<u64>, Query, description = "1-based page number; default 1", minimum = 1),
+        ("per_page" = Option<u64>, Query, description = "Rows per page, 1 to 1000; default 1000", minimum = 1, maximum = 1000),
+    ),
+    responses(
+        (status = 200, body = MembersPage),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "Workspace not found", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("workspace_api_key" = []), ("signature_token" = []))
+)]
+async fn list_members(
+    State(state): State<AppState>,
+    access: ReadAccess,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<MembersPage>, ApiError> {
+    let params = ListingParams::parse(&query)?;
+    let page = state
+        .store
+        .members(access.workspace.id, params.page)
+        .await?;
+    let workspace = access.workspace.name.as_str();
+    let (pagination, links) = paginate(
+        &format!("/batch/{workspace}/members"),
+        params,
+        page.items.len(),
+        page.total_count,
+    );
+    let members = page
+        .items
+        .into_iter()
+        .map(|row| Member {
+            email: row.email,
+            username: row.username,
+            name: row.name,
+        })
+        .collect();
+    Ok(Json(MembersPage {
+        pagination,
+        members,
+        links,
+    }))
+}

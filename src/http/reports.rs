@@ -1,0 +1,134 @@
+//! `GET /batch/{workspace}/reports`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::auth::ReadAccess;
+use super::error::{ApiError, ErrorBody};
+use super::pagination::{Links, ListingParams, Pagination, paginate};
+use crate::domain::Timestamp;
+use crate::domain::listings::ReportRow;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_reports))
+}
+
+/// A report. Instants never seen (a report never run, never viewed) are
+/// `null`.
+#[derive(Serialize, ToSchema)]
+pub struct Report {
+    pub id: i64,
+    pub token: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// The earliest `report_created`.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub created_at: Option<Timestamp>,
+    /// The latest `report_edited`.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub edited_at: Option<Timestamp>,
+    /// The latest change of any kind: creation, edit or move.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub updated_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_run_at: Option<Timestamp>,
+    pub last_run_token: Option<String>,
+    /// `succeeded`, `failed` or `cancelled`.
+    pub last_run_state: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_successfully_run_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_viewed_at: Option<Timestamp>,
+    pub creator_email: Option<String>,
+    pub space_id: Option<i64>,
+    pub space_token: Option<String>,
+    /// `/api/{workspace}/reports/{token}`.
+    pub report_url: String,
+}
+
+impl Report {
+    fn new(row: ReportRow, workspace: &str) -> Self {
+        Report {
+            report_url: format!("/api/{workspace}/reports/{}", row.token),
+            space_id: row.space_id(),
+            id: row.id,
+            token: row.token,
+            name: row.name,
+            description: row.description,
+            created_at: row.created_at,
+            edited_at: row.edited_at,
+            updated_at: row.updated_at,
+            last_run_at: row.last_run_at,
+            last_run_token: row.last_run_token,
+            last_run_state: row.last_run_state,
+            last_successfully_run_at: row.last_successfully_run_at,
+            last_viewed_at: row.last_viewed_at,
+            creator_email: row.creator_email,
+            space_token: row.space_token,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportsPage {
+    pub pagination: Pagination,
+    pub reports: Vec<Report>,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+/// List the workspace's reports by id; reports in personal spaces only with
+/// `include_spaces=all` (the same reports `report_stats` lists).
+#[utoipa::path(
+    get,
+    path = "/batch/{workspace}/reports",
+    tag = "batch",
+    params(
+        ("workspace" = String, Path, description = "The workspace's username"),
+        ("page" = Option<u64>, Query, description = "1-based page number; default 1", minimum = 1),
+        ("per_page" = Option<u64>, Query, description = "Rows per page, 1 to 1000; default 1000", minimum = 1, maximum = 1000),
+        ("include_spaces" = Option<String>, Query, description = "`all` to include reports in personal spaces"),
+    ),
+    responses(
+        (status = 200, body = ReportsPage),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "Workspace not found", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("workspace_api_key" = []), ("signature_token" = []))
+)]
+async fn list_reports(
+    State(state): State<AppState>,
+    access: ReadAccess,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<ReportsPage>, ApiError> {
+    let params = ListingParams::parse(&query)?;
+    let page = state
+        .store
+        .reports(access.workspace.id, params.page, params.filter)
+        .await?;
+    let workspace = access.workspace.name.as_str();
+    let (pagination, links) = paginate(
+        &format!("/batch/{workspace}/reports"),
+        params,
+        page.items.len(),
+        page.total_count,
+    );
+    Ok(Json(ReportsPage {
+        pagination,
+        reports: page
+            .items
+            .into_iter()
+            .map(|row| Report::new(row, workspace))
+            .collect(),
+        links,
+    }))
+}

@@ -1,0 +1,99 @@
+//! `GET /batch/{workspace}/spaces`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::auth::ReadAccess;
+use super::error::{ApiError, ErrorBody};
+use super::pagination::{Links, ListingParams, Pagination, paginate};
+use crate::domain::listings::SpaceRow;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_spaces))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Space {
+    /// Derived from the token: the same in every database holding the same
+    /// events.
+    pub id: i64,
+    pub token: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// `custom`, `community` or `private` (a member's personal space).
+    pub space_type: String,
+    /// `/api/{workspace}/spaces/{token}`.
+    pub space_url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SpacesPage {
+    pub pagination: Pagination,
+    pub spaces: Vec<Space>,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+/// List the workspace's spaces by id: upserted and not deleted; members'
+/// personal spaces only with `include_spaces=all`.
+#[utoipa::path(
+    get,
+    path = "/batch/{workspace}/spaces",
+    tag = "batch",
+    params(
+        ("workspace" = String, Path, description = "The workspace's username"),
+        ("page" = Option<u64>, Query, description = "1-based page number; default 1", minimum = 1),
+        ("per_page" = Option<u64>, Query, description = "Rows per page, 1 to 1000; default 1000", minimum = 1, maximum = 1000),
+        ("include_spaces" = Option<String>, Query, description = "`all` to include members' personal spaces"),
+    ),
+    responses(
+        (status = 200, body = SpacesPage),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "Workspace not found", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("workspace_api_key" = []), ("signature_token" = []))
+)]
+async fn list_spaces(
+    State(state): State<AppState>,
+    access: ReadAccess,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<SpacesPage>, ApiError> {
+    let params = ListingParams::parse(&query)?;
+    let page = state
+        .store
+        .spaces(access.workspace.id, params.page, params.filter)
+        .await?;
+    let workspace = access.workspace.name.as_str();
+    let (pagination, links) = paginate(
+        &format!("/batch/{workspace}/spaces"),
+        params,
+        page.items.len(),
+        page.total_count,
+    );
+    let spaces = page
+        .items
+        .into_iter()
+        .map(|row: SpaceRow| Space {
+            space_url: format!("/api/{workspace}/spaces/{}", row.token),
+            id: row.id,
+            token: row.token,
+            name: row.name,
+            description: row.description,
+            space_type: row.space_type,
+        })
+        .collect();
+    Ok(Json(SpacesPage {
+        pagination,
+        spaces,
+        links,
+    }))
+}

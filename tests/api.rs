@@ -418,7 +418,48 @@ async fn oversized_bodies_and_batches_are_a_413_storing_nothing(database: TestDa
     );
 }
 
+/// A clock the test moves.
+struct SteppedClock(std::sync::atomic::AtomicI64);
+
+impl reportstats::domain::clock::Clock for SteppedClock {
+    fn now(&self) -> reportstats::domain::Timestamp {
+        reportstats::domain::Timestamp::from_micros(
+            self.0.load(std::sync::atomic::Ordering::SeqCst),
+        )
+    }
+}
+
+async fn a_manual_run_leaves_recent_creators_when_it_leaves_the_window(database: TestDatabase) {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    let start = common::fixture_now();
+    let clock = Arc::new(SteppedClock(start.as_micros().into()));
+    let app = TestApp::spawn_with_clock(database, Settings::default(), clock.clone()).await;
+    let credentials = app.create_workspace("acme").await;
+    let mut lines = reports_batch(1);
+    lines.push(
+        json!({"id": "run", "type": "report_run", "report_id": 1, "run_token": "r1", "trigger": "manual",
+               "email": "ann@example.com", "occurred_at": start.saturating_sub_days(89).to_string()})
+        .to_string(),
+    );
+    app.post_ndjson_ok(&credentials, &lines).await;
+    let recent = |page: Value| page["report_stats"][0]["recent_manual_run_creators_emails"].clone();
+
+    // Read twice (the second from the page cache), then two days later.
+    for _ in 0..2 {
+        let page = app.get_json(&credentials, "/batch/acme/report_stats").await;
+        assert_eq!(recent(page), json!(["ann@example.com"]));
+    }
+    clock.0.store(
+        start.saturating_add_seconds(2 * 86_400).as_micros(),
+        Ordering::SeqCst,
+    );
+    let page = app.get_json(&credentials, "/batch/acme/report_stats").await;
+    assert_eq!(recent(page), json!([]));
+}
+
 on_every_backend!(
+    a_manual_run_leaves_recent_creators_when_it_leaves_the_window,
     pages_link_to_their_neighbours_and_keep_per_page,
     include_spaces_all_lists_personal_reports_and_stays_in_the_links,
     a_page_past_the_end_is_empty_and_links_back,

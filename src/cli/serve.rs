@@ -53,6 +53,11 @@ pub struct ServerArgs {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Memory for rendered pages, reused until their workspace changes; 0
+    /// turns the cache off.
+    #[arg(long, env = "REPORTSTATS_PAGE_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub page_cache_bytes: usize,
+
     /// Stop the server's clock at this RFC 3339 instant: statistics are then
     /// computed as of it. For tests and reproducible examples.
     #[arg(long, env = "REPORTSTATS_FROZEN_CLOCK", value_parser = parse_instant)]
@@ -80,6 +85,7 @@ impl ServerArgs {
             rate_limit_per_minute: self.rate_limit_per_minute,
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
             cors_origins,
+            page_cache_bytes: self.page_cache_bytes,
         })
     }
 

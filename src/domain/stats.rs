@@ -32,7 +32,7 @@ pub struct ReportStat {
 }
 
 /// Which reports a listing includes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum SpaceFilter {
     /// Leave out reports whose current space is a personal (`private`) one.
     #[default]

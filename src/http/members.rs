@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use axum::Json;
 use axum::extract::{Query, State};
+use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
+use super::page_cache::{PageKey, cached_page, render_json};
 use super::pagination::{Links, ListingParams, Pagination, paginate};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -57,31 +58,42 @@ async fn list_members(
     State(state): State<AppState>,
     access: ReadAccess,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<MembersPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = ListingParams::parse(&query)?;
-    let page = state
-        .store
-        .members(access.workspace.id, params.page)
-        .await?;
-    let workspace = access.workspace.name.as_str();
-    let (pagination, links) = paginate(
-        &format!("/batch/{workspace}/members"),
+    let key = PageKey {
+        workspace: access.workspace.id,
+        resource: "members",
         params,
-        page.items.len(),
-        page.total_count,
-    );
-    let members = page
-        .items
-        .into_iter()
-        .map(|row| Member {
-            email: row.email,
-            username: row.username,
-            name: row.name,
-        })
-        .collect();
-    Ok(Json(MembersPage {
-        pagination,
-        members,
-        links,
-    }))
+    };
+    cached_page(&state, key, || async {
+        let page = state
+            .store
+            .members(access.workspace.id, params.page)
+            .await?;
+        let workspace = access.workspace.name.as_str();
+        let (pagination, links) = paginate(
+            &format!("/batch/{workspace}/members"),
+            params,
+            page.items.len(),
+            page.total_count,
+        );
+        let members = page
+            .items
+            .into_iter()
+            .map(|row| Member {
+                email: row.email,
+                username: row.username,
+                name: row.name,
+            })
+            .collect();
+        render_json(
+            &MembersPage {
+                pagination,
+                members,
+                links,
+            },
+            None,
+        )
+    })
+    .await
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod members;
+pub mod page_cache;
 pub mod pagination;
 pub mod rate_limit;
 pub mod report_stats;
@@ -32,6 +33,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use self::error::ApiError;
+use self::page_cache::PageCache;
 use self::rate_limit::RateLimiter;
 use crate::domain::clock::SharedClock;
 use crate::storage::Store;
@@ -49,6 +51,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Origins whose browser pages may call the API with credentials.
     pub cors_origins: Vec<HeaderValue>,
+    /// Memory for rendered pages (see [`page_cache`]); 0 turns caching off.
+    pub page_cache_bytes: usize,
 }
 
 impl Default for Settings {
@@ -60,6 +64,7 @@ impl Default for Settings {
             rate_limit_per_minute: 6_000,
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
+            page_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -71,6 +76,7 @@ pub struct AppState {
     pub clock: SharedClock,
     pub settings: Arc<Settings>,
     pub rate_limiter: Arc<RateLimiter>,
+    pub page_cache: Arc<PageCache>,
 }
 
 impl AppState {
@@ -79,6 +85,7 @@ impl AppState {
             store,
             clock,
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limit_per_minute)),
+            page_cache: Arc::new(PageCache::new(settings.page_cache_bytes)),
             settings: Arc::new(settings),
         }
     }

@@ -13,7 +13,7 @@ pub const DEFAULT_PER_PAGE: u64 = 1000;
 pub const MAX_PER_PAGE: u64 = 1000;
 
 /// The listing parameters of a batch GET; unknown parameters are ignored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ListingParams {
     pub page: PageRequest,
     pub filter: SpaceFilter,
@@ -22,6 +22,14 @@ pub struct ListingParams {
 }
 
 impl ListingParams {
+    pub fn new(page: PageRequest, filter: SpaceFilter) -> Self {
+        ListingParams {
+            page,
+            filter,
+            include_spaces_given: filter == SpaceFilter::All,
+        }
+    }
+
     pub fn parse(query: &HashMap<String, String>) -> Result<Self, ApiError> {
         let page = match query.get("page") {
             None => 1,

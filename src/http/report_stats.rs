@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use axum::Json;
 use axum::extract::{Query, State};
+use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -12,7 +12,9 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
+use super::page_cache::{PageKey, cached_page, render_json};
 use super::pagination::{Links, ListingParams, Pagination, paginate};
+use crate::domain::Timestamp;
 use crate::domain::stats::ReportStat;
 use crate::storage::ReportStatsQuery;
 
@@ -55,28 +57,42 @@ async fn list_report_stats(
     State(state): State<AppState>,
     access: ReadAccess,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<ReportStatsPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = ListingParams::parse(&query)?;
-    let recent_since = state
-        .clock
-        .now()
-        .saturating_sub_days(state.settings.recent_days);
-    let page = state
-        .store
-        .report_stats(
-            access.workspace.id,
-            ReportStatsQuery {
-                page: params.page,
-                filter: params.filter,
-                recent_since,
+    let key = PageKey {
+        workspace: access.workspace.id,
+        resource: "report_stats",
+        params,
+    };
+    cached_page(&state, key, || async {
+        let now = state.clock.now();
+        let recent_since = now.saturating_sub_days(state.settings.recent_days);
+        let page = state
+            .store
+            .report_stats(
+                access.workspace.id,
+                ReportStatsQuery {
+                    page: params.page,
+                    filter: params.filter,
+                    recent_since,
+                },
+            )
+            .await?;
+        // The page holds until its oldest recent run leaves the window.
+        let window = now.as_micros() - recent_since.as_micros();
+        let valid_until = page
+            .oldest_recent_run
+            .map(|oldest| Timestamp::from_micros(oldest.as_micros().saturating_add(window)));
+        let path = format!("/batch/{}/report_stats", access.workspace.name);
+        let (pagination, links) = paginate(&path, params, page.items.len(), page.total_count);
+        render_json(
+            &ReportStatsPage {
+                pagination,
+                report_stats: page.items,
+                links,
             },
+            valid_until,
         )
-        .await?;
-    let path = format!("/batch/{}/report_stats", access.workspace.name);
-    let (pagination, links) = paginate(&path, params, page.items.len(), page.total_count);
-    Ok(Json(ReportStatsPage {
-        pagination,
-        report_stats: page.items,
-        links,
-    }))
+    })
+    .await
 }

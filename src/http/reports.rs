@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use axum::Json;
 use axum::extract::{Query, State};
+use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
+use super::page_cache::{PageKey, cached_page, render_json};
 use super::pagination::{Links, ListingParams, Pagination, paginate};
 use crate::domain::Timestamp;
 use crate::domain::listings::ReportRow;
@@ -109,26 +110,38 @@ async fn list_reports(
     State(state): State<AppState>,
     access: ReadAccess,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<ReportsPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = ListingParams::parse(&query)?;
-    let page = state
-        .store
-        .reports(access.workspace.id, params.page, params.filter)
-        .await?;
-    let workspace = access.workspace.name.as_str();
-    let (pagination, links) = paginate(
-        &format!("/batch/{workspace}/reports"),
+    let key = PageKey {
+        workspace: access.workspace.id,
+        resource: "reports",
         params,
-        page.items.len(),
-        page.total_count,
-    );
-    Ok(Json(ReportsPage {
-        pagination,
-        reports: page
+    };
+    cached_page(&state, key, || async {
+        let page = state
+            .store
+            .reports(access.workspace.id, params.page, params.filter)
+            .await?;
+        let workspace = access.workspace.name.as_str();
+        let (pagination, links) = paginate(
+            &format!("/batch/{workspace}/reports"),
+            params,
+            page.items.len(),
+            page.total_count,
+        );
+        let reports = page
             .items
             .into_iter()
             .map(|row| Report::new(row, workspace))
-            .collect(),
-        links,
-    }))
+            .collect();
+        render_json(
+            &ReportsPage {
+                pagination,
+                reports,
+                links,
+            },
+            None,
+        )
+    })
+    .await
 }

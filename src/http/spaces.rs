@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use axum::Json;
 use axum::extract::{Query, State};
+use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
+use super::page_cache::{PageKey, cached_page, render_json};
 use super::pagination::{Links, ListingParams, Pagination, paginate};
 use crate::domain::listings::SpaceRow;
 
@@ -66,34 +67,45 @@ async fn list_spaces(
     State(state): State<AppState>,
     access: ReadAccess,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<SpacesPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = ListingParams::parse(&query)?;
-    let page = state
-        .store
-        .spaces(access.workspace.id, params.page, params.filter)
-        .await?;
-    let workspace = access.workspace.name.as_str();
-    let (pagination, links) = paginate(
-        &format!("/batch/{workspace}/spaces"),
+    let key = PageKey {
+        workspace: access.workspace.id,
+        resource: "spaces",
         params,
-        page.items.len(),
-        page.total_count,
-    );
-    let spaces = page
-        .items
-        .into_iter()
-        .map(|row: SpaceRow| Space {
-            space_url: format!("/api/{workspace}/spaces/{}", row.token),
-            id: row.id,
-            token: row.token,
-            name: row.name,
-            description: row.description,
-            space_type: row.space_type,
-        })
-        .collect();
-    Ok(Json(SpacesPage {
-        pagination,
-        spaces,
-        links,
-    }))
+    };
+    cached_page(&state, key, || async {
+        let page = state
+            .store
+            .spaces(access.workspace.id, params.page, params.filter)
+            .await?;
+        let workspace = access.workspace.name.as_str();
+        let (pagination, links) = paginate(
+            &format!("/batch/{workspace}/spaces"),
+            params,
+            page.items.len(),
+            page.total_count,
+        );
+        let spaces = page
+            .items
+            .into_iter()
+            .map(|row: SpaceRow| Space {
+                space_url: format!("/api/{workspace}/spaces/{}", row.token),
+                id: row.id,
+                token: row.token,
+                name: row.name,
+                description: row.description,
+                space_type: row.space_type,
+            })
+            .collect();
+        render_json(
+            &SpacesPage {
+                pagination,
+                spaces,
+                links,
+            },
+            None,
+        )
+    })
+    .await
 }

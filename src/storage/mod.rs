@@ -107,7 +107,7 @@ pub enum IngestMessage {
 
 /// A page of a listing: `page` is 1-based, `per_page` already checked to be
 /// 1–1000 by the HTTP layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     pub page: u64,
     pub per_page: u64,
@@ -124,6 +124,20 @@ impl PageRequest {
 pub struct Page<T> {
     pub total_count: u64,
     pub items: Vec<T>,
+    /// `report_stats` only: the oldest manual run that put an email on this
+    /// page's `recent_manual_run_creators_emails`. When it leaves the recent
+    /// window the page changes, though no event arrived.
+    pub oldest_recent_run: Option<Timestamp>,
+}
+
+impl<T> Page<T> {
+    pub fn new(total_count: u64, items: Vec<T>) -> Self {
+        Page {
+            total_count,
+            items,
+            oldest_recent_run: None,
+        }
+    }
 }
 
 /// A `report_stats` request as storage sees it.
@@ -269,6 +283,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many schema migrations the database has run.
     async fn schema_version(&self) -> StoreResult<u32>;
+
+    /// A number that grows with every batch that stores an event in the
+    /// workspace: what a cached page was computed from.
+    async fn workspace_version(&self, workspace: WorkspaceId) -> StoreResult<i64>;
 
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeSet;
 
+use super::Page;
+use crate::domain::Timestamp;
 use crate::domain::stats::ReportStat;
 
 /// The reports a listing shows: created, not deleted, and (unless `$2` asks
@@ -44,8 +46,9 @@ pub const EXPLORATIONS_SQL: &str = "SELECT report_id, count(*) FROM explorations
 pub const EDITORS_SQL: &str = "SELECT report_id, email FROM report_editors
     WHERE workspace_id = $1 AND report_id BETWEEN $2 AND $3";
 
-/// `$4` is the start of the recent window.
-pub const RECENT_MANUAL_RUNS_SQL: &str = "SELECT report_id, email FROM report_manual_runs
+/// `(report_id, email, last_run_at)`; `$4` is the start of the recent window.
+pub const RECENT_MANUAL_RUNS_SQL: &str =
+    "SELECT report_id, email, last_run_at FROM report_manual_runs
     WHERE workspace_id = $1 AND report_id BETWEEN $2 AND $3 AND last_run_at >= $4";
 
 /// A schedule's creator is joined on read: its schedule_created may have
@@ -82,6 +85,7 @@ pub enum Count {
 pub struct PageBuilder {
     rows: Vec<ReportStat>,
     lists: Vec<[BTreeSet<String>; 3]>,
+    oldest_recent_run: Option<i64>,
 }
 
 impl PageBuilder {
@@ -137,9 +141,22 @@ impl PageBuilder {
         }
     }
 
-    /// The rows, each list sorted and without duplicates.
-    pub fn finish(self) -> Vec<ReportStat> {
-        self.rows
+    /// A recent manual run: its member is a recent creator, and the page
+    /// changes when the run leaves the window.
+    pub fn add_recent_run(&mut self, report_id: i64, email: String, last_run_at: i64) {
+        if self.index_of(report_id).is_some() {
+            self.oldest_recent_run = Some(
+                self.oldest_recent_run
+                    .map_or(last_run_at, |oldest| oldest.min(last_run_at)),
+            );
+            self.add_email(EmailList::RecentManualRunCreators, report_id, email);
+        }
+    }
+
+    /// The page: each list sorted and without duplicates.
+    pub fn finish(self, total_count: i64) -> Page<ReportStat> {
+        let items = self
+            .rows
             .into_iter()
             .zip(self.lists)
             .map(|(mut row, [editors, recent, scheduled])| {
@@ -148,6 +165,11 @@ impl PageBuilder {
                 row.scheduled_run_creators_emails = scheduled.into_iter().collect();
                 row
             })
-            .collect()
+            .collect();
+        Page {
+            total_count: u64::try_from(total_count).unwrap_or(0),
+            items,
+            oldest_recent_run: self.oldest_recent_run.map(Timestamp::from_micros),
+        }
     }
 }

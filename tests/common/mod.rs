@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use reportstats::domain::api_key::NewApiKey;
-use reportstats::domain::clock::FixedClock;
+use reportstats::domain::clock::{FixedClock, SharedClock};
 use reportstats::domain::{Timestamp, WorkspaceName};
 use reportstats::http::{self, AppState, Settings};
 use reportstats::storage::{self, ApiKeyRecord, Store, Workspace};
@@ -260,10 +260,18 @@ impl TestApp {
     }
 
     pub async fn spawn_with(database: TestDatabase, settings: Settings) -> Self {
+        Self::spawn_with_clock(database, settings, Arc::new(FixedClock(fixture_now()))).await
+    }
+
+    pub async fn spawn_with_clock(
+        database: TestDatabase,
+        settings: Settings,
+        clock: SharedClock,
+    ) -> Self {
         let store = database.open().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let state = AppState::new(store.clone(), Arc::new(FixedClock(fixture_now())), settings);
+        let state = AppState::new(store.clone(), clock, settings);
         let (stop, stopped) = oneshot::channel();
         tokio::spawn(http::serve(listener, state, async {
             let _ = stopped.await;

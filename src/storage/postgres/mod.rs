@@ -420,6 +420,15 @@ impl Store for PostgresStore {
         read::events_after(&self.pool, workspace, after.map(EventId::as_str), limit).await
     }
 
+    async fn workspace_version(&self, workspace: WorkspaceId) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT version FROM workspaces WHERE workspace_id = $1")
+                .bind(workspace)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     async fn schema_version(&self) -> StoreResult<u32> {
         let version: i64 =
             sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM reportstats_migrations")

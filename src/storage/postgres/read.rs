@@ -72,31 +72,33 @@ pub(super) async fn report_stats(
         for (which, query_text) in [
             (EmailList::Editors, sql::EDITORS_SQL),
             (
-                EmailList::RecentManualRunCreators,
-                sql::RECENT_MANUAL_RUNS_SQL,
-            ),
-            (
                 EmailList::ScheduledRunCreators,
                 sql::SCHEDULED_RUN_CREATORS_SQL,
             ),
         ] {
-            let mut statement = sqlx::query(query_text)
+            let rows = sqlx::query(query_text)
                 .bind(workspace)
                 .bind(first)
-                .bind(last);
-            if matches!(which, EmailList::RecentManualRunCreators) {
-                statement = statement.bind(query.recent_since.as_micros());
-            }
-            for row in statement.fetch_all(&mut *transaction).await? {
+                .bind(last)
+                .fetch_all(&mut *transaction)
+                .await?;
+            for row in rows {
                 page.add_email(which, row.try_get(0)?, row.try_get(1)?);
             }
         }
+        let rows = sqlx::query(sql::RECENT_MANUAL_RUNS_SQL)
+            .bind(workspace)
+            .bind(first)
+            .bind(last)
+            .bind(query.recent_since.as_micros())
+            .fetch_all(&mut *transaction)
+            .await?;
+        for row in rows {
+            page.add_recent_run(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        }
     }
     transaction.commit().await?;
-    Ok(Page {
-        total_count: u64::try_from(total_count).unwrap_or(0),
-        items: page.finish(),
-    })
+    Ok(page.finish(total_count))
 }
 
 pub(super) async fn events_after(
@@ -175,10 +177,7 @@ pub(super) async fn reports(
             }))
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(Page {
-        total_count: count(total),
-        items,
-    })
+    Ok(Page::new(count(total), items))
 }
 
 pub(super) async fn spaces(
@@ -215,10 +214,7 @@ pub(super) async fn spaces(
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(Page {
-        total_count: count(total),
-        items,
-    })
+    Ok(Page::new(count(total), items))
 }
 
 pub(super) async fn members(
@@ -249,8 +245,5 @@ pub(super) async fn members(
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(Page {
-        total_count: count(total),
-        items,
-    })
+    Ok(Page::new(count(total), items))
 }

@@ -65,6 +65,7 @@ async fn ingest_batch(
                 .await?;
             let mut summary = IngestSummary::default();
             store_chunk(&mut transaction, workspace, events, &mut summary).await?;
+            bump_version(&mut transaction, workspace, &summary).await?;
             transaction.commit().await?;
             Ok::<_, sqlx::Error>(summary)
         }
@@ -103,6 +104,7 @@ async fn ingest_chunks(
                 store_chunk(&mut transaction, workspace, &events, &mut summary).await?;
             }
             Some(IngestMessage::Commit) => {
+                bump_version(&mut transaction, workspace, &summary).await?;
                 transaction.commit().await?;
                 return Ok(summary);
             }
@@ -110,6 +112,22 @@ async fn ingest_chunks(
             None => return Err(StoreError::Aborted),
         }
     }
+}
+
+/// Marks the workspace changed, last in the transaction: the row lock it
+/// takes serialises concurrent batches of one workspace only at their commit.
+async fn bump_version(
+    transaction: &mut Transaction<'static, Postgres>,
+    workspace: WorkspaceId,
+    summary: &IngestSummary,
+) -> Result<(), sqlx::Error> {
+    if summary.accepted > 0 {
+        sqlx::query("UPDATE workspaces SET version = version + 1 WHERE workspace_id = $1")
+            .bind(workspace)
+            .execute(&mut **transaction)
+            .await?;
+    }
+    Ok(())
 }
 
 fn is_transient(error: &sqlx::Error) -> bool {

@@ -536,6 +536,15 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn workspace_version(&self, workspace: WorkspaceId) -> StoreResult<i64> {
+        self.read(move |connection| {
+            let mut statement = connection
+                .prepare_cached("SELECT version FROM workspaces WHERE workspace_id = ?1")?;
+            Ok(statement.query_row([workspace], |row| row.get(0))?)
+        })
+        .await
+    }
+
     async fn schema_version(&self) -> StoreResult<u32> {
         self.read(|connection| {
             Ok(connection.pragma_query_value(None, "user_version", |row| row.get(0))?)

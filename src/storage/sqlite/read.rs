@@ -1,6 +1,6 @@
 //! The read path: pages of statistics from the maintained tables.
 
-use rusqlite::{Connection, ToSql, params};
+use rusqlite::{Connection, params};
 
 use crate::domain::Event;
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
@@ -45,36 +45,28 @@ pub(super) fn report_stats(
                 page.set_count(which, row.get(0)?, row.get(1)?);
             }
         }
+        for (which, query_text) in [
+            (EmailList::Editors, sql::EDITORS_SQL),
+            (
+                EmailList::ScheduledRunCreators,
+                sql::SCHEDULED_RUN_CREATORS_SQL,
+            ),
+        ] {
+            let mut statement = transaction.prepare_cached(&sqlite_form(query_text))?;
+            let mut rows = statement.query(params![workspace, first, last])?;
+            while let Some(row) = rows.next()? {
+                page.add_email(which, row.get(0)?, row.get(1)?);
+            }
+        }
         let since = query.recent_since.as_micros();
-        let mut add_emails =
-            |which: EmailList, query_text: &str, parameters: &[&dyn ToSql]| -> StoreResult<()> {
-                let mut statement = transaction.prepare_cached(&sqlite_form(query_text))?;
-                let mut rows = statement.query(parameters)?;
-                while let Some(row) = rows.next()? {
-                    page.add_email(which, row.get(0)?, row.get(1)?);
-                }
-                Ok(())
-            };
-        add_emails(
-            EmailList::Editors,
-            sql::EDITORS_SQL,
-            params![workspace, first, last],
-        )?;
-        add_emails(
-            EmailList::RecentManualRunCreators,
-            sql::RECENT_MANUAL_RUNS_SQL,
-            params![workspace, first, last, since],
-        )?;
-        add_emails(
-            EmailList::ScheduledRunCreators,
-            sql::SCHEDULED_RUN_CREATORS_SQL,
-            params![workspace, first, last],
-        )?;
+        let mut statement =
+            transaction.prepare_cached(&sqlite_form(sql::RECENT_MANUAL_RUNS_SQL))?;
+        let mut rows = statement.query(params![workspace, first, last, since])?;
+        while let Some(row) = rows.next()? {
+            page.add_recent_run(row.get(0)?, row.get(1)?, row.get(2)?);
+        }
     }
-    Ok(Page {
-        total_count: u64::try_from(total_count).unwrap_or(0),
-        items: page.finish(),
-    })
+    Ok(page.finish(total_count))
 }
 
 pub(super) fn events_after(
@@ -146,10 +138,7 @@ pub(super) fn reports(
             }))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page {
-        total_count: count(total),
-        items,
-    })
+    Ok(Page::new(count(total), items))
 }
 
 pub(super) fn spaces(
@@ -178,10 +167,7 @@ pub(super) fn spaces(
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page {
-        total_count: count(total),
-        items,
-    })
+    Ok(Page::new(count(total), items))
 }
 
 pub(super) fn members(
@@ -206,8 +192,5 @@ pub(super) fn members(
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page {
-        total_count: count(total),
-        items,
-    })
+    Ok(Page::new(count(total), items))
 }

@@ -25,6 +25,12 @@ pub(super) fn ingest_stream(
                 merge_changes(&transaction, workspace, &Changes::from_events(new_events))?;
             }
             Some(IngestMessage::Commit) => {
+                if summary.accepted > 0 {
+                    transaction.execute(
+                        "UPDATE workspaces SET version = version + 1 WHERE workspace_id = ?1",
+                        [workspace],
+                    )?;
+                }
                 transaction.commit()?;
                 return Ok(summary);
             }

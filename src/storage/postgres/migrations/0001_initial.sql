@@ -14,7 +14,10 @@
 CREATE TABLE workspaces (
     workspace_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     name         TEXT NOT NULL UNIQUE,
-    created_at   BIGINT NOT NULL
+    created_at   BIGINT NOT NULL,
+    -- Bumped by every batch that stores something: cached pages of an older
+    -- version are stale.
+    version      BIGINT NOT NULL DEFAULT 0
 );
 
 CREATE TABLE api_keys (

@@ -6,7 +6,10 @@
 CREATE TABLE workspaces (
     workspace_id INTEGER PRIMARY KEY,
     name         TEXT NOT NULL UNIQUE,
-    created_at   INTEGER NOT NULL
+    created_at   INTEGER NOT NULL,
+    -- Bumped by every batch that stores something: cached pages of an older
+    -- version are stale.
+    version      INTEGER NOT NULL DEFAULT 0
 );
 
 -- Workspace API keys. Only the SHA-256 of the secret is kept.

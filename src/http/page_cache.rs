@@ -1,0 +1,220 @@
+//! Rendered pages of the batch listings, reused until they can differ.
+//!
+//! A page depends on its workspace's state and, for `report_stats`, on the
+//! time (a manual run leaves the recent window). So an entry is keyed by the
+//! request and stamped with the workspace's version (bumped in the same
+//! transaction as every batch that stores an event) and, where it applies,
+//! the instant until which it holds. A request first reads the version: an
+//! acknowledged batch has already bumped it, so the very next request never
+//! gets a page from before the batch. With several servers over one
+//! PostgreSQL each keeps its own cache; the version comes from the shared
+//! database, so none serves a stale page.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+use axum::body::Bytes;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::error::ApiError;
+use super::pagination::ListingParams;
+use crate::domain::Timestamp;
+use crate::storage::WorkspaceId;
+
+/// Which page of which listing.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    pub workspace: WorkspaceId,
+    pub resource: &'static str,
+    pub params: ListingParams,
+}
+
+struct Entry {
+    version: i64,
+    valid_until: Option<Timestamp>,
+    body: Bytes,
+    last_used: u64,
+}
+
+#[derive(Default)]
+struct Entries {
+    by_key: HashMap<PageKey, Entry>,
+    bytes: usize,
+    uses: u64,
+}
+
+/// A byte-bounded cache of rendered pages; least recently used go first.
+pub struct PageCache {
+    budget_bytes: usize,
+    entries: Mutex<Entries>,
+}
+
+impl PageCache {
+    /// `budget_bytes` of 0 caches nothing.
+    pub fn new(budget_bytes: usize) -> Self {
+        PageCache {
+            budget_bytes,
+            entries: Mutex::new(Entries::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, key: &PageKey, version: i64, now: Timestamp) -> Option<Bytes> {
+        let mut entries = self.lock();
+        entries.uses += 1;
+        let uses = entries.uses;
+        let entry = entries.by_key.get_mut(key)?;
+        let fresh = entry.version == version && entry.valid_until.is_none_or(|until| now <= until);
+        if !fresh {
+            return None;
+        }
+        entry.last_used = uses;
+        Some(entry.body.clone())
+    }
+
+    fn insert(&self, key: PageKey, version: i64, valid_until: Option<Timestamp>, body: Bytes) {
+        if body.len() > self.budget_bytes {
+            return;
+        }
+        let mut entries = self.lock();
+        entries.uses += 1;
+        let entry = Entry {
+            version,
+            valid_until,
+            last_used: entries.uses,
+            body,
+        };
+        entries.bytes += entry.body.len();
+        if let Some(replaced) = entries.by_key.insert(key, entry) {
+            entries.bytes -= replaced.body.len();
+        }
+        while entries.bytes > self.budget_bytes {
+            let Some(oldest) = entries
+                .by_key
+                .iter()
+                .min_by_key(|(_, entry)| entry.last_used)
+                .map(|(key, _)| key.clone())
+            else {
+                break;
+            };
+            if let Some(evicted) = entries.by_key.remove(&oldest) {
+                entries.bytes -= evicted.body.len();
+            }
+        }
+    }
+}
+
+fn json(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// A rendered page and until when it holds regardless of new events.
+pub struct Rendered {
+    pub body: Bytes,
+    pub valid_until: Option<Timestamp>,
+}
+
+/// Answers from the cache when the workspace has not changed since the page
+/// was rendered, else renders it with `render` and keeps it.
+pub async fn cached_page<F, Fut>(
+    state: &AppState,
+    key: PageKey,
+    render: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Rendered, ApiError>>,
+{
+    let cache = &state.page_cache;
+    if cache.budget_bytes == 0 {
+        return Ok(json(render().await?.body));
+    }
+    let version = state.store.workspace_version(key.workspace).await?;
+    if let Some(body) = cache.get(&key, version, state.clock.now()) {
+        return Ok(json(body));
+    }
+    let rendered = render().await?;
+    cache.insert(key, version, rendered.valid_until, rendered.body.clone());
+    Ok(json(rendered.body))
+}
+
+/// A page as JSON bytes.
+pub fn render_json(
+    value: &impl serde::Serialize,
+    valid_until: Option<Timestamp>,
+) -> Result<Rendered, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|error| ApiError::Internal(error.into()))?;
+    Ok(Rendered {
+        body: Bytes::from(body),
+        valid_until,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::stats::SpaceFilter;
+    use crate::storage::PageRequest;
+
+    fn key(page: u64) -> PageKey {
+        PageKey {
+            workspace: 1,
+            resource: "report_stats",
+            params: ListingParams::new(PageRequest { page, per_page: 10 }, SpaceFilter::All),
+        }
+    }
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_micros(seconds * 1_000_000)
+    }
+
+    #[test]
+    fn a_page_is_reused_only_for_its_version_and_until_it_expires() {
+        let cache = PageCache::new(1_000);
+        cache.insert(key(1), 7, Some(at(100)), Bytes::from_static(b"page one"));
+        assert_eq!(
+            cache.get(&key(1), 7, at(50)).as_deref(),
+            Some(&b"page one"[..])
+        );
+        assert_eq!(
+            cache.get(&key(1), 7, at(100)).as_deref(),
+            Some(&b"page one"[..])
+        );
+        assert!(cache.get(&key(1), 7, at(101)).is_none(), "expired");
+        assert!(
+            cache.get(&key(1), 8, at(50)).is_none(),
+            "the workspace changed"
+        );
+        assert!(cache.get(&key(2), 7, at(50)).is_none(), "another page");
+    }
+
+    #[test]
+    fn the_least_recently_used_pages_go_when_over_budget() {
+        let cache = PageCache::new(20);
+        cache.insert(key(1), 1, None, Bytes::from(vec![b'a'; 8]));
+        cache.insert(key(2), 1, None, Bytes::from(vec![b'b'; 8]));
+        assert!(cache.get(&key(1), 1, at(0)).is_some());
+        cache.insert(key(3), 1, None, Bytes::from(vec![b'c'; 8]));
+        assert!(
+            cache.get(&key(2), 1, at(0)).is_none(),
+            "least recently used"
+        );
+        assert!(cache.get(&key(1), 1, at(0)).is_some());
+        assert!(cache.get(&key(3), 1, at(0)).is_some());
+    }
+}

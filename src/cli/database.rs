@@ -3,7 +3,7 @@
 use clap::Args;
 use tokio::sync::mpsc;
 
-use crate::storage::{self, IngestMessage, Store, StoreError, Workspace};
+use crate::storage::{self, EventChunk, IngestMessage, Store, StoreError, Workspace};
 
 /// Events per chunk when copying an event log.
 const COPY_CHUNK_EVENTS: usize = 10_000;
@@ -89,7 +89,11 @@ async fn copy_events(
                 break;
             };
             last = Some(final_event.id.clone());
-            if sender.send(IngestMessage::Events(chunk)).await.is_err() {
+            if sender
+                .send(IngestMessage::Events(EventChunk::new(chunk)))
+                .await
+                .is_err()
+            {
                 // The writer failed; its error is reported below.
                 return Ok::<_, StoreError>(false);
             }

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::batch::Rejections;
 use crate::domain::{Event, EventError, Position, Timestamp};
-use crate::storage::{IngestMessage, IngestSummary, Store, StoreError, WorkspaceId};
+use crate::storage::{EventChunk, IngestMessage, IngestSummary, Store, StoreError, WorkspaceId};
 
 /// Events per chunk handed to the store: large enough to amortise per-chunk
 /// work, small enough to keep memory flat.
@@ -115,12 +115,14 @@ fn read_chunks(
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_EVENTS));
             // The store hangs up only when it failed; its error is the one to
             // report, so keep reading just to count bad lines.
-            store_gone = sender.blocking_send(IngestMessage::Events(full)).is_err();
+            store_gone = sender
+                .blocking_send(IngestMessage::Events(EventChunk::new(full)))
+                .is_err();
         }
     }
     if rejections.is_empty() && !store_gone {
         if !chunk.is_empty() {
-            let _ = sender.blocking_send(IngestMessage::Events(chunk));
+            let _ = sender.blocking_send(IngestMessage::Events(EventChunk::new(chunk)));
         }
         let _ = sender.blocking_send(IngestMessage::Commit);
     }

@@ -6,9 +6,8 @@ use super::report_stats::LISTED_REPORTS;
 use crate::domain::Timestamp;
 use crate::domain::listings::{ReportRow, updated_at};
 
-pub fn reports_count_sql() -> String {
-    format!("SELECT count(*) {LISTED_REPORTS}")
-}
+/// The same count as `report_stats`'.
+pub const REPORTS_COUNT_SQL: &str = super::report_stats::COUNT_SQL;
 
 /// The columns [`ReportColumns`] holds, in its order. `$3` is the limit,
 /// `$4` the offset.

@@ -101,8 +101,32 @@ pub struct IngestSummary {
 /// that ends without `Commit` is rolled back whole.
 #[derive(Debug)]
 pub enum IngestMessage {
-    Events(Vec<Event>),
+    Events(EventChunk),
     Commit,
+}
+
+/// Events with their canonical JSON (what the log stores), made by the
+/// producer: the writer is the bottleneck of an import, and serialising on
+/// the reading side keeps that work off it.
+#[derive(Debug, Default)]
+pub struct EventChunk {
+    pub events: Vec<Event>,
+    pub bodies: Vec<String>,
+}
+
+impl EventChunk {
+    pub fn new(events: Vec<Event>) -> Self {
+        let bodies = events.iter().map(Event::to_json).collect();
+        EventChunk { events, bodies }
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
 }
 
 /// A page of a listing: `page` is 1-based, `per_page` already checked to be
@@ -300,7 +324,7 @@ pub async fn ingest(
 ) -> StoreResult<IngestSummary> {
     let (sender, receiver) = mpsc::channel(2);
     // The channel has room for both messages, so these sends cannot wait.
-    let _ = sender.try_send(IngestMessage::Events(events));
+    let _ = sender.try_send(IngestMessage::Events(EventChunk::new(events)));
     let _ = sender.try_send(IngestMessage::Commit);
     drop(sender);
     store.ingest_stream(workspace, receiver).await

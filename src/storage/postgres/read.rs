@@ -29,7 +29,7 @@ pub(super) async fn report_stats(
 ) -> StoreResult<Page<ReportStat>> {
     let mut transaction = snapshot(pool).await?;
     let all = query.filter == SpaceFilter::All;
-    let total_count: i64 = sqlx::query_scalar(&sql::count_sql())
+    let total_count: i64 = sqlx::query_scalar(sql::COUNT_SQL)
         .bind(workspace)
         .bind(all)
         .fetch_one(&mut *transaction)
@@ -141,7 +141,7 @@ pub(super) async fn reports(
 ) -> StoreResult<Page<ReportRow>> {
     let mut transaction = snapshot(pool).await?;
     let all = filter == SpaceFilter::All;
-    let total: i64 = sqlx::query_scalar(&listings::reports_count_sql())
+    let total: i64 = sqlx::query_scalar(listings::REPORTS_COUNT_SQL)
         .bind(workspace)
         .bind(all)
         .fetch_one(&mut *transaction)

@@ -24,7 +24,9 @@ use crate::domain::Event;
 use crate::domain::state::Changes;
 use crate::storage::rows::{SqlValue, table_rows};
 use crate::storage::sql::ColumnType;
-use crate::storage::{IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId};
+use crate::storage::{
+    EventChunk, IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId,
+};
 
 /// How often a single batch is retried after a deadlock or serialization
 /// failure (which key ordering should prevent; this is the safety net).
@@ -53,7 +55,7 @@ pub(super) async fn ingest_stream(
 async fn ingest_batch(
     pool: &PgPool,
     workspace: WorkspaceId,
-    events: &[Event],
+    chunk: &EventChunk,
 ) -> StoreResult<IngestSummary> {
     let mut attempt = 1;
     loop {
@@ -64,7 +66,7 @@ async fn ingest_batch(
                 .execute(&mut *transaction)
                 .await?;
             let mut summary = IngestSummary::default();
-            store_chunk(&mut transaction, workspace, events, &mut summary).await?;
+            store_chunk(&mut transaction, workspace, chunk, &mut summary).await?;
             bump_version(&mut transaction, workspace, &summary).await?;
             transaction.commit().await?;
             Ok::<_, sqlx::Error>(summary)
@@ -86,8 +88,8 @@ async fn ingest_batch(
 async fn ingest_chunks(
     pool: &PgPool,
     workspace: WorkspaceId,
-    first: Vec<Event>,
-    second: Vec<Event>,
+    first: EventChunk,
+    second: EventChunk,
     mut messages: mpsc::Receiver<IngestMessage>,
 ) -> StoreResult<IngestSummary> {
     let mut transaction = pool.begin().await?;
@@ -100,8 +102,8 @@ async fn ingest_chunks(
     store_chunk(&mut transaction, workspace, &second, &mut summary).await?;
     loop {
         match messages.recv().await {
-            Some(IngestMessage::Events(events)) => {
-                store_chunk(&mut transaction, workspace, &events, &mut summary).await?;
+            Some(IngestMessage::Events(chunk)) => {
+                store_chunk(&mut transaction, workspace, &chunk, &mut summary).await?;
             }
             Some(IngestMessage::Commit) => {
                 bump_version(&mut transaction, workspace, &summary).await?;
@@ -139,19 +141,24 @@ fn is_transient(error: &sqlx::Error) -> bool {
 async fn store_chunk(
     transaction: &mut Transaction<'static, Postgres>,
     workspace: WorkspaceId,
-    events: &[Event],
+    chunk: &EventChunk,
     summary: &mut IngestSummary,
 ) -> Result<(), sqlx::Error> {
     // The first of several events with one id wins, as in SQLite.
-    let mut seen = HashSet::with_capacity(events.len());
-    let mut distinct: Vec<&Event> = events
+    let mut seen = HashSet::with_capacity(chunk.len());
+    let mut distinct: Vec<(&Event, &str)> = chunk
+        .events
         .iter()
-        .filter(|event| seen.insert(event.id.as_str()))
+        .zip(chunk.bodies.iter().map(String::as_str))
+        .filter(|(event, _)| seen.insert(event.id.as_str()))
         .collect();
-    distinct.sort_by(|a, b| a.id.cmp(&b.id));
+    distinct.sort_by(|a, b| a.0.id.cmp(&b.0.id));
 
-    let ids: Vec<&str> = distinct.iter().map(|event| event.id.as_str()).collect();
-    let bodies: Vec<String> = distinct.iter().map(|event| event.to_json()).collect();
+    let ids: Vec<&str> = distinct
+        .iter()
+        .map(|(event, _)| event.id.as_str())
+        .collect();
+    let bodies: Vec<&str> = distinct.iter().map(|(_, body)| *body).collect();
     let inserted: Vec<String> = sqlx::query_scalar(
         "INSERT INTO events (workspace_id, event_id, body)
          SELECT $1, e.event_id, e.body FROM UNNEST($2::text[], $3::text[]) AS e(event_id, body)
@@ -167,10 +174,11 @@ async fn store_chunk(
     let inserted: HashSet<&str> = inserted.iter().map(String::as_str).collect();
     let new_events: Vec<&Event> = distinct
         .into_iter()
+        .map(|(event, _)| event)
         .filter(|event| inserted.contains(event.id.as_str()))
         .collect();
     summary.accepted += new_events.len() as u64;
-    summary.duplicates += (events.len() - new_events.len()) as u64;
+    summary.duplicates += (chunk.len() - new_events.len()) as u64;
 
     let changes = Changes::from_events(new_events);
     for table in table_rows(&changes) {

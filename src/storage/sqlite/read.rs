@@ -18,7 +18,7 @@ pub(super) fn report_stats(
     let transaction = connection.transaction()?;
     let all = query.filter == SpaceFilter::All;
     let total_count: i64 = transaction.query_row(
-        &sqlite_form(&sql::count_sql()),
+        &sqlite_form(sql::COUNT_SQL),
         params![workspace, all],
         |row| row.get(0),
     )?;
@@ -111,7 +111,7 @@ pub(super) fn reports(
     let transaction = connection.transaction()?;
     let all = filter == SpaceFilter::All;
     let total: i64 = transaction.query_row(
-        &sqlite_form(&listings::reports_count_sql()),
+        &sqlite_form(listings::REPORTS_COUNT_SQL),
         params![workspace, all],
         |row| row.get(0),
     )?;

@@ -7,7 +7,9 @@ use tokio::sync::mpsc;
 use crate::domain::Event;
 use crate::domain::state::Changes;
 use crate::storage::rows::{SqlValue, table_rows};
-use crate::storage::{IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId};
+use crate::storage::{
+    EventChunk, IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId,
+};
 
 /// Stores a stream of chunks in one transaction, committing only on
 /// [`IngestMessage::Commit`].
@@ -20,8 +22,8 @@ pub(super) fn ingest_stream(
     let mut summary = IngestSummary::default();
     loop {
         match messages.blocking_recv() {
-            Some(IngestMessage::Events(events)) => {
-                let new_events = store_events(&transaction, workspace, &events, &mut summary)?;
+            Some(IngestMessage::Events(chunk)) => {
+                let new_events = store_events(&transaction, workspace, &chunk, &mut summary)?;
                 merge_changes(&transaction, workspace, &Changes::from_events(new_events))?;
             }
             Some(IngestMessage::Commit) => {
@@ -44,20 +46,20 @@ pub(super) fn ingest_stream(
 fn store_events<'e>(
     transaction: &Transaction<'_>,
     workspace: WorkspaceId,
-    events: &'e [Event],
+    chunk: &'e EventChunk,
     summary: &mut IngestSummary,
 ) -> rusqlite::Result<Vec<&'e Event>> {
     let mut insert = transaction.prepare_cached(
         "INSERT INTO events (workspace_id, event_id, body) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
     )?;
-    let mut new_events = Vec::with_capacity(events.len());
-    for event in events {
-        if insert.execute(params![workspace, event.id.as_str(), event.to_json()])? == 1 {
+    let mut new_events = Vec::with_capacity(chunk.len());
+    for (event, body) in chunk.events.iter().zip(&chunk.bodies) {
+        if insert.execute(params![workspace, event.id.as_str(), body])? == 1 {
             new_events.push(event);
         }
     }
     summary.accepted += new_events.len() as u64;
-    summary.duplicates += (events.len() - new_events.len()) as u64;
+    summary.duplicates += (chunk.len() - new_events.len()) as u64;
     Ok(new_events)
 }
 

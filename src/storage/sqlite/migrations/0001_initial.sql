@@ -64,6 +64,13 @@ CREATE TABLE reports (
     last_successful_run_at INTEGER,
     PRIMARY KEY (workspace_id, report_id)
 );
+-- Live reports (created, not deleted), the ones every listing shows: a count
+-- or a page walks this narrow index, not the wide rows, and the reports of
+-- personal spaces are counted from the spaces' side.
+CREATE INDEX reports_live ON reports (workspace_id, report_id, space_token)
+    WHERE definition_at IS NOT NULL AND NOT deleted;
+CREATE INDEX reports_live_by_space ON reports (workspace_id, space_token)
+    WHERE definition_at IS NOT NULL AND NOT deleted;
 
 -- Members with a report_edited event for a report (the creator is added on
 -- read: who created a report is itself a register that can change).

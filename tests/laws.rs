@@ -254,4 +254,75 @@ async fn the_fixture_stream_recomputed_from_its_log_matches_the_expected_file(
     );
 }
 
-on_every_backend!(the_fixture_stream_recomputed_from_its_log_matches_the_expected_file);
+/// An import long enough to cross every internal boundary of the writers
+/// (chunks, merges of accumulated changes), checked against the reference
+/// computation over the same stream.
+async fn a_large_import_in_many_chunks_matches_the_reference(database: TestDatabase) {
+    use reportstats::demo::{ActivityConfig, write_activity};
+    use reportstats::ingest::import_ndjson;
+
+    let config = ActivityConfig {
+        seed: 3,
+        reports: 300,
+        members: 40,
+        shared_spaces: 6,
+        views: 110_000,
+        end: fixture_now(),
+        days: 120,
+        company_domain: "example.com".into(),
+        duplicate_fraction: 0.02,
+    };
+    let mut ndjson = Vec::new();
+    let lines = write_activity(&config, &mut ndjson).unwrap();
+    assert!(lines > 120_000, "{lines}");
+    let events: Vec<Event> = String::from_utf8(ndjson.clone())
+        .unwrap()
+        .lines()
+        .map(parse)
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let distinct: Vec<&Event> = events
+        .iter()
+        .filter(|event| seen.insert(event.id.clone()))
+        .collect();
+    let reference = Changes::from_events(distinct.iter().copied());
+
+    let store = database.open().await;
+    let credentials = create_workspace(store.as_ref(), "acme").await;
+    let workspace = credentials.workspace.id;
+    let summary = import_ndjson(
+        store.clone(),
+        workspace,
+        std::io::Cursor::new(ndjson),
+        fixture_now(),
+        (),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.accepted, distinct.len() as u64);
+    assert_eq!(summary.accepted + summary.duplicates, lines);
+
+    let everything = PageRequest {
+        page: 1,
+        per_page: 1000,
+    };
+    for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
+        assert_eq!(
+            stats(store.as_ref(), workspace, filter).await,
+            compute_report_stats(&reference, recent_since(), filter)
+        );
+        assert_eq!(
+            store
+                .reports(workspace, everything, filter)
+                .await
+                .unwrap()
+                .items,
+            compute_reports(&reference, filter)
+        );
+    }
+}
+
+on_every_backend!(
+    the_fixture_stream_recomputed_from_its_log_matches_the_expected_file,
+    a_large_import_in_many_chunks_matches_the_reference,
+);

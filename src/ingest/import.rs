@@ -21,7 +21,7 @@ use crate::storage::{EventChunk, IngestMessage, IngestSummary, Store, StoreError
 pub const CHUNK_EVENTS: usize = 20_000;
 
 /// Chunks in flight between the reader and the store.
-const CHANNEL_DEPTH: usize = 4;
+const CHANNEL_DEPTH: usize = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {

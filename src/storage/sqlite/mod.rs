@@ -73,13 +73,19 @@ fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn configure(connection: &Connection) -> rusqlite::Result<()> {
+/// Page cache of the writer connection, in KiB: an import's working set (the
+/// state rows it merges into) should fit, or pages are written to the WAL,
+/// read back and written again. Readers need less.
+const WRITER_CACHE_KIB: i64 = 96 * 1024;
+const READER_CACHE_KIB: i64 = 16 * 1024;
+
+fn configure(connection: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     // FULL: a batch is on disk (the WAL is fsynced) before it is acknowledged.
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
     connection.pragma_update(None, "temp_store", "MEMORY")?;
-    // 64 MiB of page cache per connection.
-    connection.pragma_update(None, "cache_size", -65_536)?;
+    // A negative size is in KiB.
+    connection.pragma_update(None, "cache_size", -cache_kib)?;
     connection.busy_timeout(std::time::Duration::from_secs(30))?;
     Ok(())
 }
@@ -123,7 +129,7 @@ impl SqliteStore {
                 path.display()
             );
         }
-        configure(&writer)?;
+        configure(&writer, WRITER_CACHE_KIB)?;
         migrate(&mut writer)?;
         let readers = (0..READER_CONNECTIONS)
             .map(|_| {
@@ -133,7 +139,7 @@ impl SqliteStore {
                         | OpenFlags::SQLITE_OPEN_NO_MUTEX
                         | OpenFlags::SQLITE_OPEN_URI,
                 )?;
-                configure(&reader)?;
+                configure(&reader, READER_CACHE_KIB)?;
                 Ok(Mutex::new(reader))
             })
             .collect::<rusqlite::Result<Vec<_>>>()?;

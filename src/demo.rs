@@ -1343,6 +1343,9 @@ struct Fields<'a> {
 struct Output<W: Write> {
     out: BufWriter<W>,
     lines: u64,
+    /// Event ids carry the seed: streams of different seeds may be loaded
+    /// into one workspace without their events being taken for duplicates.
+    seed: u64,
     next_id: u64,
     line: Vec<u8>,
     duplicate_fraction: f64,
@@ -1355,6 +1358,7 @@ impl<W: Write> Output<W> {
         Output {
             out: BufWriter::new(out),
             lines: 0,
+            seed: config.seed,
             next_id: 0,
             line: Vec::new(),
             duplicate_fraction: config.duplicate_fraction,
@@ -1365,7 +1369,7 @@ impl<W: Write> Output<W> {
 
     fn write(&mut self, plan: &Plan, at: i64, item: &Item) -> io::Result<()> {
         self.next_id += 1;
-        let id = format!("demo-{:09}", self.next_id);
+        let id = format!("gen-{}-{:09}", self.seed, self.next_id);
         let run_token = match item {
             Item::ManualRun { run, .. } | Item::ScheduledRun { run, .. } => {
                 plan.token(TokenKind::Run, *run)

@@ -6,18 +6,21 @@
 //! - [`domain`]: what the service knows about and its rules, without I/O:
 //!   parsed names and ids, the [`Event`](domain::Event) format, the merge
 //!   rules that make statistics independent of event order
-//!   ([`domain::state`]), the statistics themselves ([`domain::stats`]),
-//!   API keys and the clock.
+//!   ([`domain::state`]), the statistics and listings computed from scratch
+//!   ([`domain::stats`], [`domain::listings`]), API keys, signature tokens
+//!   and the clock.
 //! - [`ingest`]: request bodies and NDJSON files into validated events,
 //!   all or nothing.
 //! - [`storage`]: the [`Store`](storage::Store) trait; what the backends
 //!   share (the merge rules as SQL upserts in [`storage::sql`], the mapping
 //!   of changes to rows in [`storage::rows`], the page queries in
-//!   [`storage::report_stats`]); one module per backend
-//!   ([`storage::sqlite`], [`storage::postgres`]).
-//! - [`http`]: the axum application: routes, authentication, errors.
+//!   [`storage::report_stats`] and [`storage::listings`]); one module per
+//!   backend ([`storage::sqlite`], [`storage::postgres`]).
+//! - [`http`]: the axum application: one module per resource, credentials
+//!   ([`http::auth`]), errors, rate limits, the page cache, OpenAPI.
 //! - [`cli`]: the `reportstats` command line; `main.rs` only calls into it.
-//! - [`demo`]: realistic generated activity for `reportstats demo`.
+//! - [`demo`]: realistic generated activity for `reportstats demo` and
+//!   `reportstats generate`.
 
 #![forbid(unsafe_code)]
 

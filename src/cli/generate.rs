@@ -24,7 +24,9 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 20)]
     pub shared_spaces: usize,
     /// `report_viewed` events (Zipf-distributed over reports); manual runs
-    /// and explorations scale with it. About 0.64 of all events are views.
+    /// and explorations scale with it. Scheduled runs scale with reports ×
+    /// days instead, so with many reports over many days they outnumber
+    /// views: lower `--days` for a view-heavy stream.
     #[arg(long, default_value_t = 100_000)]
     pub views: usize,
     /// Days of activity, ending at `--end`.

@@ -98,23 +98,41 @@ async fn ingest_chunks(
         .execute(&mut *transaction)
         .await?;
     let mut summary = IngestSummary::default();
-    store_chunk(&mut transaction, workspace, &first, &mut summary).await?;
-    store_chunk(&mut transaction, workspace, &second, &mut summary).await?;
+    // As in SQLite, changes are merged every so many events rather than per
+    // chunk: each merge rewrites every row it touches (a new row version in
+    // PostgreSQL, for VACUUM to collect), and a busy report is touched by
+    // nearly every chunk.
+    let mut pending = Changes::default();
+    let mut pending_events = 0;
+    let mut received = [first, second].into_iter();
     loop {
-        match messages.recv().await {
-            Some(IngestMessage::Events(chunk)) => {
-                store_chunk(&mut transaction, workspace, &chunk, &mut summary).await?;
-            }
-            Some(IngestMessage::Commit) => {
-                bump_version(&mut transaction, workspace, &summary).await?;
-                transaction.commit().await?;
-                return Ok(summary);
-            }
-            // Dropping the transaction rolls it back.
-            None => return Err(StoreError::Aborted),
+        let chunk = match received.next() {
+            Some(chunk) => chunk,
+            None => match messages.recv().await {
+                Some(IngestMessage::Events(chunk)) => chunk,
+                Some(IngestMessage::Commit) => break,
+                // Dropping the transaction rolls it back.
+                None => return Err(StoreError::Aborted),
+            },
+        };
+        let new_events = insert_events(&mut transaction, workspace, &chunk, &mut summary).await?;
+        pending_events += new_events.len();
+        for event in new_events {
+            pending.record(event);
+        }
+        if pending_events >= MERGE_EVERY_EVENTS {
+            merge_changes(&mut transaction, workspace, &std::mem::take(&mut pending)).await?;
+            pending_events = 0;
         }
     }
+    merge_changes(&mut transaction, workspace, &pending).await?;
+    bump_version(&mut transaction, workspace, &summary).await?;
+    transaction.commit().await?;
+    Ok(summary)
 }
+
+/// See [`ingest_chunks`].
+const MERGE_EVERY_EVENTS: usize = 50_000;
 
 /// Marks the workspace changed, last in the transaction: the row lock it
 /// takes serialises concurrent batches of one workspace only at their commit.
@@ -138,12 +156,24 @@ fn is_transient(error: &sqlx::Error) -> bool {
         if matches!(database.code().as_deref(), Some("40P01" | "40001")))
 }
 
+/// One chunk, events and their changes: what a batch is.
 async fn store_chunk(
     transaction: &mut Transaction<'static, Postgres>,
     workspace: WorkspaceId,
     chunk: &EventChunk,
     summary: &mut IngestSummary,
 ) -> Result<(), sqlx::Error> {
+    let new_events = insert_events(transaction, workspace, chunk, summary).await?;
+    merge_changes(transaction, workspace, &Changes::from_events(new_events)).await
+}
+
+/// Appends events to the log; returns those not stored before.
+async fn insert_events<'e>(
+    transaction: &mut Transaction<'static, Postgres>,
+    workspace: WorkspaceId,
+    chunk: &'e EventChunk,
+    summary: &mut IngestSummary,
+) -> Result<Vec<&'e Event>, sqlx::Error> {
     // The first of several events with one id wins, as in SQLite.
     let mut seen = HashSet::with_capacity(chunk.len());
     let mut distinct: Vec<(&Event, &str)> = chunk
@@ -179,9 +209,16 @@ async fn store_chunk(
         .collect();
     summary.accepted += new_events.len() as u64;
     summary.duplicates += (chunk.len() - new_events.len()) as u64;
+    Ok(new_events)
+}
 
-    let changes = Changes::from_events(new_events);
-    for table in table_rows(&changes) {
+/// Merges changes into the state tables, one multi-row upsert per table.
+async fn merge_changes(
+    transaction: &mut Transaction<'static, Postgres>,
+    workspace: WorkspaceId,
+    changes: &Changes,
+) -> Result<(), sqlx::Error> {
+    for table in table_rows(changes) {
         if table.rows.is_empty() {
             continue;
         }

@@ -60,8 +60,12 @@ pub struct SqliteStore {
 }
 
 struct Connections {
-    writer: Mutex<Connection>,
+    // Fields drop in order: the readers close first, so the last connection
+    // to close is the writer, which checkpoints the WAL into the database
+    // and removes it (a read-only connection closing last could not, and
+    // the next process would find the whole WAL to replay).
     readers: Vec<Mutex<Connection>>,
+    writer: Mutex<Connection>,
     next_reader: AtomicUsize,
 }
 
@@ -86,6 +90,8 @@ fn configure(connection: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     connection.pragma_update(None, "temp_store", "MEMORY")?;
     // A negative size is in KiB.
     connection.pragma_update(None, "cache_size", -cache_kib)?;
+    // Once checkpointed, a WAL grown by a large import is cut back to this.
+    connection.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     connection.busy_timeout(std::time::Duration::from_secs(30))?;
     Ok(())
 }
@@ -145,8 +151,8 @@ impl SqliteStore {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(SqliteStore {
             inner: Arc::new(Connections {
-                writer: Mutex::new(writer),
                 readers,
+                writer: Mutex::new(writer),
                 next_reader: AtomicUsize::new(0),
             }),
         })

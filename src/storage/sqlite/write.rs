@@ -29,11 +29,9 @@ pub(super) fn ingest_stream(
     let mut summary = IngestSummary::default();
     let mut pending = Changes::default();
     let mut pending_events = 0;
-    let mut chunks = 0usize;
     loop {
         match messages.blocking_recv() {
             Some(IngestMessage::Events(chunk)) => {
-                chunks += 1;
                 let new_events = store_events(&transaction, workspace, &chunk, &mut summary)?;
                 pending_events += new_events.len();
                 for event in new_events {
@@ -53,14 +51,6 @@ pub(super) fn ingest_stream(
                     )?;
                 }
                 transaction.commit()?;
-                if chunks > 1 {
-                    // A long import leaves a WAL as large as what it wrote:
-                    // copy it into the database now and truncate it, rather
-                    // than leave it to grow with the next one. Readers in
-                    // other processes may keep it from finishing; that is
-                    // fine, the automatic checkpoints will catch up.
-                    let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-                }
                 return Ok(summary);
             }
             // Dropping the transaction rolls it back.

@@ -12,7 +12,7 @@ use super::AppState;
 use super::auth::AdminAccess;
 use super::error::{ApiError, ErrorBody};
 use crate::ingest::parse_batch;
-use crate::storage::{self, IngestSummary};
+use crate::storage::{self, EventChunk, IngestSummary};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_events))
@@ -63,12 +63,14 @@ async fn create_events(
     })?;
     let received_at = state.clock.now();
     let max_events = state.settings.max_batch_events;
-    // Parsing a large batch takes milliseconds: keep it off the threads that
-    // serve other requests.
-    let events = tokio::task::spawn_blocking(move || parse_batch(&body, received_at, max_events))
-        .await
-        .map_err(|error| ApiError::Internal(error.into()))??;
-    let summary = storage::ingest(state.store.as_ref(), access.workspace.id, events).await?;
+    // Parsing and serialising a large batch take milliseconds: keep them
+    // off the threads that serve other requests.
+    let chunk = tokio::task::spawn_blocking(move || {
+        parse_batch(&body, received_at, max_events).map(EventChunk::new)
+    })
+    .await
+    .map_err(|error| ApiError::Internal(error.into()))??;
+    let summary = storage::ingest_chunk(state.store.as_ref(), access.workspace.id, chunk).await?;
     tracing::info!(
         workspace = %access.workspace.name,
         accepted = summary.accepted,

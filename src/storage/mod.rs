@@ -322,9 +322,18 @@ pub async fn ingest(
     workspace: WorkspaceId,
     events: Vec<Event>,
 ) -> StoreResult<IngestSummary> {
+    ingest_chunk(store, workspace, EventChunk::new(events)).await
+}
+
+/// Stores one batch already serialised for the log, all or nothing.
+pub async fn ingest_chunk(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    chunk: EventChunk,
+) -> StoreResult<IngestSummary> {
     let (sender, receiver) = mpsc::channel(2);
     // The channel has room for both messages, so these sends cannot wait.
-    let _ = sender.try_send(IngestMessage::Events(EventChunk::new(events)));
+    let _ = sender.try_send(IngestMessage::Events(chunk));
     let _ = sender.try_send(IngestMessage::Commit);
     drop(sender);
     store.ingest_stream(workspace, receiver).await

@@ -244,6 +244,18 @@ impl std::error::Error for EventError {}
 impl Event {
     /// Parses one event from its JSON text.
     ///
+    /// ```
+    /// use reportstats::domain::{Event, Position, Timestamp};
+    ///
+    /// let now = Timestamp::parse("2026-11-01T00:00:00Z").unwrap();
+    /// let line = r#"{"id":"e1","type":"report_viewed","report_id":5244,"email":"Bob@Acme.com"}"#;
+    /// let event = Event::parse(line, Position::Line(1), now).unwrap();
+    /// assert_eq!(event.occurred_at, now, "occurred_at defaults to the time of receipt");
+    ///
+    /// let error = Event::parse(r#"{"id":"e2","type":"report_viewed"}"#, Position::Line(2), now).unwrap_err();
+    /// assert_eq!(error.to_string(), "line 2: `report_id` is required");
+    /// ```
+    ///
     /// `received_at` is the server's clock when the batch arrived: the default
     /// `occurred_at`, and the reference for refusing far-future timestamps.
     pub fn parse(

@@ -128,6 +128,13 @@ impl serde::Serialize for Description {
 
 /// A workspace's username, the `{workspace}` segment of every URL: 1–64
 /// characters of `a-z 0-9 _ -`, starting with a letter or a digit.
+///
+/// ```
+/// use reportstats::domain::WorkspaceName;
+///
+/// assert_eq!(WorkspaceName::parse("data-team").unwrap().as_str(), "data-team");
+/// assert!(WorkspaceName::parse("Data Team").is_err());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct WorkspaceName(String);
 
@@ -162,6 +169,12 @@ impl fmt::Display for WorkspaceName {
 
 /// A member's email, lowercased: members are compared case-insensitively and
 /// shown lowercased (SPEC section 2).
+///
+/// ```
+/// use reportstats::domain::Email;
+///
+/// assert_eq!(Email::parse("Ann@Acme.COM").unwrap().as_str(), "ann@acme.com");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Email(String);
 

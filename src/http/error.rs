@@ -12,6 +12,9 @@ use crate::domain::{EventError, Position};
 use crate::ingest::BatchError;
 use crate::storage::StoreError;
 
+/// How long a client should wait when another writer holds the database.
+const BUSY_RETRY_AFTER_SECONDS: u64 = 5;
+
 /// The `WWW-Authenticate` challenge sent with every 401: both credentials
 /// this API takes.
 pub const AUTHENTICATE_CHALLENGE: &str =
@@ -42,6 +45,8 @@ pub enum ApiError {
     Timeout(u64),
     #[error("The database does not answer")]
     Unavailable,
+    #[error("The database is busy with another writer; retry in a few seconds")]
+    Busy,
     #[error("an internal error occurred")]
     Internal(#[from] anyhow::Error),
 }
@@ -98,7 +103,9 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Timeout(_) | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout(_) | ApiError::Unavailable | ApiError::Busy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -113,7 +120,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Timeout(_) => "timeout",
-            ApiError::Unavailable => "unavailable",
+            ApiError::Unavailable | ApiError::Busy => "unavailable",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -149,6 +156,12 @@ impl IntoResponse for ApiError {
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
             }
+            ApiError::Busy => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(BUSY_RETRY_AFTER_SECONDS),
+                );
+            }
             _ => {}
         }
         response
@@ -163,6 +176,7 @@ impl From<StoreError> for ApiError {
             StoreError::Aborted => {
                 ApiError::Internal(anyhow::anyhow!("a batch ended before its commit"))
             }
+            StoreError::Busy => ApiError::Busy,
             StoreError::Other(error) => ApiError::Internal(error),
         }
     }
@@ -183,5 +197,21 @@ impl From<BatchError> for ApiError {
                 ApiError::BadRequest(error.to_string())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_busy_with_another_writer_is_a_503_to_retry_not_a_500() {
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("database is locked".into()),
+        );
+        let response = ApiError::from(StoreError::from(busy)).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
     }
 }

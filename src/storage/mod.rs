@@ -181,6 +181,11 @@ pub enum StoreError {
     Conflict(String),
     #[error("the input ended before it was complete; nothing was stored")]
     Aborted,
+    /// Another writer held the database for longer than the busy timeout
+    /// (e.g. a long `reportstats import` in another process). Retrying later
+    /// succeeds.
+    #[error("the database is busy with another writer; retry shortly")]
+    Busy,
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }

@@ -51,7 +51,12 @@ pub fn path_from_url(url: &str) -> Option<&str> {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
-        StoreError::Other(error.into())
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                StoreError::Busy
+            }
+            _ => StoreError::Other(error.into()),
+        }
     }
 }
 

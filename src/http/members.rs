@@ -13,7 +13,7 @@ use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
 use super::page_cache::{PageKey, cached_page, render_json};
-use super::pagination::{Links, ListingParams, Pagination, paginate};
+use super::pagination::{Links, ListingParams, ListingQuery, Pagination, paginate};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_members))
@@ -42,8 +42,7 @@ pub struct MembersPage {
     tag = "batch",
     params(
         ("workspace" = String, Path, description = "The workspace's username"),
-        ("page" = Option<u64>, Query, description = "1-based page number; default 1", minimum = 1),
-        ("per_page" = Option<u64>, Query, description = "Rows per page, 1 to 1000; default 1000", minimum = 1, maximum = 1000),
+        ListingQuery,
     ),
     responses(
         (status = 200, body = MembersPage),

@@ -82,6 +82,23 @@ pub struct Pagination {
     pub total_count: u64,
 }
 
+/// The query parameters every batch listing takes, as the OpenAPI document
+/// shows them ([`ListingParams::parse`] reads them, with its own messages).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListingQuery {
+    /// 1-based page number; default 1.
+    #[param(minimum = 1)]
+    page: Option<u64>,
+    /// Rows per page, 1 to 1000; default 1000.
+    #[param(minimum = 1, maximum = 1000)]
+    per_page: Option<u64>,
+    /// `all` to include members' personal spaces (and, for reports and
+    /// report_stats, the reports in them).
+    include_spaces: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Link {
     pub href: String,

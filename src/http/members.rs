@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
-use super::page_cache::{PageKey, cached_page, render_json};
-use super::pagination::{Links, ListingParams, ListingQuery, Pagination, paginate};
+use super::page_cache::cached_listing;
+use super::pagination::{Links, ListingParams, ListingQuery, Pagination};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_members))
@@ -58,41 +58,31 @@ async fn list_members(
     access: ReadAccess,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let params = ListingParams::parse(&query)?;
-    let key = PageKey {
-        workspace: access.workspace.id,
-        resource: "members",
-        params,
+    let (store, workspace) = (&state.store, access.workspace.id);
+    let fetch = move |params: ListingParams| async move {
+        Ok((store.members(workspace, params.page).await?, None))
     };
-    cached_page(&state, key, || async {
-        let page = state
-            .store
-            .members(access.workspace.id, params.page)
-            .await?;
-        let workspace = access.workspace.name.as_str();
-        let (pagination, links) = paginate(
-            &format!("/batch/{workspace}/members"),
-            params,
-            page.items.len(),
-            page.total_count,
-        );
-        let members = page
-            .items
-            .into_iter()
-            .map(|row| Member {
-                email: row.email,
-                username: row.username,
-                name: row.name,
-            })
-            .collect();
-        render_json(
-            &MembersPage {
+    cached_listing(
+        &state,
+        &access,
+        &query,
+        "members",
+        fetch,
+        |pagination, rows, links| {
+            let members = rows
+                .into_iter()
+                .map(|row| Member {
+                    email: row.email,
+                    username: row.username,
+                    name: row.name,
+                })
+                .collect();
+            MembersPage {
                 pagination,
                 members,
                 links,
-            },
-            None,
-        )
-    })
+            }
+        },
+    )
     .await
 }

@@ -19,14 +19,15 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::auth::ReadAccess;
 use super::error::ApiError;
-use super::pagination::ListingParams;
+use super::pagination::{Links, ListingParams, Pagination, paginate};
 use crate::domain::Timestamp;
-use crate::storage::WorkspaceId;
+use crate::storage::{Page, WorkspaceId};
 
 /// Which page of which listing.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct PageKey {
+struct PageKey {
     pub workspace: WorkspaceId,
     pub resource: &'static str,
     pub params: ListingParams,
@@ -124,14 +125,14 @@ fn json(body: Bytes) -> Response {
 }
 
 /// A rendered page and until when it holds regardless of new events.
-pub struct Rendered {
+struct Rendered {
     pub body: Bytes,
     pub valid_until: Option<Timestamp>,
 }
 
 /// Answers from the cache when the workspace has not changed since the page
 /// was rendered, else renders it with `render` and keeps it.
-pub async fn cached_page<F, Fut>(
+async fn cached_page<F, Fut>(
     state: &AppState,
     key: PageKey,
     render: F,
@@ -153,8 +154,39 @@ where
     Ok(json(rendered.body))
 }
 
+/// One page of a batch listing, end to end: its parameters, the cache, the
+/// store, `pagination` and `_links`. `fetch` reads the rows and says until
+/// when they hold regardless of new events; `body` shapes the answer.
+pub async fn cached_listing<Row, Body, Fetch, Fut>(
+    state: &AppState,
+    access: &ReadAccess,
+    query: &HashMap<String, String>,
+    resource: &'static str,
+    fetch: Fetch,
+    body: impl FnOnce(Pagination, Vec<Row>, Links) -> Body,
+) -> Result<Response, ApiError>
+where
+    Fetch: FnOnce(ListingParams) -> Fut,
+    Fut: Future<Output = Result<(Page<Row>, Option<Timestamp>), ApiError>>,
+    Body: serde::Serialize,
+{
+    let params = ListingParams::parse(query)?;
+    let key = PageKey {
+        workspace: access.workspace.id,
+        resource,
+        params,
+    };
+    cached_page(state, key, || async move {
+        let (page, valid_until) = fetch(params).await?;
+        let path = format!("/batch/{}/{resource}", access.workspace.name);
+        let (pagination, links) = paginate(&path, params, page.items.len(), page.total_count);
+        render_json(&body(pagination, page.items, links), valid_until)
+    })
+    .await
+}
+
 /// A page as JSON bytes.
-pub fn render_json(
+fn render_json(
     value: &impl serde::Serialize,
     valid_until: Option<Timestamp>,
 ) -> Result<Rendered, ApiError> {

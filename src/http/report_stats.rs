@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
-use super::page_cache::{PageKey, cached_page, render_json};
-use super::pagination::{Links, ListingParams, ListingQuery, Pagination, paginate};
+use super::page_cache::cached_listing;
+use super::pagination::{Links, ListingParams, ListingQuery, Pagination};
 use crate::domain::Timestamp;
 use crate::domain::stats::ReportStat;
 use crate::storage::ReportStatsQuery;
@@ -56,41 +56,35 @@ async fn list_report_stats(
     access: ReadAccess,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let params = ListingParams::parse(&query)?;
-    let key = PageKey {
-        workspace: access.workspace.id,
-        resource: "report_stats",
-        params,
-    };
-    cached_page(&state, key, || async {
-        let now = state.clock.now();
-        let recent_since = now.saturating_sub_days(state.settings.recent_days);
-        let page = state
-            .store
-            .report_stats(
-                access.workspace.id,
-                ReportStatsQuery {
-                    page: params.page,
-                    filter: params.filter,
-                    recent_since,
-                },
-            )
-            .await?;
+    let (store, clock, workspace) = (&state.store, &state.clock, access.workspace.id);
+    let recent_days = state.settings.recent_days;
+    let fetch = move |params: ListingParams| async move {
+        let now = clock.now();
+        let recent_since = now.saturating_sub_days(recent_days);
+        let query = ReportStatsQuery {
+            page: params.page,
+            filter: params.filter,
+            recent_since,
+        };
+        let page = store.report_stats(workspace, query).await?;
         // The page holds until its oldest recent run leaves the window.
         let window = now.as_micros() - recent_since.as_micros();
         let valid_until = page
             .oldest_recent_run
             .map(|oldest| Timestamp::from_micros(oldest.as_micros().saturating_add(window)));
-        let path = format!("/batch/{}/report_stats", access.workspace.name);
-        let (pagination, links) = paginate(&path, params, page.items.len(), page.total_count);
-        render_json(
-            &ReportStatsPage {
-                pagination,
-                report_stats: page.items,
-                links,
-            },
-            valid_until,
-        )
-    })
+        Ok((page, valid_until))
+    };
+    cached_listing(
+        &state,
+        &access,
+        &query,
+        "report_stats",
+        fetch,
+        |pagination, report_stats, links| ReportStatsPage {
+            pagination,
+            report_stats,
+            links,
+        },
+    )
     .await
 }

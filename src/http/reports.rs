@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
-use super::page_cache::{PageKey, cached_page, render_json};
-use super::pagination::{Links, ListingParams, ListingQuery, Pagination, paginate};
+use super::page_cache::cached_listing;
+use super::pagination::{Links, ListingParams, ListingQuery, Pagination};
 use crate::domain::Timestamp;
 use crate::domain::listings::ReportRow;
 
@@ -109,37 +109,25 @@ async fn list_reports(
     access: ReadAccess,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let params = ListingParams::parse(&query)?;
-    let key = PageKey {
-        workspace: access.workspace.id,
-        resource: "reports",
-        params,
-    };
-    cached_page(&state, key, || async {
-        let page = state
-            .store
-            .reports(access.workspace.id, params.page, params.filter)
-            .await?;
-        let workspace = access.workspace.name.as_str();
-        let (pagination, links) = paginate(
-            &format!("/batch/{workspace}/reports"),
-            params,
-            page.items.len(),
-            page.total_count,
-        );
-        let reports = page
-            .items
-            .into_iter()
-            .map(|row| Report::new(row, workspace))
-            .collect();
-        render_json(
-            &ReportsPage {
-                pagination,
-                reports,
-                links,
-            },
+    let (store, workspace) = (&state.store, access.workspace.id);
+    let fetch = move |params: ListingParams| async move {
+        Ok((
+            store.reports(workspace, params.page, params.filter).await?,
             None,
-        )
-    })
+        ))
+    };
+    let name = access.workspace.name.as_str();
+    cached_listing(
+        &state,
+        &access,
+        &query,
+        "reports",
+        fetch,
+        |pagination, rows, links| ReportsPage {
+            pagination,
+            reports: rows.into_iter().map(|row| Report::new(row, name)).collect(),
+            links,
+        },
+    )
     .await
 }

@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
-use super::page_cache::{PageKey, cached_page, render_json};
-use super::pagination::{Links, ListingParams, ListingQuery, Pagination, paginate};
+use super::page_cache::cached_listing;
+use super::pagination::{Links, ListingParams, ListingQuery, Pagination};
 use crate::domain::listings::SpaceRow;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -66,44 +66,38 @@ async fn list_spaces(
     access: ReadAccess,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let params = ListingParams::parse(&query)?;
-    let key = PageKey {
-        workspace: access.workspace.id,
-        resource: "spaces",
-        params,
+    let (store, workspace) = (&state.store, access.workspace.id);
+    let fetch = move |params: ListingParams| async move {
+        Ok((
+            store.spaces(workspace, params.page, params.filter).await?,
+            None,
+        ))
     };
-    cached_page(&state, key, || async {
-        let page = state
-            .store
-            .spaces(access.workspace.id, params.page, params.filter)
-            .await?;
-        let workspace = access.workspace.name.as_str();
-        let (pagination, links) = paginate(
-            &format!("/batch/{workspace}/spaces"),
-            params,
-            page.items.len(),
-            page.total_count,
-        );
-        let spaces = page
-            .items
-            .into_iter()
-            .map(|row: SpaceRow| Space {
-                space_url: format!("/api/{workspace}/spaces/{}", row.token),
-                id: row.id,
-                token: row.token,
-                name: row.name,
-                description: row.description,
-                space_type: row.space_type,
-            })
-            .collect();
-        render_json(
-            &SpacesPage {
+    let name = access.workspace.name.as_str();
+    cached_listing(
+        &state,
+        &access,
+        &query,
+        "spaces",
+        fetch,
+        |pagination, rows, links| {
+            let spaces = rows
+                .into_iter()
+                .map(|row: SpaceRow| Space {
+                    space_url: format!("/api/{name}/spaces/{}", row.token),
+                    id: row.id,
+                    token: row.token,
+                    name: row.name,
+                    description: row.description,
+                    space_type: row.space_type,
+                })
+                .collect();
+            SpacesPage {
                 pagination,
                 spaces,
                 links,
-            },
-            None,
-        )
-    })
+            }
+        },
+    )
     .await
 }

@@ -79,23 +79,24 @@ async fn copy_events(
     let (sender, receiver) = mpsc::channel(2);
     let target_id = to.id;
     let writing = tokio::spawn(async move { target.ingest_stream(target_id, receiver).await });
-    let mut last = None;
+    let mut from_cursor = None;
     let reading = async {
         loop {
-            let chunk = source
-                .events_after(from.id, last.as_ref(), COPY_CHUNK_EVENTS)
+            let page = source
+                .read_log(from.id, from_cursor.as_ref(), COPY_CHUNK_EVENTS)
                 .await?;
-            let Some(final_event) = chunk.last() else {
-                break;
-            };
-            last = Some(final_event.id.clone());
-            if sender
-                .send(IngestMessage::Events(EventChunk::new(chunk)))
-                .await
-                .is_err()
+            if !page.events.is_empty()
+                && sender
+                    .send(IngestMessage::Events(EventChunk::new(page.events)))
+                    .await
+                    .is_err()
             {
                 // The writer failed; its error is reported below.
                 return Ok::<_, StoreError>(false);
+            }
+            match page.next {
+                Some(next) => from_cursor = Some(next),
+                None => break,
             }
         }
         Ok(sender.send(IngestMessage::Commit).await.is_ok())

@@ -11,7 +11,6 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
 
 use super::names::{Description, Email, EventId, Name, NameError, ReportId, Token, Username};
 use super::timestamp::{Timestamp, TimestampError};
@@ -263,153 +262,28 @@ impl Event {
         position: Position,
         received_at: Timestamp,
     ) -> Result<Event, EventError> {
-        let mut deserializer = serde_json::Deserializer::from_str(json);
-        let raw = match RawEvent::deserialize(&mut deserializer).and_then(|raw| {
-            deserializer.end()?;
-            Ok(raw)
-        }) {
-            Ok(raw) => raw,
-            Err(error) => return Err(EventError::malformed(position, json_error_message(&error))),
-        };
-        raw.into_event(position, received_at)
+        RawEvent::read(json, position)?.into_event(position, received_at)
     }
 
-    /// The canonical JSON form of this event, as kept in the event log: the
-    /// fields of SPEC section 3 with `occurred_at` always present.
-    pub fn to_json(&self) -> String {
-        let mut object = Map::new();
-        let mut put = |key: &str, value: Value| {
-            object.insert(key.to_owned(), value);
+    /// Parses one event, with the text the event log keeps for it: `json`
+    /// itself when it says when the event occurred (the parser accepts only
+    /// valid events, so it reads back as this same event), otherwise the
+    /// canonical form, which records the time of receipt. Keeping the text
+    /// as it came spares the import path a serialisation per event.
+    pub fn parse_for_log(
+        json: &str,
+        position: Position,
+        received_at: Timestamp,
+    ) -> Result<(Event, String), EventError> {
+        let raw = RawEvent::read(json, position)?;
+        let dated = raw.is_present("occurred_at");
+        let event = raw.into_event(position, received_at)?;
+        let body = if dated {
+            json.to_owned()
+        } else {
+            event.to_json()
         };
-        put("id", self.id.as_str().into());
-        put("type", self.kind.type_name().into());
-        put("occurred_at", self.occurred_at.to_string().into());
-        let text = |s: &str| Value::from(s);
-        match &self.kind {
-            EventKind::MemberUpserted {
-                email,
-                username,
-                name,
-            } => {
-                put("email", text(email.as_str()));
-                if let Some(username) = username {
-                    put("username", text(username.as_str()));
-                }
-                if let Some(name) = name {
-                    put("name", text(name.as_str()));
-                }
-            }
-            EventKind::MemberRemoved { email } => put("email", text(email.as_str())),
-            EventKind::SpaceUpserted {
-                space_token,
-                name,
-                description,
-                space_type,
-            } => {
-                put("space_token", text(space_token.as_str()));
-                put("name", text(name.as_str()));
-                if let Some(description) = description {
-                    put("description", text(description.as_str()));
-                }
-                put("space_type", text(space_type.as_str()));
-            }
-            EventKind::SpaceDeleted { space_token } => {
-                put("space_token", text(space_token.as_str()))
-            }
-            EventKind::ReportCreated {
-                report_id,
-                report_token,
-                space_token,
-                email,
-                name,
-                description,
-            } => {
-                put("report_id", report_id.get().into());
-                put("report_token", text(report_token.as_str()));
-                put("space_token", text(space_token.as_str()));
-                put("email", text(email.as_str()));
-                put("name", text(name.as_str()));
-                if let Some(description) = description {
-                    put("description", text(description.as_str()));
-                }
-            }
-            EventKind::ReportEdited {
-                report_id,
-                email,
-                name,
-                description,
-            } => {
-                put("report_id", report_id.get().into());
-                put("email", text(email.as_str()));
-                if let Some(name) = name {
-                    put("name", text(name.as_str()));
-                }
-                if let Some(description) = description {
-                    put("description", text(description.as_str()));
-                }
-            }
-            EventKind::ReportMoved {
-                report_id,
-                space_token,
-            } => {
-                put("report_id", report_id.get().into());
-                put("space_token", text(space_token.as_str()));
-            }
-            EventKind::ReportDeleted { report_id } => put("report_id", report_id.get().into()),
-            EventKind::ReportViewed { report_id, email } => {
-                put("report_id", report_id.get().into());
-                if let Some(email) = email {
-                    put("email", text(email.as_str()));
-                }
-            }
-            EventKind::ReportRun {
-                report_id,
-                run_token,
-                trigger,
-                state,
-            } => {
-                put("report_id", report_id.get().into());
-                put("run_token", text(run_token.as_str()));
-                match trigger {
-                    RunTrigger::Manual { email } => {
-                        put("trigger", text("manual"));
-                        put("email", text(email.as_str()));
-                    }
-                    RunTrigger::Scheduled { schedule_token } => {
-                        put("trigger", text("scheduled"));
-                        put("schedule_token", text(schedule_token.as_str()));
-                    }
-                }
-                put("state", text(state.as_str()));
-            }
-            EventKind::ScheduleCreated {
-                schedule_token,
-                report_id,
-                email,
-            } => {
-                put("schedule_token", text(schedule_token.as_str()));
-                put("report_id", report_id.get().into());
-                put("email", text(email.as_str()));
-            }
-            EventKind::SchedulePaused { schedule_token }
-            | EventKind::ScheduleResumed { schedule_token }
-            | EventKind::ScheduleDeleted { schedule_token } => {
-                put("schedule_token", text(schedule_token.as_str()));
-            }
-            EventKind::ExplorationCreated {
-                exploration_token,
-                report_id,
-                email,
-            } => {
-                put("exploration_token", text(exploration_token.as_str()));
-                put("report_id", report_id.get().into());
-                put("email", text(email.as_str()));
-            }
-            EventKind::ExplorationDeleted { exploration_token } => {
-                put("exploration_token", text(exploration_token.as_str()));
-            }
-        }
-        Value::Object(object).to_string()
+        Ok((event, body))
     }
 }
 
@@ -674,6 +548,24 @@ impl<'a> Fields<'_, 'a> {
 }
 
 impl<'a> RawEvent<'a> {
+    fn read(json: &'a str, position: Position) -> Result<Self, EventError> {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        RawEvent::deserialize(&mut deserializer)
+            .and_then(|raw| {
+                deserializer.end()?;
+                Ok(raw)
+            })
+            .map_err(|error| EventError::malformed(position, json_error_message(&error)))
+    }
+
+    /// Whether `field` was given a value other than `null`.
+    fn is_present(&self, field: &str) -> bool {
+        matches!(
+            self.fields[Fields::slot(field)],
+            Some(ref value) if !matches!(value, RawValue::Null)
+        )
+    }
+
     fn into_event(
         mut self,
         position: Position,

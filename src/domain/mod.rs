@@ -1,6 +1,7 @@
 //! The domain: what reportstats knows about, and its rules. No I/O here.
 
 pub mod api_key;
+pub mod canonical;
 pub mod clock;
 pub mod event;
 pub mod listings;

@@ -189,6 +189,23 @@ impl Changes {
             && self.members.is_empty()
     }
 
+    /// How many rows merging these changes into the state tables writes:
+    /// the measure of how much memory they hold and how much a merge costs.
+    pub fn rows(&self) -> usize {
+        let report_rows: usize = self
+            .reports
+            .values()
+            .map(|report| {
+                1 + report.editors.len() + report.manual_runs.len() + report.scheduled_runs.len()
+            })
+            .sum();
+        report_rows
+            + self.schedules.len()
+            + self.explorations.len()
+            + self.spaces.len()
+            + self.members.len()
+    }
+
     /// Folds one event in. The caller guarantees each distinct event is
     /// recorded once.
     pub fn record(&mut self, event: &Event) {

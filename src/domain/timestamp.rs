@@ -1,6 +1,6 @@
 //! Instants as the API sees them: RFC 3339 in, RFC 3339 in UTC with milliseconds out.
 
-use std::fmt;
+use std::fmt::{self, Write};
 
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
@@ -62,9 +62,56 @@ impl Timestamp {
         Timestamp(self.0.saturating_sub(i64::from(days) * 86_400 * 1_000_000))
     }
 
+    /// Writes this instant as RFC 3339 in UTC with every digit it holds:
+    /// milliseconds when that is exact, microseconds otherwise. This is the
+    /// event log's form, which must read back as the same instant (the
+    /// API's millisecond [`Display`](fmt::Display) form would not).
+    pub fn write_exact(self, out: &mut String) {
+        const MICROS_PER_DAY: i64 = 86_400_000_000;
+        let days = self.0.div_euclid(MICROS_PER_DAY);
+        let in_day = self.0.rem_euclid(MICROS_PER_DAY);
+        let (year, month, day) = civil_from_days(days);
+        let seconds = in_day / 1_000_000;
+        let micros = in_day % 1_000_000;
+        // Writing to a String cannot fail.
+        let _ = write!(
+            out,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        );
+        let _ = if micros % 1000 == 0 {
+            write!(out, ".{:03}Z", micros / 1000)
+        } else {
+            write!(out, ".{micros:06}Z")
+        };
+    }
+
     fn to_offset_date_time(self) -> Option<OffsetDateTime> {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000).ok()
     }
+}
+
+/// The proleptic Gregorian date of a day counted from 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`), without a calendar library's validation on
+/// the import path.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// `2026-11-01T12:00:00.000Z`: UTC, always with milliseconds (SPEC section 5).
@@ -103,6 +150,28 @@ mod tests {
         let t = Timestamp::parse("2026-11-01T14:00:00.123456+02:00").unwrap();
         assert_eq!(t.to_string(), "2026-11-01T12:00:00.123Z");
         assert_eq!(t.as_micros() % 1_000_000, 123_456);
+    }
+
+    #[test]
+    fn the_exact_form_reads_back_as_the_same_instant() {
+        // Steps of a prime number of microseconds over two centuries hit
+        // every month, leap days and sub-millisecond digits.
+        let mut micros = 0;
+        while micros < 7_000_000_000_000_000 {
+            let t = Timestamp::from_micros(micros);
+            let mut exact = String::new();
+            t.write_exact(&mut exact);
+            assert_eq!(Timestamp::parse(&exact), Ok(t), "{exact}");
+            if micros % 1000 == 0 {
+                assert_eq!(exact, t.to_string());
+            }
+            micros += 1_234_567_890_123;
+        }
+        let mut exact = String::new();
+        Timestamp::parse("2024-02-29T23:59:59.000001Z")
+            .unwrap()
+            .write_exact(&mut exact);
+        assert_eq!(exact, "2024-02-29T23:59:59.000001Z");
     }
 
     #[test]

@@ -84,6 +84,7 @@ fn read_chunks(
 ) -> Result<Rejections, ImportError> {
     let mut rejections = Rejections::default();
     let mut chunk: Vec<Event> = Vec::with_capacity(CHUNK_EVENTS);
+    let mut bodies: Vec<String> = Vec::with_capacity(CHUNK_EVENTS);
     let mut line = Vec::new();
     let mut line_number = 0usize;
     let mut store_gone = false;
@@ -97,32 +98,38 @@ fn read_chunks(
         let position = Position::Line(line_number);
         let parsed = match std::str::from_utf8(&line) {
             Ok(text) if text.trim().is_empty() => None,
-            Ok(text) => Some(Event::parse(text.trim(), position, received_at)),
+            Ok(text) => Some(Event::parse_for_log(text.trim(), position, received_at)),
             Err(_) => Some(Err(EventError::malformed(position, "is not UTF-8 text"))),
         };
         let is_event = parsed.is_some();
         match parsed {
             None => {}
-            Some(Ok(event)) if rejections.is_empty() => chunk.push(event),
+            Some(Ok((event, body))) if rejections.is_empty() => {
+                chunk.push(event);
+                bodies.push(body);
+            }
             Some(Ok(_)) => {}
             Some(Err(error)) => {
                 rejections.push(error);
                 chunk.clear();
+                bodies.clear();
             }
         }
         progress.advanced(bytes as u64, u64::from(is_event));
         if chunk.len() >= CHUNK_EVENTS && !store_gone {
-            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_EVENTS));
+            let full = EventChunk::with_bodies(
+                std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_EVENTS)),
+                std::mem::replace(&mut bodies, Vec::with_capacity(CHUNK_EVENTS)),
+            );
             // The store hangs up only when it failed; its error is the one to
             // report, so keep reading just to count bad lines.
-            store_gone = sender
-                .blocking_send(IngestMessage::Events(EventChunk::new(full)))
-                .is_err();
+            store_gone = sender.blocking_send(IngestMessage::Events(full)).is_err();
         }
     }
     if rejections.is_empty() && !store_gone {
         if !chunk.is_empty() {
-            let _ = sender.blocking_send(IngestMessage::Events(EventChunk::new(chunk)));
+            let last = EventChunk::with_bodies(chunk, bodies);
+            let _ = sender.blocking_send(IngestMessage::Events(last));
         }
         let _ = sender.blocking_send(IngestMessage::Commit);
     }

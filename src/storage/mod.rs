@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use crate::domain::api_key::SecretHash;
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
-use crate::domain::{Event, EventId, Timestamp, WorkspaceName};
+use crate::domain::{Event, Timestamp, WorkspaceName};
 
 /// The database's own key for a workspace.
 pub type WorkspaceId = i64;
@@ -112,12 +112,25 @@ pub enum IngestMessage {
 pub struct EventChunk {
     pub events: Vec<Event>,
     pub bodies: Vec<String>,
+    /// The bodies' total length in bytes.
+    pub bodies_len: usize,
 }
 
 impl EventChunk {
     pub fn new(events: Vec<Event>) -> Self {
         let bodies = events.iter().map(Event::to_json).collect();
-        EventChunk { events, bodies }
+        EventChunk::with_bodies(events, bodies)
+    }
+
+    /// Events with the bodies the log keeps for them, one each.
+    pub fn with_bodies(events: Vec<Event>, bodies: Vec<String>) -> Self {
+        assert_eq!(events.len(), bodies.len(), "one body per event");
+        let bodies_len = bodies.iter().map(|body| body.len() + 1).sum();
+        EventChunk {
+            events,
+            bodies,
+            bodies_len,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -127,6 +140,20 @@ impl EventChunk {
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
+}
+
+/// Where a walk of the event log goes on from. Each backend writes its own
+/// form (an event id, a block and line); callers only hand back what
+/// [`Store::read_log`] gave them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogCursor(pub(crate) String);
+
+/// A stretch of the event log, and where the next one starts (`None` once
+/// the walk has reached the end).
+#[derive(Debug, Default)]
+pub struct LogPage {
+    pub events: Vec<Event>,
+    pub next: Option<LogCursor>,
 }
 
 /// A page of a listing: `page` is 1-based, `per_page` already checked to be
@@ -287,27 +314,30 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> StoreResult<Page<MemberRow>>;
 
-    /// Up to `limit` stored events of a workspace with ids after `after`,
-    /// in event id order: the event log, a page at a time.
-    async fn events_after(
+    /// About `limit` stored events of a workspace from `from` (the start
+    /// when `None`) on, in the order the backend keeps them: the event log,
+    /// a stretch at a time. Every event comes exactly once over a walk.
+    async fn read_log(
         &self,
         workspace: WorkspaceId,
-        after: Option<&EventId>,
+        from: Option<&LogCursor>,
         limit: usize,
-    ) -> StoreResult<Vec<Event>>;
+    ) -> StoreResult<LogPage>;
 
     /// Every stored event of a workspace, in event id order.
     async fn event_log(&self, workspace: WorkspaceId) -> StoreResult<Vec<Event>> {
         let mut log = Vec::new();
+        let mut from = None;
         loop {
-            let page = self
-                .events_after(workspace, log.last().map(|event: &Event| &event.id), 10_000)
-                .await?;
-            if page.is_empty() {
-                return Ok(log);
+            let page = self.read_log(workspace, from.as_ref(), 10_000).await?;
+            log.extend(page.events);
+            match page.next {
+                Some(next) => from = Some(next),
+                None => break,
             }
-            log.extend(page);
         }
+        log.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        Ok(log)
     }
 
     /// How many schema migrations the database has run.
@@ -359,11 +389,11 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 
 /// An event read back from the log. It passed validation when it arrived;
 /// only the clock check must not apply again.
-pub fn parse_stored_event(event_id: &str, body: &str) -> StoreResult<Event> {
+pub fn parse_stored_event(which: &str, body: &str) -> StoreResult<Event> {
     let far_future = Timestamp::from_micros(i64::MAX / 2);
     Event::parse(body, crate::domain::Position::Line(1), far_future).map_err(|error| {
         StoreError::Other(anyhow::anyhow!(
-            "stored event `{event_id}` does not parse: {error}"
+            "stored event {which} does not parse: {error}"
         ))
     })
 }

@@ -20,14 +20,14 @@ use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 
 use super::{
-    ApiKeyRecord, IngestMessage, IngestSummary, Page, PageRequest, ReportStatsQuery,
-    SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey, StoredSignatureToken,
-    Workspace, WorkspaceId,
+    ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
+    ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey,
+    StoredSignatureToken, Workspace, WorkspaceId,
 };
 use crate::domain::api_key::SecretHash;
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
-use crate::domain::{Event, EventId, Timestamp, WorkspaceName};
+use crate::domain::{Timestamp, WorkspaceName};
 
 /// Migrations in order; `reportstats_migrations` records which have run.
 const MIGRATIONS: &[&str] = &[
@@ -411,13 +411,13 @@ impl Store for PostgresStore {
         read::members(&self.pool, workspace, page).await
     }
 
-    async fn events_after(
+    async fn read_log(
         &self,
         workspace: WorkspaceId,
-        after: Option<&EventId>,
+        from: Option<&LogCursor>,
         limit: usize,
-    ) -> StoreResult<Vec<Event>> {
-        read::events_after(&self.pool, workspace, after.map(EventId::as_str), limit).await
+    ) -> StoreResult<LogPage> {
+        read::read_log(&self.pool, workspace, from, limit).await
     }
 
     async fn workspace_version(&self, workspace: WorkspaceId) -> StoreResult<i64> {

@@ -9,7 +9,8 @@ use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::storage::listings::{self, ReportColumns};
 use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder};
 use crate::storage::{
-    Page, PageRequest, ReportStatsQuery, StoreResult, WorkspaceId, parse_stored_event,
+    LogCursor, LogPage, Page, PageRequest, ReportStatsQuery, StoreResult, WorkspaceId,
+    parse_stored_event,
 };
 
 /// A read-only transaction on one snapshot, so the count and the rows of a
@@ -101,25 +102,40 @@ pub(super) async fn report_stats(
     Ok(page.finish(total_count))
 }
 
-pub(super) async fn events_after(
+/// The log in event id order; a cursor is the last id read.
+pub(super) async fn read_log(
     pool: &PgPool,
     workspace: WorkspaceId,
-    after: Option<&str>,
+    from: Option<&LogCursor>,
     limit: usize,
-) -> StoreResult<Vec<Event>> {
+) -> StoreResult<LogPage> {
     let rows = sqlx::query(
         "SELECT event_id, body FROM events
          WHERE workspace_id = $1 AND ($2::text IS NULL OR event_id > $2)
          ORDER BY event_id LIMIT $3",
     )
     .bind(workspace)
-    .bind(after)
+    .bind(from.map(|cursor| cursor.0.as_str()))
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| parse_stored_event(row.try_get(0)?, row.try_get(1)?))
-        .collect()
+    let events = rows
+        .iter()
+        .map(|row| {
+            parse_stored_event(
+                &format!("`{}`", row.try_get::<&str, _>(0)?),
+                row.try_get(1)?,
+            )
+        })
+        .collect::<StoreResult<Vec<Event>>>()?;
+    let next = (events.len() == limit)
+        .then(|| {
+            events
+                .last()
+                .map(|event| LogCursor(event.id.as_str().to_owned()))
+        })
+        .flatten();
+    Ok(LogPage { events, next })
 }
 
 fn limit_offset(page: PageRequest) -> (i64, i64) {

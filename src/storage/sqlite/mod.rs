@@ -19,19 +19,20 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use tokio::sync::mpsc;
 
 use super::{
-    ApiKeyRecord, IngestMessage, IngestSummary, Page, PageRequest, ReportStatsQuery,
-    SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey, StoredSignatureToken,
-    Workspace, WorkspaceId,
+    ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
+    ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey,
+    StoredSignatureToken, Workspace, WorkspaceId,
 };
 use crate::domain::api_key::SecretHash;
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
-use crate::domain::{Event, EventId, Timestamp, WorkspaceName};
+use crate::domain::{Timestamp, WorkspaceName};
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_signature_tokens.sql"),
+    include_str!("migrations/0003_event_blocks.sql"),
 ];
 
 /// Connections for concurrent reads: a handful is enough on small machines,
@@ -81,6 +82,12 @@ fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// Page size of a new database. SQLite's default of 4 KiB makes the event id
+/// index deep and splits its pages often; 16 KiB pages halve an import's
+/// B-tree work (measured in BENCHMARKS.md) and cost reads of single rows
+/// little, since the hot pages are cached anyway.
+const PAGE_SIZE: i64 = 16 * 1024;
 
 /// Page cache of the writer connection, in KiB: an import's working set (the
 /// state rows it merges into) should fit, or pages are written to the WAL,
@@ -132,6 +139,8 @@ impl SqliteStore {
     fn open_blocking(path: &Path) -> anyhow::Result<Self> {
         let mut writer = Connection::open(path)
             .with_context(|| format!("opening SQLite database {}", path.display()))?;
+        // Only a new, empty database takes a page size; an existing one keeps its own.
+        writer.pragma_update(None, "page_size", PAGE_SIZE)?;
         let mode: String =
             writer.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -540,17 +549,15 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn events_after(
+    async fn read_log(
         &self,
         workspace: WorkspaceId,
-        after: Option<&EventId>,
+        from: Option<&LogCursor>,
         limit: usize,
-    ) -> StoreResult<Vec<Event>> {
-        let after = after.map(|id| id.as_str().to_owned());
-        self.read(move |connection| {
-            read::events_after(connection, workspace, after.as_deref(), limit)
-        })
-        .await
+    ) -> StoreResult<LogPage> {
+        let from = from.cloned();
+        self.read(move |connection| read::read_log(connection, workspace, from.as_ref(), limit))
+            .await
     }
 
     async fn workspace_version(&self, workspace: WorkspaceId) -> StoreResult<i64> {

@@ -2,12 +2,13 @@
 
 use rusqlite::{Connection, params};
 
-use crate::domain::Event;
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::storage::listings::{self, ReportColumns};
 use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder, sqlite_form};
-use crate::storage::{Page, PageRequest, ReportStatsQuery, StoreResult, WorkspaceId};
+use crate::storage::{
+    LogCursor, LogPage, Page, PageRequest, ReportStatsQuery, StoreError, StoreResult, WorkspaceId,
+};
 
 pub(super) fn report_stats(
     connection: &mut Connection,
@@ -69,26 +70,46 @@ pub(super) fn report_stats(
     Ok(page.finish(total_count))
 }
 
-pub(super) fn events_after(
+/// A cursor is `{block_id}:{lines}`: the block to read on in, and how many of
+/// its lines were read already.
+fn parse_cursor(cursor: &LogCursor) -> StoreResult<(i64, usize)> {
+    cursor
+        .0
+        .split_once(':')
+        .and_then(|(block, lines)| Some((block.parse().ok()?, lines.parse().ok()?)))
+        .ok_or_else(|| StoreError::Other(anyhow::anyhow!("`{}` is not a log cursor", cursor.0)))
+}
+
+pub(super) fn read_log(
     connection: &mut Connection,
     workspace: WorkspaceId,
-    after: Option<&str>,
+    from: Option<&LogCursor>,
     limit: usize,
-) -> StoreResult<Vec<Event>> {
+) -> StoreResult<LogPage> {
+    let (first_block, mut skip) = from.map(parse_cursor).transpose()?.unwrap_or((0, 0));
     let mut statement = connection.prepare_cached(
-        "SELECT event_id, body FROM events
-         WHERE workspace_id = ?1 AND (?2 IS NULL OR event_id > ?2)
-         ORDER BY event_id LIMIT ?3",
+        "SELECT block_id, bodies FROM event_blocks
+         WHERE workspace_id = ?1 AND block_id >= ?2 ORDER BY block_id",
     )?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let mut rows = statement.query(params![workspace, after, limit])?;
-    let mut events = Vec::new();
+    let mut rows = statement.query(params![workspace, first_block])?;
+    let mut page = LogPage::default();
     while let Some(row) = rows.next()? {
-        let event_id: String = row.get(0)?;
-        let body: String = row.get(1)?;
-        events.push(crate::storage::parse_stored_event(&event_id, &body)?);
+        let block: i64 = row.get(0)?;
+        let bodies = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+        let mut lines = bodies.split('\n').enumerate().skip(skip);
+        skip = 0;
+        for (line, body) in lines.by_ref() {
+            if page.events.len() == limit {
+                page.next = Some(LogCursor(format!("{block}:{line}")));
+                return Ok(page);
+            }
+            page.events.push(crate::storage::parse_stored_event(
+                &format!("in block {block}, line {}", line + 1),
+                body,
+            )?);
+        }
     }
-    Ok(events)
+    Ok(page)
 }
 
 fn limit_offset(page: PageRequest) -> (i64, i64) {

@@ -322,7 +322,110 @@ async fn a_large_import_in_many_chunks_matches_the_reference(database: TestDatab
     }
 }
 
+/// Pages deep in a listing start from remembered positions (see
+/// `storage::positions`), which must follow every batch that changes which
+/// reports are listed, and only those. Every page is checked against the
+/// reference after each kind of batch, at a page size that does not divide
+/// the stride of the positions.
+async fn deep_pages_follow_every_change_of_the_listing(database: TestDatabase) {
+    const PER_PAGE: u64 = 97;
+    let store = database.open().await;
+    let credentials = create_workspace(store.as_ref(), "acme").await;
+    let workspace = credentials.workspace.id;
+    let at = fixture_now().saturating_sub_days(3).to_string();
+    let mut next_id = 0u64;
+    let mut event = |body: Value| {
+        next_id += 1;
+        let mut body = body;
+        body["id"] = format!("e{next_id:06}").into();
+        body["occurred_at"] = at.clone().into();
+        body
+    };
+
+    let mut setup = vec![
+        event(json!({"type": "space_upserted", "space_token": "team", "name": "Team"})),
+        event(json!({"type": "space_upserted", "space_token": "mine", "name": "Mine", "space_type": "private"})),
+        event(json!({"type": "space_upserted", "space_token": "later", "name": "Later"})),
+    ];
+    for report in 1..=3000u64 {
+        let space = ["team", "team", "mine", "later"][report as usize % 4];
+        setup.push(event(json!({"type": "report_created", "report_id": report,
+            "report_token": format!("r{report}"), "space_token": space,
+            "email": "ann@x.io", "name": format!("Report {report}")})));
+    }
+    let views = |event: &mut dyn FnMut(Value) -> Value| {
+        (1..=3000u64)
+            .step_by(7)
+            .map(|report| event(json!({"type": "report_viewed", "report_id": report})))
+            .collect::<Vec<_>>()
+    };
+    let mut rounds = vec![("created", setup), ("viewed", views(&mut event))];
+    rounds.push((
+        "more created",
+        (3001..=3400u64)
+            .map(|report| event(json!({"type": "report_created", "report_id": report,
+                "report_token": format!("r{report}"), "space_token": "team",
+                "email": "bob@x.io", "name": "New"})))
+            .collect(),
+    ));
+    rounds.push((
+        "deleted",
+        (5..=3400u64)
+            .step_by(11)
+            .map(|report| event(json!({"type": "report_deleted", "report_id": report})))
+            .collect(),
+    ));
+    rounds.push((
+        "moved into a personal space",
+        (2..=1500u64)
+            .step_by(5)
+            .map(|report| event(json!({"type": "report_moved", "report_id": report, "space_token": "mine"})))
+            .collect(),
+    ));
+    rounds.push(("viewed again", views(&mut event)));
+    rounds.push((
+        "a space made personal",
+        vec![event(json!({"type": "space_upserted", "space_token": "later",
+            "name": "Later", "space_type": "private"}))],
+    ));
+
+    let mut delivered: Vec<Event> = Vec::new();
+    for (round, bodies) in rounds {
+        let events: Vec<Event> = bodies.iter().map(|body| parse(&body.to_string())).collect();
+        storage::ingest(store.as_ref(), workspace, events.clone())
+            .await
+            .unwrap();
+        delivered.extend(events);
+        let reference = Changes::from_events(&delivered);
+        for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
+            let expected = compute_report_stats(&reference, recent_since(), filter);
+            let pages = (expected.len() as u64).div_ceil(PER_PAGE) + 1;
+            // Deepest first, so that positions are computed before page 1.
+            for page in (1..=pages).rev() {
+                let query = ReportStatsQuery {
+                    page: PageRequest {
+                        page,
+                        per_page: PER_PAGE,
+                    },
+                    filter,
+                    recent_since: recent_since(),
+                };
+                let served = store.report_stats(workspace, query).await.unwrap();
+                let start = ((page - 1) * PER_PAGE) as usize;
+                let end = (start + PER_PAGE as usize).min(expected.len());
+                assert_eq!(served.total_count, expected.len() as u64, "{round}, {filter:?}");
+                assert_eq!(
+                    served.items,
+                    expected[start.min(end)..end],
+                    "{round}, {filter:?}, page {page}"
+                );
+            }
+        }
+    }
+}
+
 on_every_backend!(
     the_fixture_stream_recomputed_from_its_log_matches_the_expected_file,
     a_large_import_in_many_chunks_matches_the_reference,
+    deep_pages_follow_every_change_of_the_listing,
 );

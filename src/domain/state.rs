@@ -189,6 +189,18 @@ impl Changes {
             && self.members.is_empty()
     }
 
+    /// Whether these changes can change which reports, spaces or members a
+    /// listing shows, or in which order: a report created, deleted or moved,
+    /// a space or a member changed. Views, runs, edits, schedules and
+    /// explorations cannot.
+    pub fn changes_listings(&self) -> bool {
+        !self.spaces.is_empty()
+            || !self.members.is_empty()
+            || self.reports.values().any(|report| {
+                report.definition.is_some() || report.deleted || report.space.is_some()
+            })
+    }
+
     /// How many rows merging these changes into the state tables writes:
     /// the measure of how much memory they hold and how much a merge costs.
     pub fn rows(&self) -> usize {

@@ -9,6 +9,7 @@
 //! [`rows`]). Every table is keyed by workspace first.
 
 pub mod listings;
+pub mod positions;
 pub mod postgres;
 pub mod report_stats;
 pub mod rows;
@@ -350,6 +351,15 @@ pub trait Store: Send + Sync + 'static {
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
 }
+
+/// Rows of pending changes (see [`Changes::rows`](crate::domain::state::Changes::rows))
+/// at which a writer merges them into the tables before its commit. Merging
+/// touches every page holding a row it changes; in a large workspace those
+/// rows are spread all over the tables, so the longer changes are folded in
+/// memory (a report viewed a thousand times is one row update), the fewer
+/// pages an import writes. This bounds the memory they take: a few hundred
+/// bytes a row.
+pub const MERGE_AT_ROWS: usize = 200_000;
 
 /// Stores one batch, all or nothing.
 pub async fn ingest(

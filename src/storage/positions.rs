@@ -43,21 +43,29 @@ pub struct Positions {
 }
 
 impl Positions {
-    /// Builds the positions from every listed report id, in order.
-    pub fn from_ids(listing_version: i64, ids: impl IntoIterator<Item = i64>) -> Self {
-        let mut marks = Vec::new();
-        let mut total_count = 0u64;
-        for id in ids {
-            total_count += 1;
-            if total_count.is_multiple_of(STRIDE) {
-                marks.push(id);
-            }
-        }
+    /// Positions at `listing_version`, to be given every listed report id
+    /// in order through [`Positions::push`].
+    pub fn new(listing_version: i64) -> Self {
         Positions {
             listing_version,
-            total_count,
-            marks,
+            total_count: 0,
+            marks: Vec::new(),
         }
+    }
+
+    /// Adds the next listed report id.
+    pub fn push(&mut self, id: i64) {
+        self.total_count += 1;
+        if self.total_count.is_multiple_of(STRIDE) {
+            self.marks.push(id);
+        }
+    }
+
+    /// Positions from every listed report id, in order.
+    pub fn from_ids(listing_version: i64, ids: impl IntoIterator<Item = i64>) -> Self {
+        let mut positions = Positions::new(listing_version);
+        ids.into_iter().for_each(|id| positions.push(id));
+        positions
     }
 
     /// Where the row at `offset` is found: after the report id returned

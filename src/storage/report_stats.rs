@@ -31,13 +31,24 @@ pub const COUNT_SQL: &str = "SELECT
           AND r.workspace_id = s.workspace_id AND r.space_token = s.space_token
           AND r.definition_at IS NOT NULL AND NOT r.deleted)";
 
-/// `$3` is the limit, `$4` the offset.
+/// The listed reports after report id `$5` (0 for all): `$3` is the limit,
+/// `$4` the offset from there (see [`super::positions`]).
 pub fn page_sql() -> String {
     format!(
         "SELECT r.report_id, r.report_token, r.view_count, r.creator_email {LISTED_REPORTS}
+      AND r.report_id > $5
     ORDER BY r.report_id LIMIT $3 OFFSET $4"
     )
 }
+
+/// Every listed report id, in order: what positions are computed from.
+pub fn listed_ids_sql() -> String {
+    format!("SELECT r.report_id {LISTED_REPORTS} ORDER BY r.report_id")
+}
+
+/// Read in the page's snapshot: the positions it may use.
+pub const LISTING_VERSION_SQL: &str =
+    "SELECT listing_version FROM workspaces WHERE workspace_id = $1";
 
 /// `(report_id, count)` for ids in `$2..=$3`.
 pub const ACTIVE_SCHEDULES_SQL: &str = "SELECT report_id, count(*) FROM schedules
@@ -162,7 +173,7 @@ impl PageBuilder {
     }
 
     /// The page: each list sorted and without duplicates.
-    pub fn finish(self, total_count: i64) -> Page<ReportStat> {
+    pub fn finish(self, total_count: u64) -> Page<ReportStat> {
         let items = self
             .rows
             .into_iter()
@@ -175,7 +186,7 @@ impl PageBuilder {
             })
             .collect();
         Page {
-            total_count: u64::try_from(total_count).unwrap_or(0),
+            total_count,
             items,
             oldest_recent_run: self.oldest_recent_run.map(Timestamp::from_micros),
         }

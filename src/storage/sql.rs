@@ -12,6 +12,14 @@
 //! ([`Upsert::single_row_sql`]), PostgreSQL a whole table's rows as arrays
 //! ([`Upsert::unnest_sql`]).
 
+/// Marks a workspace changed by a batch that stored something: `$2` says
+/// whether the batch can have changed what its listings show (see
+/// [`crate::storage::positions`]). Both versions are read in the snapshot of
+/// every page served, so a page computed before the batch is never reused.
+pub const BUMP_VERSION_SQL: &str = "UPDATE workspaces SET version = version + 1,
+    listing_version = CASE WHEN $2 THEN version + 1 ELSE listing_version END
+    WHERE workspace_id = $1";
+
 /// The SQL type of a bound column, for PostgreSQL's array casts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColumnType {

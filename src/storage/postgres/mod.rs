@@ -19,6 +19,7 @@ use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 
+use super::positions::PositionCache;
 use super::{
     ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
     ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey,
@@ -33,6 +34,7 @@ use crate::domain::{Timestamp, WorkspaceName};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_signature_tokens.sql"),
+    include_str!("migrations/0003_listing_version.sql"),
 ];
 
 /// The advisory lock that serialises migrations when several servers start
@@ -52,6 +54,7 @@ impl From<sqlx::Error> for StoreError {
 
 pub struct PostgresStore {
     pool: PgPool,
+    positions: PositionCache,
 }
 
 impl PostgresStore {
@@ -64,7 +67,10 @@ impl PostgresStore {
             .await
             .context("connecting to PostgreSQL")?;
         migrate(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            positions: PositionCache::default(),
+        })
     }
 }
 
@@ -382,7 +388,7 @@ impl Store for PostgresStore {
         workspace: WorkspaceId,
         query: ReportStatsQuery,
     ) -> StoreResult<Page<ReportStat>> {
-        read::report_stats(&self.pool, workspace, query).await
+        read::report_stats(&self.pool, &self.positions, workspace, query).await
     }
 
     async fn reports(

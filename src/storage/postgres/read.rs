@@ -8,6 +8,7 @@ use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::storage::listings::{self, ReportColumns};
 use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder};
+use crate::storage::positions::{DEEP_OFFSET, PositionCache, Positions};
 use crate::storage::{
     LogCursor, LogPage, Page, PageRequest, ReportStatsQuery, StoreResult, WorkspaceId,
     parse_stored_event,
@@ -25,25 +26,49 @@ async fn snapshot(pool: &PgPool) -> StoreResult<Transaction<'static, Postgres>> 
 
 pub(super) async fn report_stats(
     pool: &PgPool,
+    positions: &PositionCache,
     workspace: WorkspaceId,
     query: ReportStatsQuery,
 ) -> StoreResult<Page<ReportStat>> {
     let mut transaction = snapshot(pool).await?;
     let all = query.filter == SpaceFilter::All;
-    let total_count: i64 = sqlx::query_scalar(sql::COUNT_SQL)
+    let offset = query.page.offset();
+    let listing_version: i64 = sqlx::query_scalar(sql::LISTING_VERSION_SQL)
         .bind(workspace)
-        .bind(all)
         .fetch_one(&mut *transaction)
         .await?;
+    let mut known = positions.get(workspace, all, listing_version);
+    if known.is_none() && offset >= DEEP_OFFSET {
+        let ids: Vec<i64> = sqlx::query_scalar(&sql::listed_ids_sql())
+            .bind(workspace)
+            .bind(all)
+            .fetch_all(&mut *transaction)
+            .await?;
+        let computed = Positions::from_ids(listing_version, ids);
+        positions.put(workspace, all, computed.clone());
+        known = Some(computed);
+    }
+    let total_count = match &known {
+        Some(known) => known.total_count,
+        None => {
+            let counted: i64 = sqlx::query_scalar(sql::COUNT_SQL)
+                .bind(workspace)
+                .bind(all)
+                .fetch_one(&mut *transaction)
+                .await?;
+            u64::try_from(counted).unwrap_or(0)
+        }
+    };
+    let (after, skip) = known.map_or((0, offset), |known| known.start(offset));
 
     let limit = i64::try_from(query.page.per_page).unwrap_or(i64::MAX);
-    let offset = i64::try_from(query.page.offset()).unwrap_or(i64::MAX);
     let mut page = PageBuilder::default();
     let rows = sqlx::query(&sql::page_sql())
         .bind(workspace)
         .bind(all)
         .bind(limit)
-        .bind(offset)
+        .bind(i64::try_from(skip).unwrap_or(i64::MAX))
+        .bind(after)
         .fetch_all(&mut *transaction)
         .await?;
     for row in rows {

@@ -23,9 +23,9 @@ use tokio::sync::mpsc;
 use crate::domain::Event;
 use crate::domain::state::Changes;
 use crate::storage::rows::{SqlValue, table_rows};
-use crate::storage::sql::ColumnType;
+use crate::storage::sql::{self, ColumnType};
 use crate::storage::{
-    EventChunk, IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId,
+    EventChunk, IngestMessage, IngestSummary, MERGE_AT_ROWS, StoreError, StoreResult, WorkspaceId,
 };
 
 /// How often a single batch is retried after a deadlock or serialization
@@ -66,8 +66,9 @@ async fn ingest_batch(
                 .execute(&mut *transaction)
                 .await?;
             let mut summary = IngestSummary::default();
-            store_chunk(&mut transaction, workspace, chunk, &mut summary).await?;
-            bump_version(&mut transaction, workspace, &summary).await?;
+            let listings_changed =
+                store_chunk(&mut transaction, workspace, chunk, &mut summary).await?;
+            bump_version(&mut transaction, workspace, &summary, listings_changed).await?;
             transaction.commit().await?;
             Ok::<_, sqlx::Error>(summary)
         }
@@ -103,7 +104,7 @@ async fn ingest_chunks(
     // PostgreSQL, for VACUUM to collect), and a busy report is touched by
     // nearly every chunk.
     let mut pending = Changes::default();
-    let mut pending_events = 0;
+    let mut listings_changed = false;
     let mut received = [first, second].into_iter();
     loop {
         let chunk = match received.next() {
@@ -116,23 +117,20 @@ async fn ingest_chunks(
             },
         };
         let new_events = insert_events(&mut transaction, workspace, &chunk, &mut summary).await?;
-        pending_events += new_events.len();
         for event in new_events {
             pending.record(event);
         }
-        if pending_events >= MERGE_EVERY_EVENTS {
+        if pending.rows() >= MERGE_AT_ROWS {
+            listings_changed |= pending.changes_listings();
             merge_changes(&mut transaction, workspace, &std::mem::take(&mut pending)).await?;
-            pending_events = 0;
         }
     }
+    listings_changed |= pending.changes_listings();
     merge_changes(&mut transaction, workspace, &pending).await?;
-    bump_version(&mut transaction, workspace, &summary).await?;
+    bump_version(&mut transaction, workspace, &summary, listings_changed).await?;
     transaction.commit().await?;
     Ok(summary)
 }
-
-/// See [`ingest_chunks`].
-const MERGE_EVERY_EVENTS: usize = 50_000;
 
 /// Marks the workspace changed, last in the transaction: the row lock it
 /// takes serialises concurrent batches of one workspace only at their commit.
@@ -140,10 +138,12 @@ async fn bump_version(
     transaction: &mut Transaction<'static, Postgres>,
     workspace: WorkspaceId,
     summary: &IngestSummary,
+    listings_changed: bool,
 ) -> Result<(), sqlx::Error> {
     if summary.accepted > 0 {
-        sqlx::query("UPDATE workspaces SET version = version + 1 WHERE workspace_id = $1")
+        sqlx::query(sql::BUMP_VERSION_SQL)
             .bind(workspace)
+            .bind(listings_changed)
             .execute(&mut **transaction)
             .await?;
     }
@@ -156,15 +156,18 @@ fn is_transient(error: &sqlx::Error) -> bool {
         if matches!(database.code().as_deref(), Some("40P01" | "40001")))
 }
 
-/// One chunk, events and their changes: what a batch is.
+/// One chunk, events and their changes: what a batch is. Says whether the
+/// changes can change what listings show.
 async fn store_chunk(
     transaction: &mut Transaction<'static, Postgres>,
     workspace: WorkspaceId,
     chunk: &EventChunk,
     summary: &mut IngestSummary,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let new_events = insert_events(transaction, workspace, chunk, summary).await?;
-    merge_changes(transaction, workspace, &Changes::from_events(new_events)).await
+    let changes = Changes::from_events(new_events);
+    merge_changes(transaction, workspace, &changes).await?;
+    Ok(changes.changes_listings())
 }
 
 /// Appends events to the log; returns those not stored before.

@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::mpsc;
 
+use super::positions::PositionCache;
 use super::{
     ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
     ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey,
@@ -33,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_signature_tokens.sql"),
     include_str!("migrations/0003_event_blocks.sql"),
+    include_str!("migrations/0004_listing_version.sql"),
 ];
 
 /// Connections for concurrent reads: a handful is enough on small machines,
@@ -63,6 +65,7 @@ impl From<rusqlite::Error> for StoreError {
 
 pub struct SqliteStore {
     inner: Arc<Connections>,
+    positions: Arc<PositionCache>,
 }
 
 struct Connections {
@@ -169,6 +172,7 @@ impl SqliteStore {
                 writer: Mutex::new(writer),
                 next_reader: AtomicUsize::new(0),
             }),
+            positions: Arc::default(),
         })
     }
 
@@ -516,7 +520,8 @@ impl Store for SqliteStore {
         workspace: WorkspaceId,
         query: ReportStatsQuery,
     ) -> StoreResult<Page<ReportStat>> {
-        self.read(move |connection| read::report_stats(connection, workspace, query))
+        let positions = Arc::clone(&self.positions);
+        self.read(move |connection| read::report_stats(connection, &positions, workspace, query))
             .await
     }
 

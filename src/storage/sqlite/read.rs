@@ -5,6 +5,7 @@ use rusqlite::{Connection, params};
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::storage::listings::{self, ReportColumns};
+use crate::storage::positions::{DEEP_OFFSET, PositionCache, Positions};
 use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder, sqlite_form};
 use crate::storage::{
     LogCursor, LogPage, Page, PageRequest, ReportStatsQuery, StoreError, StoreResult, WorkspaceId,
@@ -12,24 +13,46 @@ use crate::storage::{
 
 pub(super) fn report_stats(
     connection: &mut Connection,
+    positions: &PositionCache,
     workspace: WorkspaceId,
     query: ReportStatsQuery,
 ) -> StoreResult<Page<ReportStat>> {
     // One read transaction: the count and the rows come from one snapshot.
     let transaction = connection.transaction()?;
     let all = query.filter == SpaceFilter::All;
-    let total_count: i64 = transaction.query_row(
-        &sqlite_form(sql::COUNT_SQL),
-        params![workspace, all],
+    let offset = query.page.offset();
+    let listing_version: i64 = transaction.query_row(
+        &sqlite_form(sql::LISTING_VERSION_SQL),
+        [workspace],
         |row| row.get(0),
     )?;
+    let mut known = positions.get(workspace, all, listing_version);
+    if known.is_none() && offset >= DEEP_OFFSET {
+        let mut computed = Positions::new(listing_version);
+        let mut statement = transaction.prepare_cached(&sqlite_form(&sql::listed_ids_sql()))?;
+        let mut rows = statement.query(params![workspace, all])?;
+        while let Some(row) = rows.next()? {
+            computed.push(row.get(0)?);
+        }
+        positions.put(workspace, all, computed.clone());
+        known = Some(computed);
+    }
+    let total_count = match &known {
+        Some(known) => known.total_count,
+        None => count(transaction.query_row(
+            &sqlite_form(sql::COUNT_SQL),
+            params![workspace, all],
+            |row| row.get(0),
+        )?),
+    };
+    let (after, skip) = known.map_or((0, offset), |known| known.start(offset));
 
     let limit = i64::try_from(query.page.per_page).unwrap_or(i64::MAX);
-    let offset = i64::try_from(query.page.offset()).unwrap_or(i64::MAX);
+    let skip = i64::try_from(skip).unwrap_or(i64::MAX);
     let mut page = PageBuilder::default();
     {
         let mut statement = transaction.prepare_cached(&sqlite_form(&sql::page_sql()))?;
-        let mut rows = statement.query(params![workspace, all, limit, offset])?;
+        let mut rows = statement.query(params![workspace, all, limit, skip, after])?;
         while let Some(row) = rows.next()? {
             page.push_report(row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
         }

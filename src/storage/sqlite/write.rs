@@ -6,18 +6,12 @@ use tokio::sync::mpsc;
 
 use crate::domain::Event;
 use crate::domain::state::Changes;
+use crate::storage::report_stats::sqlite_form;
 use crate::storage::rows::{SqlValue, table_rows};
+use crate::storage::sql;
 use crate::storage::{
-    EventChunk, IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId,
+    EventChunk, IngestMessage, IngestSummary, MERGE_AT_ROWS, StoreError, StoreResult, WorkspaceId,
 };
-
-/// Rows of pending changes (see [`Changes::rows`]) at which they are merged
-/// into the tables before the commit. Merging touches every page holding a
-/// row it changes; in a large workspace those rows are spread all over the
-/// tables, so the longer changes are folded in memory (a report viewed a
-/// thousand times is one row update), the fewer pages the import writes.
-/// This bounds the memory they take: a few hundred bytes a row.
-const MERGE_AT_ROWS: usize = 200_000;
 
 /// Stores a stream of chunks in one transaction, committing only on
 /// [`IngestMessage::Commit`].
@@ -29,6 +23,7 @@ pub(super) fn ingest_stream(
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut summary = IngestSummary::default();
     let mut pending = Changes::default();
+    let mut listings_changed = false;
     let retired = ChunkFreer::start();
     loop {
         match messages.blocking_recv() {
@@ -38,16 +33,17 @@ pub(super) fn ingest_stream(
                 }
                 retired.free(chunk);
                 if pending.rows() >= MERGE_AT_ROWS {
+                    listings_changed |= pending.changes_listings();
                     merge_changes(&transaction, workspace, &std::mem::take(&mut pending))?;
                 }
             }
             Some(IngestMessage::Commit) => {
+                listings_changed |= pending.changes_listings();
                 merge_changes(&transaction, workspace, &pending)?;
                 if summary.accepted > 0 {
-                    transaction.execute(
-                        "UPDATE workspaces SET version = version + 1 WHERE workspace_id = ?1",
-                        [workspace],
-                    )?;
+                    transaction
+                        .prepare_cached(&sqlite_form(sql::BUMP_VERSION_SQL))?
+                        .execute(params![workspace, listings_changed])?;
                 }
                 transaction.commit()?;
                 return Ok(summary);

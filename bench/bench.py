@@ -496,6 +496,10 @@ def page_latency(url, key, name, requests) -> dict:
     after write each request preceded (untimed) by a one-event batch, so
                whatever was cached for the workspace is stale: the cost of
                computing the page, as on a workspace receiving events.
+    after create
+               each request preceded by a batch creating a report, which
+               moves every page boundary: the cost of the first deep page
+               after the listing changed (fewer requests: it is the slow case).
     """
     with serve(url, name) as port:
         client, writer = Client(port, key), Client(port, key)
@@ -506,23 +510,27 @@ def page_latency(url, key, name, requests) -> dict:
         result = {"total_count": total, "total_pages": total_pages}
         writes = 0
 
-        def invalidate():
+        def invalidate(create=False):
             nonlocal writes
             writes += 1
             event = {"id": f"bench-invalidate-{os.getpid()}-{time.time_ns()}-{writes}", "type": "report_viewed",
                      "occurred_at": FRESH_AT, "report_id": report_id}
+            if create:
+                new_id = 10**12 + time.time_ns() % 10**9 * 100 + writes
+                event.update(type="report_created", report_id=new_id, report_token=f"bench{new_id}",
+                             space_token="bench-space", email="bench@bench.example", name="Bench")
             answer = json.loads(writer.request("POST", f"/api/{key['workspace']}/events",
                                                json.dumps(event).encode() + b"\n", "application/x-ndjson"))
             if answer != {"accepted": 1, "duplicates": 0}:
                 raise StepError(f"unexpected answer to a one-event batch: {answer}")
 
-        for mode, warmups in (("repeated", 2), ("after_write", 0)):
+        for mode, warmups in (("repeated", 2), ("after_write", 0), ("after_create", 0)):
             result[mode] = {}
             for label, page in (("first", 1), ("last", total_pages)):
                 samples = []
-                for i in range(requests + warmups):
-                    if mode == "after_write":
-                        invalidate()
+                for i in range(requests + warmups if mode != "after_create" else max(3, requests // 4)):
+                    if mode != "repeated":
+                        invalidate(create=mode == "after_create")
                     started = time.perf_counter()
                     body = client.request("GET", client.stats_path(page))
                     elapsed = (time.perf_counter() - started) * 1000
@@ -590,11 +598,13 @@ def part_scale(cfg, rows, serving_db):
     for label, result in details["latency"].items():
         is_big = label == f"{cfg['big']['reports']:,}"
         for mode, how in (("repeated", "same request repeated"),
-                          ("after_write", "each request after a 1-event batch")):
+                          ("after_write", "each request after a 1-event batch"),
+                          ("after_create", "each request after a batch creating a report")):
             f, l = result[mode]["first"], result[mode]["last"]
             ratio = l["median_ms"] / f["median_ms"]
+            samples = requests if mode != "after_create" else max(3, requests // 4)
             rows.append(("3 scale", f"page latency, {label} reports created ({result['total_count']:,} listed, "
-                                    f"{result['total_pages']} page{'s' if result['total_pages'] != 1 else ''}), median of {requests}, {how}",
+                                    f"{result['total_pages']} page{'s' if result['total_pages'] != 1 else ''}), median of {samples}, {how}",
                          f"first {f['median_ms']:.2f} ms; last {l['median_ms']:.2f} ms ({ratio:.2f}×)",
                          "last ≤ 2× first" if is_big else "—", verdict(ratio <= 2) if is_big else "—"))
     total_events = sum(r["events"] for r in imports)

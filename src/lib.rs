@@ -7,15 +7,16 @@
 //!   parsed names and ids, the [`Event`](domain::Event) format, the merge
 //!   rules that make statistics independent of event order
 //!   ([`domain::state`]), the statistics and listings computed from scratch
-//!   ([`domain::stats`], [`domain::listings`]), API keys, signature tokens
-//!   and the clock.
+//!   ([`domain::stats`], [`domain::listings`]), the event log's JSON form
+//!   ([`domain::canonical`]), API keys, signature tokens and the clock.
 //! - [`ingest`]: request bodies and NDJSON files into validated events,
 //!   all or nothing.
 //! - [`storage`]: the [`Store`](storage::Store) trait; what the backends
 //!   share (the merge rules as SQL upserts in [`storage::sql`], the mapping
 //!   of changes to rows in [`storage::rows`], the page queries in
-//!   [`storage::report_stats`] and [`storage::listings`]); one module per
-//!   backend ([`storage::sqlite`], [`storage::postgres`]).
+//!   [`storage::report_stats`] and [`storage::listings`], where deep pages
+//!   start in [`storage::positions`]); one module per backend
+//!   ([`storage::sqlite`], [`storage::postgres`]).
 //! - [`http`]: the axum application: one module per resource, credentials
 //!   ([`http::auth`]), errors, rate limits, the page cache, OpenAPI.
 //! - [`cli`]: the `reportstats` command line; `main.rs` only calls into it.

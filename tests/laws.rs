@@ -344,7 +344,9 @@ async fn deep_pages_follow_every_change_of_the_listing(database: TestDatabase) {
 
     let mut setup = vec![
         event(json!({"type": "space_upserted", "space_token": "team", "name": "Team"})),
-        event(json!({"type": "space_upserted", "space_token": "mine", "name": "Mine", "space_type": "private"})),
+        event(
+            json!({"type": "space_upserted", "space_token": "mine", "name": "Mine", "space_type": "private"}),
+        ),
         event(json!({"type": "space_upserted", "space_token": "later", "name": "Later"})),
     ];
     for report in 1..=3000u64 {
@@ -363,9 +365,11 @@ async fn deep_pages_follow_every_change_of_the_listing(database: TestDatabase) {
     rounds.push((
         "more created",
         (3001..=3400u64)
-            .map(|report| event(json!({"type": "report_created", "report_id": report,
+            .map(|report| {
+                event(json!({"type": "report_created", "report_id": report,
                 "report_token": format!("r{report}"), "space_token": "team",
-                "email": "bob@x.io", "name": "New"})))
+                "email": "bob@x.io", "name": "New"}))
+            })
             .collect(),
     ));
     rounds.push((
@@ -379,14 +383,18 @@ async fn deep_pages_follow_every_change_of_the_listing(database: TestDatabase) {
         "moved into a personal space",
         (2..=1500u64)
             .step_by(5)
-            .map(|report| event(json!({"type": "report_moved", "report_id": report, "space_token": "mine"})))
+            .map(|report| {
+                event(json!({"type": "report_moved", "report_id": report, "space_token": "mine"}))
+            })
             .collect(),
     ));
     rounds.push(("viewed again", views(&mut event)));
     rounds.push((
         "a space made personal",
-        vec![event(json!({"type": "space_upserted", "space_token": "later",
-            "name": "Later", "space_type": "private"}))],
+        vec![event(
+            json!({"type": "space_upserted", "space_token": "later",
+            "name": "Later", "space_type": "private"}),
+        )],
     ));
 
     let mut delivered: Vec<Event> = Vec::new();
@@ -413,7 +421,11 @@ async fn deep_pages_follow_every_change_of_the_listing(database: TestDatabase) {
                 let served = store.report_stats(workspace, query).await.unwrap();
                 let start = ((page - 1) * PER_PAGE) as usize;
                 let end = (start + PER_PAGE as usize).min(expected.len());
-                assert_eq!(served.total_count, expected.len() as u64, "{round}, {filter:?}");
+                assert_eq!(
+                    served.total_count,
+                    expected.len() as u64,
+                    "{round}, {filter:?}"
+                );
                 assert_eq!(
                     served.items,
                     expected[start.min(end)..end],

@@ -227,14 +227,14 @@ async fn servers_starting_at_once_on_a_new_database_migrate_it_once() {
                 .schema_version()
                 .await
                 .unwrap(),
-            2
+            3
         );
     }
     let output = reportstats(&database.url).arg("migrate").output().unwrap();
     assert!(output.status.success());
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
-        "The database schema is up to date (version 2).\n"
+        "The database schema is up to date (version 3).\n"
     );
 }
 

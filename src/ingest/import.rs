@@ -17,8 +17,9 @@ use crate::domain::{Event, EventError, Position, Timestamp};
 use crate::storage::{EventChunk, IngestMessage, IngestSummary, Store, StoreError, WorkspaceId};
 
 /// Events per chunk handed to the store: large enough to amortise per-chunk
-/// work, small enough to keep memory flat.
-pub const CHUNK_EVENTS: usize = 20_000;
+/// work, small enough to keep memory flat (a few chunks are in flight at
+/// once, about 5 MB each).
+pub const CHUNK_EVENTS: usize = 10_000;
 
 /// Chunks in flight between the reader and the store.
 const CHANNEL_DEPTH: usize = 2;

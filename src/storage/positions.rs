@@ -13,7 +13,7 @@
 //! snapshot as the page it serves.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::WorkspaceId;
 
@@ -56,7 +56,7 @@ impl Positions {
     /// Adds the next listed report id.
     pub fn push(&mut self, id: i64) {
         self.total_count += 1;
-        if self.total_count.is_multiple_of(STRIDE) {
+        if self.total_count % STRIDE == 0 {
             self.marks.push(id);
         }
     }
@@ -88,12 +88,12 @@ type ListingKey = (WorkspaceId, bool);
 /// The positions of recently read listings, shared by a store's readers.
 #[derive(Default)]
 pub struct PositionCache {
-    entries: Mutex<HashMap<ListingKey, (u64, Positions)>>,
+    entries: Mutex<HashMap<ListingKey, (u64, Arc<Positions>)>>,
     computed: std::sync::atomic::AtomicU64,
 }
 
 impl PositionCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ListingKey, (u64, Positions)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ListingKey, (u64, Arc<Positions>)>> {
         self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -105,14 +105,21 @@ impl PositionCache {
         workspace: WorkspaceId,
         all_spaces: bool,
         listing_version: i64,
-    ) -> Option<Positions> {
+    ) -> Option<Arc<Positions>> {
         self.lock()
             .get(&(workspace, all_spaces))
             .filter(|(_, positions)| positions.listing_version == listing_version)
-            .map(|(_, positions)| positions.clone())
+            .map(|(_, positions)| Arc::clone(positions))
     }
 
-    pub fn put(&self, workspace: WorkspaceId, all_spaces: bool, positions: Positions) {
+    /// Keeps `positions` for the listing; returns them shared.
+    pub fn put(
+        &self,
+        workspace: WorkspaceId,
+        all_spaces: bool,
+        positions: Positions,
+    ) -> Arc<Positions> {
+        let positions = Arc::new(positions);
         let order = self
             .computed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -126,7 +133,8 @@ impl PositionCache {
                 entries.remove(&oldest);
             }
         }
-        entries.insert((workspace, all_spaces), (order, positions));
+        entries.insert((workspace, all_spaces), (order, Arc::clone(&positions)));
+        positions
     }
 }
 
@@ -140,11 +148,23 @@ mod tests {
         let ids = (1..=10 * STRIDE as i64 + 7).map(|n| n * 10);
         let positions = Positions::from_ids(3, ids);
         assert_eq!(positions.total_count, 10 * STRIDE + 7);
-        for offset in [0, 1, STRIDE - 1, STRIDE, STRIDE + 1, 5 * STRIDE + 100, 10 * STRIDE + 6] {
+        for offset in [
+            0,
+            1,
+            STRIDE - 1,
+            STRIDE,
+            STRIDE + 1,
+            5 * STRIDE + 100,
+            10 * STRIDE + 6,
+        ] {
             let (after, skip) = positions.start(offset);
             // The row at `offset` is the (skip + 1)-th id greater than `after`.
             let id_at_offset = (offset as i64 + 1) * 10;
-            assert_eq!(after + (skip as i64 + 1) * 10, id_at_offset, "offset {offset}");
+            assert_eq!(
+                after + (skip as i64 + 1) * 10,
+                id_at_offset,
+                "offset {offset}"
+            );
             assert!(skip < STRIDE, "offset {offset}");
         }
         // Past the end: a range that finds nothing, never a panic.

@@ -7,8 +7,8 @@ use crate::domain::Event;
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::storage::listings::{self, ReportColumns};
-use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder};
 use crate::storage::positions::{DEEP_OFFSET, PositionCache, Positions};
+use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder};
 use crate::storage::{
     LogCursor, LogPage, Page, PageRequest, ReportStatsQuery, StoreResult, WorkspaceId,
     parse_stored_event,
@@ -45,8 +45,7 @@ pub(super) async fn report_stats(
             .fetch_all(&mut *transaction)
             .await?;
         let computed = Positions::from_ids(listing_version, ids);
-        positions.put(workspace, all, computed.clone());
-        known = Some(computed);
+        known = Some(positions.put(workspace, all, computed));
     }
     let total_count = match &known {
         Some(known) => known.total_count,

@@ -21,11 +21,10 @@ pub(super) fn report_stats(
     let transaction = connection.transaction()?;
     let all = query.filter == SpaceFilter::All;
     let offset = query.page.offset();
-    let listing_version: i64 = transaction.query_row(
-        &sqlite_form(sql::LISTING_VERSION_SQL),
-        [workspace],
-        |row| row.get(0),
-    )?;
+    let listing_version: i64 =
+        transaction.query_row(&sqlite_form(sql::LISTING_VERSION_SQL), [workspace], |row| {
+            row.get(0)
+        })?;
     let mut known = positions.get(workspace, all, listing_version);
     if known.is_none() && offset >= DEEP_OFFSET {
         let mut computed = Positions::new(listing_version);
@@ -34,8 +33,7 @@ pub(super) fn report_stats(
         while let Some(row) = rows.next()? {
             computed.push(row.get(0)?);
         }
-        positions.put(workspace, all, computed.clone());
-        known = Some(computed);
+        known = Some(positions.put(workspace, all, computed));
     }
     let total_count = match &known {
         Some(known) => known.total_count,

@@ -24,7 +24,7 @@ pub(super) fn ingest_stream(
     let mut summary = IngestSummary::default();
     let mut pending = Changes::default();
     let mut listings_changed = false;
-    let retired = ChunkFreer::start();
+    let mut retired = ChunkFreer::default();
     loop {
         match messages.blocking_recv() {
             Some(IngestMessage::Events(chunk)) => {
@@ -54,24 +54,30 @@ pub(super) fn ingest_stream(
     }
 }
 
-/// Frees stored chunks on a thread of its own: a chunk is tens of
-/// thousands of small strings, and freeing them took a twentieth of the
-/// writer's time, which is the import's bottleneck.
-struct ChunkFreer(Option<std::sync::mpsc::Sender<EventChunk>>);
+/// Frees the stored chunks of a long stream on a thread of its own: a chunk
+/// is thousands of small strings, and freeing them took a twentieth of the
+/// writer's time, which is an import's bottleneck. A batch is one chunk,
+/// freed where it is: a thread for it would cost more than it saves.
+#[derive(Default)]
+struct ChunkFreer {
+    freed: usize,
+    thread: Option<std::sync::mpsc::Sender<EventChunk>>,
+}
 
 impl ChunkFreer {
-    fn start() -> Self {
-        let (sender, receiver) = std::sync::mpsc::channel::<EventChunk>();
-        let spawned = std::thread::Builder::new()
-            .name("reportstats-free".into())
-            .spawn(move || receiver.into_iter().for_each(drop));
-        // Without the thread, chunks are simply freed where they are.
-        ChunkFreer(spawned.is_ok().then_some(sender))
-    }
-
-    fn free(&self, chunk: EventChunk) {
-        if let Some(sender) = &self.0 {
-            let _ = sender.send(chunk);
+    fn free(&mut self, chunk: EventChunk) {
+        self.freed += 1;
+        if self.freed == 2 {
+            let (sender, receiver) = std::sync::mpsc::channel::<EventChunk>();
+            let spawned = std::thread::Builder::new()
+                .name("reportstats-free".into())
+                .spawn(move || receiver.into_iter().for_each(drop));
+            self.thread = spawned.is_ok().then_some(sender);
+        }
+        match &self.thread {
+            // A send fails only if the thread is gone; the chunk then drops here.
+            Some(sender) => drop(sender.send(chunk)),
+            None => drop(chunk),
         }
     }
 }

@@ -35,6 +35,9 @@ pub enum CredentialKind {
 pub struct ReadAccess {
     pub workspace: Workspace,
     pub credential: CredentialKind,
+    /// The workspace's version, read with the credential: every batch
+    /// acknowledged before this request is counted in it.
+    pub workspace_version: i64,
 }
 
 /// A request authenticated with an API key of the workspace in its path:
@@ -99,16 +102,23 @@ fn presented_credentials(parts: &Parts) -> Result<Presented, ApiError> {
     }
 }
 
-/// Checks the presented credential; returns its workspace and kind, or 401.
-async fn authenticate(
-    state: &AppState,
-    presented: &Presented,
-) -> Result<(Workspace, CredentialKind), ApiError> {
+/// What a credential that checks out gives: its workspace (with the
+/// workspace's version at the time) and its kind.
+struct Authenticated {
+    workspace: Workspace,
+    workspace_version: i64,
+    kind: CredentialKind,
+}
+
+/// Checks the presented credential, or answers 401.
+async fn authenticate(state: &AppState, presented: &Presented) -> Result<Authenticated, ApiError> {
     match presented {
         Presented::Basic { token, secret } => match state.store.api_key(token).await? {
-            Some(key) if secret_matches(secret, &key.secret_hash) => {
-                Ok((key.workspace, CredentialKind::ApiKey))
-            }
+            Some(key) if secret_matches(secret, &key.secret_hash) => Ok(Authenticated {
+                workspace: key.workspace,
+                workspace_version: key.workspace_version,
+                kind: CredentialKind::ApiKey,
+            }),
             Some(_) => Err(INVALID),
             None => {
                 // Spend the same hashing time as for a known token, so
@@ -132,7 +142,11 @@ async fn authenticate(
                 if stored.record.expires_at <= state.clock.now() {
                     return Err(ApiError::Unauthorized("The signature token has expired"));
                 }
-                Ok((stored.workspace, CredentialKind::SignatureToken))
+                Ok(Authenticated {
+                    workspace: stored.workspace,
+                    workspace_version: stored.workspace_version,
+                    kind: CredentialKind::SignatureToken,
+                })
             }
             None => {
                 let _ = (hash_secret(access_key), hash_secret(access_secret));
@@ -161,10 +175,10 @@ async fn authorize(
     parts: &mut Parts,
     state: &AppState,
     admin: bool,
-) -> Result<(Workspace, CredentialKind), ApiError> {
+) -> Result<Authenticated, ApiError> {
     let presented = presented_credentials(parts)?;
-    let (workspace, kind) = authenticate(state, &presented).await?;
-    if admin && kind != CredentialKind::ApiKey {
+    let authenticated = authenticate(state, &presented).await?;
+    if admin && authenticated.kind != CredentialKind::ApiKey {
         return Err(ApiError::Unauthorized(
             "This endpoint needs the workspace API key (HTTP Basic); signature tokens are read-only",
         ));
@@ -174,10 +188,10 @@ async fn authorize(
             retry_after_seconds: wait.as_secs_f64().ceil().max(1.0) as u64,
         });
     }
-    if workspace_segment(parts, state).await? != workspace.name.as_str() {
+    if workspace_segment(parts, state).await? != authenticated.workspace.name.as_str() {
         return Err(ApiError::NotFound);
     }
-    Ok((workspace, kind))
+    Ok(authenticated)
 }
 
 impl FromRequestParts<AppState> for ReadAccess {
@@ -187,10 +201,11 @@ impl FromRequestParts<AppState> for ReadAccess {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (workspace, credential) = authorize(parts, state, false).await?;
+        let authenticated = authorize(parts, state, false).await?;
         Ok(ReadAccess {
-            workspace,
-            credential,
+            workspace: authenticated.workspace,
+            credential: authenticated.kind,
+            workspace_version: authenticated.workspace_version,
         })
     }
 }
@@ -202,7 +217,9 @@ impl FromRequestParts<AppState> for AdminAccess {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (workspace, _) = authorize(parts, state, true).await?;
-        Ok(AdminAccess { workspace })
+        let authenticated = authorize(parts, state, true).await?;
+        Ok(AdminAccess {
+            workspace: authenticated.workspace,
+        })
     }
 }

@@ -4,9 +4,9 @@
 //! time (a manual run leaves the recent window). So an entry is keyed by the
 //! request and stamped with the workspace's version (bumped in the same
 //! transaction as every batch that stores an event) and, where it applies,
-//! the instant until which it holds. A request first reads the version: an
-//! acknowledged batch has already bumped it, so the very next request never
-//! gets a page from before the batch. With several servers over one
+//! the instant until which it holds. A request reads the version in the same
+//! query that checks its credential: an acknowledged batch has already bumped
+//! it, so the very next request never gets a page from before the batch. With several servers over one
 //! PostgreSQL each keeps its own cache; the version comes from the shared
 //! database, so none serves a stale page.
 
@@ -131,10 +131,12 @@ struct Rendered {
 }
 
 /// Answers from the cache when the workspace has not changed since the page
-/// was rendered, else renders it with `render` and keeps it.
+/// was rendered, else renders it with `render` and keeps it. `version` is the
+/// workspace's version read while authenticating this request.
 async fn cached_page<F, Fut>(
     state: &AppState,
     key: PageKey,
+    version: i64,
     render: F,
 ) -> Result<Response, ApiError>
 where
@@ -145,7 +147,6 @@ where
     if cache.budget_bytes == 0 {
         return Ok(json(render().await?.body));
     }
-    let version = state.store.workspace_version(key.workspace).await?;
     if let Some(body) = cache.get(&key, version, state.clock.now()) {
         return Ok(json(body));
     }
@@ -176,7 +177,7 @@ where
         resource,
         params,
     };
-    cached_page(state, key, || async move {
+    cached_page(state, key, access.workspace_version, || async move {
         let (page, valid_until) = fetch(params).await?;
         let path = format!("/batch/{}/{resource}", access.workspace.name);
         let (pagination, links) = paginate(&path, params, page.items.len(), page.total_count);

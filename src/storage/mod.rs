@@ -80,6 +80,11 @@ pub struct SignatureTokenRecord {
 pub struct StoredSignatureToken {
     pub workspace: Workspace,
     pub record: SignatureTokenRecord,
+    /// The workspace's version, read with the token: a number bumped in the
+    /// same transaction as every batch that stores an event. A request that
+    /// authenticates gets it without a second query, and a page cached at
+    /// this version is current.
+    pub workspace_version: i64,
 }
 
 /// A stored workspace API key, found by its token.
@@ -87,6 +92,8 @@ pub struct StoredSignatureToken {
 pub struct StoredApiKey {
     pub workspace: Workspace,
     pub secret_hash: SecretHash,
+    /// As in [`StoredSignatureToken::workspace_version`].
+    pub workspace_version: i64,
 }
 
 /// What a batch did.
@@ -343,10 +350,6 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many schema migrations the database has run.
     async fn schema_version(&self) -> StoreResult<u32>;
-
-    /// A number that grows with every batch that stores an event in the
-    /// workspace: what a cached page was computed from.
-    async fn workspace_version(&self, workspace: WorkspaceId) -> StoreResult<i64>;
 
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;

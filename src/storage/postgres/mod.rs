@@ -266,7 +266,7 @@ impl Store for PostgresStore {
 
     async fn api_key(&self, token: &str) -> StoreResult<Option<StoredApiKey>> {
         let row = sqlx::query(
-            "SELECT w.workspace_id, w.name, k.secret_sha256
+            "SELECT w.workspace_id, w.name, k.secret_sha256, w.version
              FROM api_keys k JOIN workspaces w ON w.workspace_id = k.workspace_id
              WHERE k.token = $1 AND k.revoked_at IS NULL",
         )
@@ -279,6 +279,7 @@ impl Store for PostgresStore {
         Ok(Some(StoredApiKey {
             workspace: workspace_from_row(row.try_get(0)?, row.try_get(1)?)?,
             secret_hash: secret_hash_from_column(row.try_get(2)?)?,
+            workspace_version: row.try_get(3)?,
         }))
     }
 
@@ -341,7 +342,7 @@ impl Store for PostgresStore {
 
     async fn signature_token(&self, token: &str) -> StoreResult<Option<StoredSignatureToken>> {
         let row = sqlx::query(&format!(
-            "SELECT {SIGNATURE_TOKEN_COLUMNS}, w.workspace_id, w.name
+            "SELECT {SIGNATURE_TOKEN_COLUMNS}, w.workspace_id, w.name, w.version
              FROM signature_tokens t JOIN workspaces w ON w.workspace_id = t.workspace_id
              WHERE t.token = $1 AND t.revoked_at IS NULL"
         ))
@@ -354,6 +355,7 @@ impl Store for PostgresStore {
         Ok(Some(StoredSignatureToken {
             record: signature_token_from_row(&row)?,
             workspace: workspace_from_row(row.try_get(10)?, row.try_get(11)?)?,
+            workspace_version: row.try_get(12)?,
         }))
     }
 
@@ -424,15 +426,6 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> StoreResult<LogPage> {
         read::read_log(&self.pool, workspace, from, limit).await
-    }
-
-    async fn workspace_version(&self, workspace: WorkspaceId) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT version FROM workspaces WHERE workspace_id = $1")
-                .bind(workspace)
-                .fetch_one(&self.pool)
-                .await?,
-        )
     }
 
     async fn schema_version(&self) -> StoreResult<u32> {

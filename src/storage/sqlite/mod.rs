@@ -378,27 +378,28 @@ impl Store for SqliteStore {
         let token = token.to_owned();
         self.read(move |connection| {
             let row = connection
-                .query_row(
-                    "SELECT w.workspace_id, w.name, k.secret_sha256
+                .prepare_cached(
+                    "SELECT w.workspace_id, w.name, k.secret_sha256, w.version
                      FROM api_keys k JOIN workspaces w ON w.workspace_id = k.workspace_id
                      WHERE k.token = ?1 AND k.revoked_at IS NULL",
-                    [&token],
-                    |row| {
-                        Ok((
-                            row.get::<_, i64>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, Vec<u8>>(2)?,
-                        ))
-                    },
-                )
+                )?
+                .query_row([&token], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, Vec<u8>>(2)?,
+                        row.get::<_, i64>(3)?,
+                    ))
+                })
                 .optional()?;
-            let Some((id, name, hash)) = row else {
+            let Some((id, name, hash, workspace_version)) = row else {
                 return Ok(None);
             };
             let secret_hash: SecretHash = hash.try_into().map_err(|_| {
                 StoreError::Other(anyhow::anyhow!("stored key hash has the wrong length"))
             })?;
             Ok(Some(StoredApiKey {
+                workspace_version,
                 workspace: workspace_from_row(id, name)?,
                 secret_hash,
             }))
@@ -476,7 +477,7 @@ impl Store for SqliteStore {
         let token = token.to_owned();
         self.read(move |connection| {
             let mut statement = connection.prepare_cached(&format!(
-                "SELECT {SIGNATURE_TOKEN_COLUMNS}, w.workspace_id, w.name
+                "SELECT {SIGNATURE_TOKEN_COLUMNS}, w.workspace_id, w.name, w.version
                  FROM signature_tokens t JOIN workspaces w ON w.workspace_id = t.workspace_id
                  WHERE t.token = ?1 AND t.revoked_at IS NULL"
             ))?;
@@ -487,6 +488,7 @@ impl Store for SqliteStore {
             Ok(Some(StoredSignatureToken {
                 record: signature_token_from_row(row)?,
                 workspace: workspace_from_row(row.get(10)?, row.get(11)?)?,
+                workspace_version: row.get(12)?,
             }))
         })
         .await
@@ -567,15 +569,6 @@ impl Store for SqliteStore {
         let from = from.cloned();
         self.read(move |connection| read::read_log(connection, workspace, from.as_ref(), limit))
             .await
-    }
-
-    async fn workspace_version(&self, workspace: WorkspaceId) -> StoreResult<i64> {
-        self.read(move |connection| {
-            let mut statement = connection
-                .prepare_cached("SELECT version FROM workspaces WHERE workspace_id = ?1")?;
-            Ok(statement.query_row([workspace], |row| row.get(0))?)
-        })
-        .await
     }
 
     async fn schema_version(&self) -> StoreResult<u32> {

@@ -21,10 +21,12 @@ pub(super) fn report_stats(
     let transaction = connection.transaction()?;
     let all = query.filter == SpaceFilter::All;
     let offset = query.page.offset();
-    let listing_version: i64 =
-        transaction.query_row(&sqlite_form(sql::LISTING_VERSION_SQL), [workspace], |row| {
-            row.get(0)
-        })?;
+    let listing_version: i64 = query_one(
+        &transaction,
+        &sqlite_form(sql::LISTING_VERSION_SQL),
+        [workspace],
+        |row| row.get(0),
+    )?;
     let mut known = positions.get(workspace, all, listing_version);
     if known.is_none() && offset >= DEEP_OFFSET {
         let mut computed = Positions::new(listing_version);
@@ -37,7 +39,8 @@ pub(super) fn report_stats(
     }
     let total_count = match &known {
         Some(known) => known.total_count,
-        None => count(transaction.query_row(
+        None => count(query_one(
+            &transaction,
             &sqlite_form(sql::COUNT_SQL),
             params![workspace, all],
             |row| row.get(0),
@@ -133,6 +136,17 @@ pub(super) fn read_log(
     Ok(page)
 }
 
+/// The one row of a statement kept prepared on the connection: every page
+/// runs the same few statements, and parsing them anew showed in profiles.
+fn query_one<T>(
+    transaction: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+    row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    transaction.prepare_cached(sql)?.query_row(params, row)
+}
+
 fn limit_offset(page: PageRequest) -> (i64, i64) {
     (
         i64::try_from(page.per_page).unwrap_or(i64::MAX),
@@ -152,7 +166,8 @@ pub(super) fn reports(
 ) -> StoreResult<Page<ReportRow>> {
     let transaction = connection.transaction()?;
     let all = filter == SpaceFilter::All;
-    let total: i64 = transaction.query_row(
+    let total: i64 = query_one(
+        &transaction,
         &sqlite_form(listings::REPORTS_COUNT_SQL),
         params![workspace, all],
         |row| row.get(0),
@@ -191,7 +206,8 @@ pub(super) fn spaces(
 ) -> StoreResult<Page<SpaceRow>> {
     let transaction = connection.transaction()?;
     let all = filter == SpaceFilter::All;
-    let total: i64 = transaction.query_row(
+    let total: i64 = query_one(
+        &transaction,
         &sqlite_form(&listings::spaces_count_sql()),
         params![workspace, all],
         |row| row.get(0),
@@ -218,7 +234,8 @@ pub(super) fn members(
     page: PageRequest,
 ) -> StoreResult<Page<MemberRow>> {
     let transaction = connection.transaction()?;
-    let total: i64 = transaction.query_row(
+    let total: i64 = query_one(
+        &transaction,
         &sqlite_form(listings::MEMBERS_COUNT_SQL),
         [workspace],
         |row| row.get(0),

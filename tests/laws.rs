@@ -373,6 +373,26 @@ async fn deep_pages_follow_every_change_of_the_listing(database: TestDatabase) {
             .collect(),
     ));
     rounds.push((
+        "created far after the rest",
+        (10_001..=10_300u64)
+            .map(|report| {
+                event(json!({"type": "report_created", "report_id": report,
+                "report_token": format!("r{report}"), "space_token": "mine",
+                "email": "bob@x.io", "name": "Far"}))
+            })
+            .collect(),
+    ));
+    rounds.push((
+        "created in the middle",
+        (3_501..=3_800u64)
+            .map(|report| {
+                event(json!({"type": "report_created", "report_id": report,
+                "report_token": format!("r{report}"), "space_token": "team",
+                "email": "bob@x.io", "name": "Middle"}))
+            })
+            .collect(),
+    ));
+    rounds.push((
         "deleted",
         (5..=3400u64)
             .step_by(11)

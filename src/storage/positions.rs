@@ -6,11 +6,14 @@
 //! with the events that create, delete or move a report, or that change a
 //! space (its type decides whether its reports are personal). Views, runs,
 //! edits, schedules and explorations, nearly all of a workspace's traffic,
-//! change the rows on a page but not its bounds. So the positions of one
-//! listing are computed once, by one walk, and stay good until the
-//! workspace's `listing_version` moves; each backend bumps it in the same
-//! transaction as a batch holding such an event, and reads it in the same
-//! snapshot as the page it serves.
+//! change the rows on a page but not its bounds; neither do new reports
+//! whose ids come after every report the workspace had, which only lengthen
+//! the listing. So the positions of one listing are computed once, by one
+//! walk, and stay good until the workspace's `listing_version` moves; each
+//! backend bumps it in the same transaction as a batch that reorders the
+//! listing, and reads it in the same snapshot as the page it serves. Every
+//! read walks the listing from the last position on, which counts it and
+//! takes in reports added at its end.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,41 +34,59 @@ pub const DEEP_OFFSET: u64 = 4 * STRIDE;
 /// are dropped. Each takes 8 bytes per [`STRIDE`] reports.
 const MAX_LISTINGS: usize = 256;
 
-/// The positions of one listing at one `listing_version`.
+/// The positions of one listing at one `listing_version`: the id of every
+/// [`STRIDE`]-th listed report. Reports created after every report the
+/// workspace had only lengthen the listing and leave `listing_version` as
+/// it is (see the writers), so each read walks the listing from the last
+/// mark to its end: a few hundred ids, which also give the total count.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Positions {
     pub listing_version: i64,
-    /// How many reports the listing shows.
-    pub total_count: u64,
     /// `marks[i]` is the id of the listed report at 0-based position
     /// `(i + 1) * STRIDE - 1`.
     marks: Vec<i64>,
 }
 
 impl Positions {
-    /// Positions at `listing_version`, to be given every listed report id
-    /// in order through [`Positions::push`].
+    /// No positions yet at `listing_version`: the walk from
+    /// [`Positions::last_mark`] covers the whole listing.
     pub fn new(listing_version: i64) -> Self {
         Positions {
             listing_version,
-            total_count: 0,
             marks: Vec::new(),
         }
     }
 
-    /// Adds the next listed report id.
-    pub fn push(&mut self, id: i64) {
-        self.total_count += 1;
-        if self.total_count % STRIDE == 0 {
-            self.marks.push(id);
-        }
+    /// Positions from every listed report id, in order.
+    pub fn from_ids(listing_version: i64, ids: &[i64]) -> Self {
+        let positions = Positions::new(listing_version);
+        positions.with_tail(ids).1.unwrap_or(positions)
     }
 
-    /// Positions from every listed report id, in order.
-    pub fn from_ids(listing_version: i64, ids: impl IntoIterator<Item = i64>) -> Self {
-        let mut positions = Positions::new(listing_version);
-        ids.into_iter().for_each(|id| positions.push(id));
-        positions
+    /// The id of the last marked report (0 when none is): the listing
+    /// after it is walked on every read.
+    pub fn last_mark(&self) -> i64 {
+        self.marks.last().copied().unwrap_or(0)
+    }
+
+    /// Given the listed ids after [`Positions::last_mark`], in order: how
+    /// many reports the listing shows, and these positions with marks for
+    /// the tail if it reaches past the next one.
+    pub fn with_tail(&self, tail: &[i64]) -> (u64, Option<Positions>) {
+        let marked = self.marks.len() as u64 * STRIDE;
+        let total = marked + tail.len() as u64;
+        let new_marks: Vec<i64> = tail
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| (marked + *index as u64 + 1) % STRIDE == 0)
+            .map(|(_, id)| *id)
+            .collect();
+        if new_marks.is_empty() {
+            return (total, None);
+        }
+        let mut extended = self.clone();
+        extended.marks.extend(new_marks);
+        (total, Some(extended))
     }
 
     /// Where the row at `offset` is found: after the report id returned
@@ -145,9 +166,9 @@ mod tests {
     #[test]
     fn a_page_starts_after_the_mark_before_it() {
         // Listed ids 10, 20, 30, ...: the row at position p has id 10 * (p + 1).
-        let ids = (1..=10 * STRIDE as i64 + 7).map(|n| n * 10);
-        let positions = Positions::from_ids(3, ids);
-        assert_eq!(positions.total_count, 10 * STRIDE + 7);
+        let ids: Vec<i64> = (1..=10 * STRIDE as i64 + 7).map(|n| n * 10).collect();
+        let positions = Positions::from_ids(3, &ids);
+        assert_eq!(positions.with_tail(&[]).0, 10 * STRIDE);
         for offset in [
             0,
             1,
@@ -173,9 +194,28 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_that_grew_at_its_end_is_marked_from_its_last_mark() {
+        let ids: Vec<i64> = (1..=3 * STRIDE as i64 + 5).collect();
+        let whole = Positions::from_ids(1, &ids);
+        let first_part = Positions::from_ids(1, &ids[..STRIDE as usize + 3]);
+        let tail: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|id| *id > first_part.last_mark())
+            .collect();
+        let (total, extended) = first_part.with_tail(&tail);
+        assert_eq!(total, ids.len() as u64);
+        assert_eq!(extended.unwrap(), whole);
+    }
+
+    #[test]
     fn positions_of_another_listing_version_are_not_served() {
         let cache = PositionCache::default();
-        cache.put(1, false, Positions::from_ids(5, 1..=1000));
+        cache.put(
+            1,
+            false,
+            Positions::from_ids(5, &(1..=1000).collect::<Vec<_>>()),
+        );
         assert!(cache.get(1, false, 5).is_some());
         assert!(cache.get(1, false, 6).is_none());
         assert!(cache.get(1, true, 5).is_none());

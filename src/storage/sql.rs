@@ -13,7 +13,7 @@
 //! ([`Upsert::unnest_sql`]).
 
 /// Marks a workspace changed by a batch that stored something: `$2` says
-/// whether the batch can have changed what its listings show (see
+/// whether the batch can have moved reports already listed (see
 /// [`crate::storage::positions`]). Both versions are read in the snapshot of
 /// every page served, so a page computed before the batch is never reused.
 pub const BUMP_VERSION_SQL: &str = "UPDATE workspaces SET version = version + 1,

@@ -1,5 +1,7 @@
 //! The read path, with the SQL shared with SQLite.
 
+use std::sync::Arc;
+
 use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Row, Transaction};
 
@@ -39,16 +41,22 @@ pub(super) async fn report_stats(
         .await?;
     let mut known = positions.get(workspace, all, listing_version);
     if known.is_none() && offset >= DEEP_OFFSET {
-        let ids: Vec<i64> = sqlx::query_scalar(&sql::listed_ids_sql())
-            .bind(workspace)
-            .bind(all)
-            .fetch_all(&mut *transaction)
-            .await?;
-        let computed = Positions::from_ids(listing_version, ids);
-        known = Some(positions.put(workspace, all, computed));
+        known = Some(Arc::new(Positions::new(listing_version)));
     }
-    let total_count = match &known {
-        Some(known) => known.total_count,
+    let total_count = match &mut known {
+        Some(known) => {
+            let tail: Vec<i64> = sqlx::query_scalar(&sql::listed_ids_sql())
+                .bind(workspace)
+                .bind(all)
+                .bind(known.last_mark())
+                .fetch_all(&mut *transaction)
+                .await?;
+            let (total, extended) = known.with_tail(&tail);
+            if let Some(extended) = extended {
+                *known = positions.put(workspace, all, extended);
+            }
+            total
+        }
         None => {
             let counted: i64 = sqlx::query_scalar(sql::COUNT_SQL)
                 .bind(workspace)

@@ -21,7 +21,7 @@ use sqlx::{Postgres, Transaction};
 use tokio::sync::mpsc;
 
 use crate::domain::Event;
-use crate::domain::state::Changes;
+use crate::domain::state::{Changes, ListingChange};
 use crate::storage::rows::{SqlValue, table_rows};
 use crate::storage::sql::{self, ColumnType};
 use crate::storage::{
@@ -121,11 +121,11 @@ async fn ingest_chunks(
             pending.record(event);
         }
         if pending.rows() >= MERGE_AT_ROWS {
-            listings_changed |= pending.changes_listings();
+            listings_changed |= reorders_listing(&pending);
             merge_changes(&mut transaction, workspace, &std::mem::take(&mut pending)).await?;
         }
     }
-    listings_changed |= pending.changes_listings();
+    listings_changed |= reorders_listing(&pending);
     merge_changes(&mut transaction, workspace, &pending).await?;
     bump_version(&mut transaction, workspace, &summary, listings_changed).await?;
     transaction.commit().await?;
@@ -167,7 +167,16 @@ async fn store_chunk(
     let new_events = insert_events(transaction, workspace, chunk, summary).await?;
     let changes = Changes::from_events(new_events);
     merge_changes(transaction, workspace, &changes).await?;
-    Ok(changes.changes_listings())
+    Ok(reorders_listing(&changes))
+}
+
+/// Whether merging `changes` can move reports already listed (see
+/// [`crate::storage::positions`]). Unlike SQLite's writer, this one cannot
+/// tell reports created at the end of the listing from others: concurrent
+/// batches may each see a largest id that the other is about to undercut.
+/// So any change to which reports are listed counts.
+fn reorders_listing(changes: &Changes) -> bool {
+    changes.report_listing_change() != ListingChange::None
 }
 
 /// Appends events to the log; returns those not stored before.

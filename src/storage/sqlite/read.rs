@@ -1,5 +1,7 @@
 //! The read path: pages of statistics from the maintained tables.
 
+use std::sync::Arc;
+
 use rusqlite::{Connection, params};
 
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
@@ -29,16 +31,22 @@ pub(super) fn report_stats(
     )?;
     let mut known = positions.get(workspace, all, listing_version);
     if known.is_none() && offset >= DEEP_OFFSET {
-        let mut computed = Positions::new(listing_version);
-        let mut statement = transaction.prepare_cached(&sqlite_form(&sql::listed_ids_sql()))?;
-        let mut rows = statement.query(params![workspace, all])?;
-        while let Some(row) = rows.next()? {
-            computed.push(row.get(0)?);
-        }
-        known = Some(positions.put(workspace, all, computed));
+        known = Some(Arc::new(Positions::new(listing_version)));
     }
-    let total_count = match &known {
-        Some(known) => known.total_count,
+    let total_count = match &mut known {
+        Some(known) => {
+            let mut tail = Vec::new();
+            let mut statement = transaction.prepare_cached(&sqlite_form(&sql::listed_ids_sql()))?;
+            let mut rows = statement.query(params![workspace, all, known.last_mark()])?;
+            while let Some(row) = rows.next()? {
+                tail.push(row.get(0)?);
+            }
+            let (total, extended) = known.with_tail(&tail);
+            if let Some(extended) = extended {
+                *known = positions.put(workspace, all, extended);
+            }
+            total
+        }
         None => count(query_one(
             &transaction,
             &sqlite_form(sql::COUNT_SQL),

@@ -5,7 +5,7 @@ use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior, params, para
 use tokio::sync::mpsc;
 
 use crate::domain::Event;
-use crate::domain::state::Changes;
+use crate::domain::state::{Changes, ListingChange};
 use crate::storage::report_stats::sqlite_form;
 use crate::storage::rows::{SqlValue, table_rows};
 use crate::storage::sql;
@@ -33,12 +33,12 @@ pub(super) fn ingest_stream(
                 }
                 retired.free(chunk);
                 if pending.rows() >= MERGE_AT_ROWS {
-                    listings_changed |= pending.changes_listings();
+                    listings_changed |= reorders_listing(&transaction, workspace, &pending)?;
                     merge_changes(&transaction, workspace, &std::mem::take(&mut pending))?;
                 }
             }
             Some(IngestMessage::Commit) => {
-                listings_changed |= pending.changes_listings();
+                listings_changed |= reorders_listing(&transaction, workspace, &pending)?;
                 merge_changes(&transaction, workspace, &pending)?;
                 if summary.accepted > 0 {
                     transaction
@@ -50,6 +50,29 @@ pub(super) fn ingest_stream(
             }
             // Dropping the transaction rolls it back.
             None => return Err(StoreError::Aborted),
+        }
+    }
+}
+
+/// Whether merging `changes` moves reports already listed, so that the
+/// remembered starts of pages (see [`crate::storage::positions`]) no longer
+/// hold. Reports created with ids above every report row the workspace has
+/// only lengthen the listing, which readers see by walking its end: new
+/// reports, the common case, keep deep pages cheap. This is decided before
+/// the merge, under SQLite's single writer, so no other batch interleaves.
+fn reorders_listing(
+    transaction: &Transaction<'_>,
+    workspace: WorkspaceId,
+    changes: &Changes,
+) -> rusqlite::Result<bool> {
+    match changes.report_listing_change() {
+        ListingChange::None => Ok(false),
+        ListingChange::Reordered => Ok(true),
+        ListingChange::CreatedOrMovedFrom(first) => {
+            let largest: Option<i64> = transaction
+                .prepare_cached("SELECT max(report_id) FROM reports WHERE workspace_id = ?1")?
+                .query_row([workspace], |row| row.get(0))?;
+            Ok(largest.is_some_and(|largest| largest >= first.get()))
         }
     }
 }

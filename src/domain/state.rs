@@ -55,12 +55,16 @@ impl<T> Register<T> {
     }
 }
 
-/// Keeps whichever of the current and the incoming write has the larger stamp.
-fn merge_register<T>(slot: &mut Option<Register<T>>, incoming: Register<T>) {
-    match slot {
-        Some(current) if current.stamp >= incoming.stamp => {}
-        _ => *slot = Some(incoming),
+/// Keeps whichever of the current write and `event`'s has the larger stamp.
+/// The value is made only when `event` wins: folding is the import's
+/// hottest loop, and most writes lose to one already folded in.
+fn write_register<T>(slot: &mut Option<Register<T>>, event: &Event, value: impl FnOnce() -> T) {
+    if let Some(current) = slot {
+        if (current.stamp.at, &current.stamp.event) >= (event.occurred_at, &event.id) {
+            return;
+        }
     }
+    *slot = Some(Register::of(event, value()));
 }
 
 fn merge_max(slot: &mut Option<Timestamp>, incoming: Timestamp) {
@@ -253,21 +257,15 @@ impl Changes {
                 name,
             } => {
                 let member = self.members.entry(email.clone()).or_default();
-                merge_register(
-                    &mut member.profile,
-                    Register::of(
-                        event,
-                        MemberProfile {
-                            username: username.clone(),
-                            name: name.clone(),
-                        },
-                    ),
-                );
-                merge_register(&mut member.present, Register::of(event, true));
+                write_register(&mut member.profile, event, || MemberProfile {
+                    username: username.clone(),
+                    name: name.clone(),
+                });
+                write_register(&mut member.present, event, || true);
             }
             EventKind::MemberRemoved { email } => {
                 let member = self.members.entry(email.clone()).or_default();
-                merge_register(&mut member.present, Register::of(event, false));
+                write_register(&mut member.present, event, || false);
             }
             EventKind::SpaceUpserted {
                 space_token,
@@ -276,17 +274,11 @@ impl Changes {
                 space_type,
             } => {
                 let space = self.spaces.entry(space_token.clone()).or_default();
-                merge_register(
-                    &mut space.definition,
-                    Register::of(
-                        event,
-                        SpaceDefinition {
-                            name: name.clone(),
-                            description: description.clone(),
-                            space_type: *space_type,
-                        },
-                    ),
-                );
+                write_register(&mut space.definition, event, || SpaceDefinition {
+                    name: name.clone(),
+                    description: description.clone(),
+                    space_type: *space_type,
+                });
             }
             EventKind::SpaceDeleted { space_token } => {
                 self.spaces.entry(space_token.clone()).or_default().deleted = true;
@@ -300,22 +292,13 @@ impl Changes {
                 description,
             } => {
                 let report = self.report(*report_id);
-                merge_register(
-                    &mut report.definition,
-                    Register::of(
-                        event,
-                        ReportDefinition {
-                            report_token: report_token.clone(),
-                            creator: email.clone(),
-                        },
-                    ),
-                );
-                merge_register(&mut report.name, Register::of(event, name.clone()));
-                merge_register(
-                    &mut report.description,
-                    Register::of(event, description.clone()),
-                );
-                merge_register(&mut report.space, Register::of(event, space_token.clone()));
+                write_register(&mut report.definition, event, || ReportDefinition {
+                    report_token: report_token.clone(),
+                    creator: email.clone(),
+                });
+                write_register(&mut report.name, event, || name.clone());
+                write_register(&mut report.description, event, || description.clone());
+                write_register(&mut report.space, event, || space_token.clone());
                 merge_min(&mut report.created_at, at);
             }
             EventKind::ReportEdited {
@@ -325,26 +308,24 @@ impl Changes {
                 description,
             } => {
                 let report = self.report(*report_id);
-                report.editors.insert(email.clone());
+                if !report.editors.contains(email) {
+                    report.editors.insert(email.clone());
+                }
                 merge_max(&mut report.edited_at, at);
                 if let Some(name) = name {
-                    merge_register(&mut report.name, Register::of(event, name.clone()));
+                    write_register(&mut report.name, event, || name.clone());
                 }
                 if let Some(description) = description {
-                    merge_register(
-                        &mut report.description,
-                        Register::of(event, Some(description.clone())),
-                    );
+                    write_register(&mut report.description, event, || Some(description.clone()));
                 }
             }
             EventKind::ReportMoved {
                 report_id,
                 space_token,
             } => {
-                merge_register(
-                    &mut self.report(*report_id).space,
-                    Register::of(event, space_token.clone()),
-                );
+                write_register(&mut self.report(*report_id).space, event, || {
+                    space_token.clone()
+                });
             }
             EventKind::ReportDeleted { report_id } => self.report(*report_id).deleted = true,
             EventKind::ReportViewed { report_id, .. } => {
@@ -360,24 +341,22 @@ impl Changes {
             } => {
                 let report = self.report(*report_id);
                 match trigger {
-                    RunTrigger::Manual { email } => {
-                        let latest = report.manual_runs.entry(email.clone()).or_insert(at);
-                        *latest = (*latest).max(at);
-                    }
+                    RunTrigger::Manual { email } => match report.manual_runs.get_mut(email) {
+                        Some(latest) => *latest = (*latest).max(at),
+                        None => {
+                            report.manual_runs.insert(email.clone(), at);
+                        }
+                    },
                     RunTrigger::Scheduled { schedule_token } => {
-                        report.scheduled_runs.insert(schedule_token.clone());
+                        if !report.scheduled_runs.contains(schedule_token) {
+                            report.scheduled_runs.insert(schedule_token.clone());
+                        }
                     }
                 }
-                merge_register(
-                    &mut report.last_run,
-                    Register::of(
-                        event,
-                        LastRun {
-                            run_token: run_token.clone(),
-                            state: *state,
-                        },
-                    ),
-                );
+                write_register(&mut report.last_run, event, || LastRun {
+                    run_token: run_token.clone(),
+                    state: *state,
+                });
                 if *state == RunState::Succeeded {
                     merge_max(&mut report.last_successful_run_at, at);
                 }
@@ -388,24 +367,18 @@ impl Changes {
                 email,
             } => {
                 let schedule = self.schedules.entry(schedule_token.clone()).or_default();
-                merge_register(
-                    &mut schedule.definition,
-                    Register::of(
-                        event,
-                        ReportLink {
-                            report_id: *report_id,
-                            creator: email.clone(),
-                        },
-                    ),
-                );
+                write_register(&mut schedule.definition, event, || ReportLink {
+                    report_id: *report_id,
+                    creator: email.clone(),
+                });
             }
             EventKind::SchedulePaused { schedule_token } => {
                 let schedule = self.schedules.entry(schedule_token.clone()).or_default();
-                merge_register(&mut schedule.paused, Register::of(event, true));
+                write_register(&mut schedule.paused, event, || true);
             }
             EventKind::ScheduleResumed { schedule_token } => {
                 let schedule = self.schedules.entry(schedule_token.clone()).or_default();
-                merge_register(&mut schedule.paused, Register::of(event, false));
+                write_register(&mut schedule.paused, event, || false);
             }
             EventKind::ScheduleDeleted { schedule_token } => {
                 self.schedules
@@ -422,16 +395,10 @@ impl Changes {
                     .explorations
                     .entry(exploration_token.clone())
                     .or_default();
-                merge_register(
-                    &mut exploration.definition,
-                    Register::of(
-                        event,
-                        ReportLink {
-                            report_id: *report_id,
-                            creator: email.clone(),
-                        },
-                    ),
-                );
+                write_register(&mut exploration.definition, event, || ReportLink {
+                    report_id: *report_id,
+                    creator: email.clone(),
+                });
             }
             EventKind::ExplorationDeleted { exploration_token } => {
                 self.explorations

@@ -349,11 +349,15 @@ async fn deep_pages_follow_every_change_of_the_listing(database: TestDatabase) {
         ),
         event(json!({"type": "space_upserted", "space_token": "later", "name": "Later"})),
     ];
+    let created = |report: u64, space: &str| {
+        json!({"type": "report_created", "report_id": report, "report_token": format!("r{report}"),
+            "space_token": space, "email": "ann@x.io", "name": format!("Report {report}")})
+    };
     for report in 1..=3000u64 {
-        let space = ["team", "team", "mine", "later"][report as usize % 4];
-        setup.push(event(json!({"type": "report_created", "report_id": report,
-            "report_token": format!("r{report}"), "space_token": space,
-            "email": "ann@x.io", "name": format!("Report {report}")})));
+        setup.push(event(created(
+            report,
+            ["team", "team", "mine", "later"][report as usize % 4],
+        )));
     }
     let views = |event: &mut dyn FnMut(Value) -> Value| {
         (1..=3000u64)
@@ -362,36 +366,18 @@ async fn deep_pages_follow_every_change_of_the_listing(database: TestDatabase) {
             .collect::<Vec<_>>()
     };
     let mut rounds = vec![("created", setup), ("viewed", views(&mut event))];
-    rounds.push((
-        "more created",
-        (3001..=3400u64)
-            .map(|report| {
-                event(json!({"type": "report_created", "report_id": report,
-                "report_token": format!("r{report}"), "space_token": "team",
-                "email": "bob@x.io", "name": "New"}))
-            })
-            .collect(),
-    ));
-    rounds.push((
-        "created far after the rest",
-        (10_001..=10_300u64)
-            .map(|report| {
-                event(json!({"type": "report_created", "report_id": report,
-                "report_token": format!("r{report}"), "space_token": "mine",
-                "email": "bob@x.io", "name": "Far"}))
-            })
-            .collect(),
-    ));
-    rounds.push((
-        "created in the middle",
-        (3_501..=3_800u64)
-            .map(|report| {
-                event(json!({"type": "report_created", "report_id": report,
-                "report_token": format!("r{report}"), "space_token": "team",
-                "email": "bob@x.io", "name": "Middle"}))
-            })
-            .collect(),
-    ));
+    for (round, reports, space) in [
+        ("more created", 3001..=3400u64, "team"),
+        ("created far after the rest", 10_001..=10_300, "mine"),
+        ("created in the middle", 3_501..=3_800, "team"),
+    ] {
+        rounds.push((
+            round,
+            reports
+                .map(|report| event(created(report, space)))
+                .collect(),
+        ));
+    }
     rounds.push((
         "deleted",
         (5..=3400u64)

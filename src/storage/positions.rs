@@ -63,10 +63,23 @@ impl Positions {
         positions.with_tail(ids).1.unwrap_or(positions)
     }
 
-    /// The id of the last marked report (0 when none is): the listing
-    /// after it is walked on every read.
+    /// The id of the last marked report (0 when none is): the listing from
+    /// it on is walked on every read.
     pub fn last_mark(&self) -> i64 {
         self.marks.last().copied().unwrap_or(0)
+    }
+
+    /// Given the listed ids from [`Positions::last_mark`] on (that id
+    /// included), in order: the tail after it, if the walk saw the last
+    /// mark. A read whose snapshot predates reports added at the end of the
+    /// listing may find positions computed by a newer read; then its walk
+    /// does not start at the last mark, and these positions are not its to
+    /// use.
+    pub fn tail<'w>(&self, walked: &'w [i64]) -> Option<&'w [i64]> {
+        if self.marks.is_empty() {
+            return Some(walked);
+        }
+        (walked.first() == Some(&self.last_mark())).then(|| &walked[1..])
     }
 
     /// Given the listed ids after [`Positions::last_mark`], in order: how
@@ -198,14 +211,24 @@ mod tests {
         let ids: Vec<i64> = (1..=3 * STRIDE as i64 + 5).collect();
         let whole = Positions::from_ids(1, &ids);
         let first_part = Positions::from_ids(1, &ids[..STRIDE as usize + 3]);
-        let tail: Vec<i64> = ids
+        let walked: Vec<i64> = ids
             .iter()
             .copied()
-            .filter(|id| *id > first_part.last_mark())
+            .filter(|id| *id >= first_part.last_mark())
             .collect();
-        let (total, extended) = first_part.with_tail(&tail);
+        let (total, extended) = first_part.with_tail(first_part.tail(&walked).unwrap());
         assert_eq!(total, ids.len() as u64);
         assert_eq!(extended.unwrap(), whole);
+
+        // A read that cannot see the last mark (its snapshot is older than
+        // the read that marked it) does not use these positions.
+        let older: Vec<i64> = ids[..2 * STRIDE as usize].to_vec();
+        let seen_by_older: Vec<i64> = older
+            .iter()
+            .copied()
+            .filter(|id| *id >= whole.last_mark())
+            .collect();
+        assert_eq!(whole.tail(&seen_by_older), None);
     }
 
     #[test]

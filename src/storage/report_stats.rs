@@ -41,10 +41,10 @@ pub fn page_sql() -> String {
     )
 }
 
-/// The listed report ids after `$3`, in order: what positions are
+/// The listed report ids from `$3` on, in order: what positions are
 /// computed from.
 pub fn listed_ids_sql() -> String {
-    format!("SELECT r.report_id {LISTED_REPORTS} AND r.report_id > $3 ORDER BY r.report_id")
+    format!("SELECT r.report_id {LISTED_REPORTS} AND r.report_id >= $3 ORDER BY r.report_id")
 }
 
 /// Read in the page's snapshot: the positions it may use.

@@ -43,19 +43,25 @@ pub(super) async fn report_stats(
     if known.is_none() && offset >= DEEP_OFFSET {
         known = Some(Arc::new(Positions::new(listing_version)));
     }
+    let mut walked = Vec::new();
+    if let Some(known) = &known {
+        walked = sqlx::query_scalar(&sql::listed_ids_sql())
+            .bind(workspace)
+            .bind(all)
+            .bind(known.last_mark())
+            .fetch_all(&mut *transaction)
+            .await?;
+    }
+    let mut known = known.and_then(|known| {
+        let tail = known.tail(&walked)?;
+        Some((known.with_tail(tail), known))
+    });
     let total_count = match &mut known {
-        Some(known) => {
-            let tail: Vec<i64> = sqlx::query_scalar(&sql::listed_ids_sql())
-                .bind(workspace)
-                .bind(all)
-                .bind(known.last_mark())
-                .fetch_all(&mut *transaction)
-                .await?;
-            let (total, extended) = known.with_tail(&tail);
-            if let Some(extended) = extended {
+        Some(((total, extended), known)) => {
+            if let Some(extended) = extended.take() {
                 *known = positions.put(workspace, all, extended);
             }
-            total
+            *total
         }
         None => {
             let counted: i64 = sqlx::query_scalar(sql::COUNT_SQL)
@@ -66,7 +72,7 @@ pub(super) async fn report_stats(
             u64::try_from(counted).unwrap_or(0)
         }
     };
-    let (after, skip) = known.map_or((0, offset), |known| known.start(offset));
+    let (after, skip) = known.map_or((0, offset), |(_, known)| known.start(offset));
 
     let limit = i64::try_from(query.page.per_page).unwrap_or(i64::MAX);
     let mut page = PageBuilder::default();

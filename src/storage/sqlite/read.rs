@@ -33,19 +33,24 @@ pub(super) fn report_stats(
     if known.is_none() && offset >= DEEP_OFFSET {
         known = Some(Arc::new(Positions::new(listing_version)));
     }
+    let mut walked = Vec::new();
+    if let Some(known) = &known {
+        let mut statement = transaction.prepare_cached(&sqlite_form(&sql::listed_ids_sql()))?;
+        let mut rows = statement.query(params![workspace, all, known.last_mark()])?;
+        while let Some(row) = rows.next()? {
+            walked.push(row.get(0)?);
+        }
+    }
+    let mut known = known.and_then(|known| {
+        let tail = known.tail(&walked)?;
+        Some((known.with_tail(tail), known))
+    });
     let total_count = match &mut known {
-        Some(known) => {
-            let mut tail = Vec::new();
-            let mut statement = transaction.prepare_cached(&sqlite_form(&sql::listed_ids_sql()))?;
-            let mut rows = statement.query(params![workspace, all, known.last_mark()])?;
-            while let Some(row) = rows.next()? {
-                tail.push(row.get(0)?);
-            }
-            let (total, extended) = known.with_tail(&tail);
-            if let Some(extended) = extended {
+        Some(((total, extended), known)) => {
+            if let Some(extended) = extended.take() {
                 *known = positions.put(workspace, all, extended);
             }
-            total
+            *total
         }
         None => count(query_one(
             &transaction,
@@ -54,7 +59,7 @@ pub(super) fn report_stats(
             |row| row.get(0),
         )?),
     };
-    let (after, skip) = known.map_or((0, offset), |known| known.start(offset));
+    let (after, skip) = known.map_or((0, offset), |(_, known)| known.start(offset));
 
     let limit = i64::try_from(query.page.per_page).unwrap_or(i64::MAX);
     let skip = i64::try_from(skip).unwrap_or(i64::MAX);

@@ -146,6 +146,40 @@ impl PositionCache {
             .map(|(_, positions)| Arc::clone(positions))
     }
 
+    /// The positions a page read at `listing_version` starts from: those
+    /// kept for it, or none yet when the page is deep enough to be worth
+    /// computing them. The read then walks the listing from their
+    /// [`Positions::last_mark`] and hands the ids to [`PositionCache::settle`].
+    pub fn plan(
+        &self,
+        workspace: WorkspaceId,
+        all_spaces: bool,
+        listing_version: i64,
+        offset: u64,
+    ) -> Option<Arc<Positions>> {
+        self.get(workspace, all_spaces, listing_version)
+            .or_else(|| (offset >= DEEP_OFFSET).then(|| Arc::new(Positions::new(listing_version))))
+    }
+
+    /// Given what the read walked from the planned positions' last mark on:
+    /// the listing's total count and the positions to start the page from,
+    /// keeping any new marks. `None` when the positions are not this read's
+    /// to use (see [`Positions::tail`]); it then counts and walks by itself.
+    pub fn settle(
+        &self,
+        workspace: WorkspaceId,
+        all_spaces: bool,
+        planned: Arc<Positions>,
+        walked: &[i64],
+    ) -> Option<(u64, Arc<Positions>)> {
+        let (total, extended) = planned.with_tail(planned.tail(walked)?);
+        let positions = match extended {
+            Some(extended) => self.put(workspace, all_spaces, extended),
+            None => planned,
+        };
+        Some((total, positions))
+    }
+
     /// Keeps `positions` for the listing; returns them shared.
     pub fn put(
         &self,

@@ -1,7 +1,5 @@
 //! The read path, with the SQL shared with SQLite.
 
-use std::sync::Arc;
-
 use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Row, Transaction};
 
@@ -9,7 +7,7 @@ use crate::domain::Event;
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::storage::listings::{self, ReportColumns};
-use crate::storage::positions::{DEEP_OFFSET, PositionCache, Positions};
+use crate::storage::positions::PositionCache;
 use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder};
 use crate::storage::{
     LogCursor, LogPage, Page, PageRequest, ReportStatsQuery, StoreResult, WorkspaceId,
@@ -39,30 +37,19 @@ pub(super) async fn report_stats(
         .bind(workspace)
         .fetch_one(&mut *transaction)
         .await?;
-    let mut known = positions.get(workspace, all, listing_version);
-    if known.is_none() && offset >= DEEP_OFFSET {
-        known = Some(Arc::new(Positions::new(listing_version)));
-    }
+    let planned = positions.plan(workspace, all, listing_version, offset);
     let mut walked = Vec::new();
-    if let Some(known) = &known {
+    if let Some(planned) = &planned {
         walked = sqlx::query_scalar(&sql::listed_ids_sql())
             .bind(workspace)
             .bind(all)
-            .bind(known.last_mark())
+            .bind(planned.last_mark())
             .fetch_all(&mut *transaction)
             .await?;
     }
-    let mut known = known.and_then(|known| {
-        let tail = known.tail(&walked)?;
-        Some((known.with_tail(tail), known))
-    });
-    let total_count = match &mut known {
-        Some(((total, extended), known)) => {
-            if let Some(extended) = extended.take() {
-                *known = positions.put(workspace, all, extended);
-            }
-            *total
-        }
+    let known = planned.and_then(|planned| positions.settle(workspace, all, planned, &walked));
+    let total_count = match &known {
+        Some((total, _)) => *total,
         None => {
             let counted: i64 = sqlx::query_scalar(sql::COUNT_SQL)
                 .bind(workspace)

@@ -1,13 +1,11 @@
 //! The read path: pages of statistics from the maintained tables.
 
-use std::sync::Arc;
-
 use rusqlite::{Connection, params};
 
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::storage::listings::{self, ReportColumns};
-use crate::storage::positions::{DEEP_OFFSET, PositionCache, Positions};
+use crate::storage::positions::PositionCache;
 use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder, sqlite_form};
 use crate::storage::{
     LogCursor, LogPage, Page, PageRequest, ReportStatsQuery, StoreError, StoreResult, WorkspaceId,
@@ -29,29 +27,18 @@ pub(super) fn report_stats(
         [workspace],
         |row| row.get(0),
     )?;
-    let mut known = positions.get(workspace, all, listing_version);
-    if known.is_none() && offset >= DEEP_OFFSET {
-        known = Some(Arc::new(Positions::new(listing_version)));
-    }
+    let planned = positions.plan(workspace, all, listing_version, offset);
     let mut walked = Vec::new();
-    if let Some(known) = &known {
+    if let Some(planned) = &planned {
         let mut statement = transaction.prepare_cached(&sqlite_form(&sql::listed_ids_sql()))?;
-        let mut rows = statement.query(params![workspace, all, known.last_mark()])?;
+        let mut rows = statement.query(params![workspace, all, planned.last_mark()])?;
         while let Some(row) = rows.next()? {
             walked.push(row.get(0)?);
         }
     }
-    let mut known = known.and_then(|known| {
-        let tail = known.tail(&walked)?;
-        Some((known.with_tail(tail), known))
-    });
-    let total_count = match &mut known {
-        Some(((total, extended), known)) => {
-            if let Some(extended) = extended.take() {
-                *known = positions.put(workspace, all, extended);
-            }
-            *total
-        }
+    let known = planned.and_then(|planned| positions.settle(workspace, all, planned, &walked));
+    let total_count = match &known {
+        Some((total, _)) => *total,
         None => count(query_one(
             &transaction,
             &sqlite_form(sql::COUNT_SQL),

@@ -99,8 +99,8 @@ async fn ingest_chunks(
         .execute(&mut *transaction)
         .await?;
     let mut summary = IngestSummary::default();
-    // As in SQLite, changes are merged every so many events rather than per
-    // chunk: each merge rewrites every row it touches (a new row version in
+    // As in SQLite, changes are merged once they hold so many rows rather
+    // than per chunk: each merge rewrites every row it touches (a new row version in
     // PostgreSQL, for VACUUM to collect), and a busy report is touched by
     // nearly every chunk.
     let mut pending = Changes::default();

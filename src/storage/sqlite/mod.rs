@@ -86,10 +86,10 @@ fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Page size of a new database. SQLite's default of 4 KiB makes the event id
-/// index deep and splits its pages often; 16 KiB pages halve an import's
-/// B-tree work (measured in BENCHMARKS.md) and cost reads of single rows
-/// little, since the hot pages are cached anyway.
+/// Page size of a new database. With SQLite's default of 4 KiB the event id
+/// index is deeper and splits its pages more often: 16 KiB pages made the
+/// 2M-event import of BENCHMARKS.md 5–20% faster (64 KiB was slower again),
+/// and cost reads of single rows little, since the hot pages are cached.
 const PAGE_SIZE: i64 = 16 * 1024;
 
 /// Page cache of the writer connection, in KiB. An import's working set

@@ -322,11 +322,11 @@ async fn a_large_import_in_many_chunks_matches_the_reference(database: TestDatab
     }
 }
 
-/// Pages deep in a listing start from remembered positions (see
-/// `storage::positions`), which must follow every batch that changes which
-/// reports are listed, and only those. Every page is checked against the
-/// reference after each kind of batch, at a page size that does not divide
-/// the stride of the positions.
+/// Pages deep in `report_stats` and `/reports` start from remembered
+/// positions (see `storage::positions`), which must follow every batch that
+/// changes which reports are listed. Every page of both is checked against
+/// the reference after each kind of batch, at a page size that does not
+/// divide the stride of the positions.
 async fn deep_pages_follow_every_change_of_the_listing(database: TestDatabase) {
     const PER_PAGE: u64 = 97;
     let store = database.open().await;
@@ -413,29 +413,31 @@ async fn deep_pages_follow_every_change_of_the_listing(database: TestDatabase) {
         let reference = Changes::from_events(&delivered);
         for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
             let expected = compute_report_stats(&reference, recent_since(), filter);
+            let expected_reports = compute_reports(&reference, filter);
             let pages = (expected.len() as u64).div_ceil(PER_PAGE) + 1;
             // Deepest first, so that positions are computed before page 1.
             for page in (1..=pages).rev() {
+                let request = PageRequest {
+                    page,
+                    per_page: PER_PAGE,
+                };
                 let query = ReportStatsQuery {
-                    page: PageRequest {
-                        page,
-                        per_page: PER_PAGE,
-                    },
+                    page: request,
                     filter,
                     recent_since: recent_since(),
                 };
                 let served = store.report_stats(workspace, query).await.unwrap();
+                let listed = store.reports(workspace, request, filter).await.unwrap();
                 let start = ((page - 1) * PER_PAGE) as usize;
                 let end = (start + PER_PAGE as usize).min(expected.len());
+                let context = format!("{round}, {filter:?}, page {page}");
+                assert_eq!(served.total_count, expected.len() as u64, "{context}");
+                assert_eq!(served.items, expected[start.min(end)..end], "{context}");
+                assert_eq!(listed.total_count, expected.len() as u64, "{context}");
                 assert_eq!(
-                    served.total_count,
-                    expected.len() as u64,
-                    "{round}, {filter:?}"
-                );
-                assert_eq!(
-                    served.items,
-                    expected[start.min(end)..end],
-                    "{round}, {filter:?}, page {page}"
+                    listed.items,
+                    expected_reports[start.min(end)..end],
+                    "{context}"
                 );
             }
         }

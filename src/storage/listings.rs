@@ -6,17 +6,16 @@ use super::report_stats::LISTED_REPORTS;
 use crate::domain::Timestamp;
 use crate::domain::listings::{ReportRow, updated_at};
 
-/// The same count as `report_stats`'.
-pub const REPORTS_COUNT_SQL: &str = super::report_stats::COUNT_SQL;
-
-/// The columns [`ReportColumns`] holds, in its order. `$3` is the limit,
-/// `$4` the offset.
+/// The columns [`ReportColumns`] holds, in its order, for the reports
+/// `report_stats` lists: after report id `$5`, `$3` of them from offset `$4`
+/// (positions and count are `report_stats`', see [`super::positions`]).
 pub fn reports_page_sql() -> String {
     format!(
         "SELECT r.report_id, r.report_token, r.name, r.description, r.created_at, r.edited_at,
         r.definition_at, r.space_at, r.last_run_at, r.last_run_token, r.last_run_state,
         r.last_successful_run_at, r.last_viewed_at, r.creator_email, r.space_token
     {LISTED_REPORTS}
+      AND r.report_id > $5
     ORDER BY r.report_id LIMIT $3 OFFSET $4"
     )
 }

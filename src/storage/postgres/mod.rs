@@ -399,7 +399,7 @@ impl Store for PostgresStore {
         page: PageRequest,
         filter: SpaceFilter,
     ) -> StoreResult<Page<ReportRow>> {
-        read::reports(&self.pool, workspace, page, filter).await
+        read::reports(&self.pool, &self.positions, workspace, page, filter).await
     }
 
     async fn spaces(

@@ -24,6 +24,48 @@ async fn snapshot(pool: &PgPool) -> StoreResult<Transaction<'static, Postgres>> 
     Ok(transaction)
 }
 
+/// Where the page at `offset` of the listed reports starts, and how many
+/// reports are listed: from the listing's positions when they are known or
+/// the page is deep (see [`crate::storage::positions`]), else by counting.
+/// Returns the total, the report id the page starts after, and the rows to
+/// skip from there.
+async fn locate(
+    transaction: &mut Transaction<'static, Postgres>,
+    positions: &PositionCache,
+    workspace: WorkspaceId,
+    all: bool,
+    offset: u64,
+) -> StoreResult<(u64, i64, i64)> {
+    let listing_version: i64 = sqlx::query_scalar(sql::LISTING_VERSION_SQL)
+        .bind(workspace)
+        .fetch_one(&mut **transaction)
+        .await?;
+    let planned = positions.plan(workspace, all, listing_version, offset);
+    let mut walked = Vec::new();
+    if let Some(planned) = &planned {
+        walked = sqlx::query_scalar(&sql::listed_ids_sql())
+            .bind(workspace)
+            .bind(all)
+            .bind(planned.last_mark())
+            .fetch_all(&mut **transaction)
+            .await?;
+    }
+    let known = planned.and_then(|planned| positions.settle(workspace, all, planned, &walked));
+    let total = match &known {
+        Some((total, _)) => *total,
+        None => {
+            let counted: i64 = sqlx::query_scalar(sql::COUNT_SQL)
+                .bind(workspace)
+                .bind(all)
+                .fetch_one(&mut **transaction)
+                .await?;
+            u64::try_from(counted).unwrap_or(0)
+        }
+    };
+    let (after, skip) = known.map_or((0, offset), |(_, known)| known.start(offset));
+    Ok((total, after, i64::try_from(skip).unwrap_or(i64::MAX)))
+}
+
 pub(super) async fn report_stats(
     pool: &PgPool,
     positions: &PositionCache,
@@ -33,33 +75,8 @@ pub(super) async fn report_stats(
     let mut transaction = snapshot(pool).await?;
     let all = query.filter == SpaceFilter::All;
     let offset = query.page.offset();
-    let listing_version: i64 = sqlx::query_scalar(sql::LISTING_VERSION_SQL)
-        .bind(workspace)
-        .fetch_one(&mut *transaction)
-        .await?;
-    let planned = positions.plan(workspace, all, listing_version, offset);
-    let mut walked = Vec::new();
-    if let Some(planned) = &planned {
-        walked = sqlx::query_scalar(&sql::listed_ids_sql())
-            .bind(workspace)
-            .bind(all)
-            .bind(planned.last_mark())
-            .fetch_all(&mut *transaction)
-            .await?;
-    }
-    let known = planned.and_then(|planned| positions.settle(workspace, all, planned, &walked));
-    let total_count = match &known {
-        Some((total, _)) => *total,
-        None => {
-            let counted: i64 = sqlx::query_scalar(sql::COUNT_SQL)
-                .bind(workspace)
-                .bind(all)
-                .fetch_one(&mut *transaction)
-                .await?;
-            u64::try_from(counted).unwrap_or(0)
-        }
-    };
-    let (after, skip) = known.map_or((0, offset), |(_, known)| known.start(offset));
+    let (total_count, after, skip) =
+        locate(&mut transaction, positions, workspace, all, offset).await?;
 
     let limit = i64::try_from(query.page.per_page).unwrap_or(i64::MAX);
     let mut page = PageBuilder::default();
@@ -67,7 +84,7 @@ pub(super) async fn report_stats(
         .bind(workspace)
         .bind(all)
         .bind(limit)
-        .bind(i64::try_from(skip).unwrap_or(i64::MAX))
+        .bind(skip)
         .bind(after)
         .fetch_all(&mut *transaction)
         .await?;
@@ -176,23 +193,22 @@ fn count(total: i64) -> u64 {
 
 pub(super) async fn reports(
     pool: &PgPool,
+    positions: &PositionCache,
     workspace: WorkspaceId,
     page: PageRequest,
     filter: SpaceFilter,
 ) -> StoreResult<Page<ReportRow>> {
     let mut transaction = snapshot(pool).await?;
     let all = filter == SpaceFilter::All;
-    let total: i64 = sqlx::query_scalar(listings::REPORTS_COUNT_SQL)
-        .bind(workspace)
-        .bind(all)
-        .fetch_one(&mut *transaction)
-        .await?;
-    let (limit, offset) = limit_offset(page);
+    let (total, after, skip) =
+        locate(&mut transaction, positions, workspace, all, page.offset()).await?;
+    let (limit, _) = limit_offset(page);
     let rows = sqlx::query(&listings::reports_page_sql())
         .bind(workspace)
         .bind(all)
         .bind(limit)
-        .bind(offset)
+        .bind(skip)
+        .bind(after)
         .fetch_all(&mut *transaction)
         .await?;
     transaction.commit().await?;
@@ -218,7 +234,7 @@ pub(super) async fn reports(
             }))
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(Page::new(count(total), items))
+    Ok(Page::new(total, items))
 }
 
 pub(super) async fn spaces(

@@ -537,7 +537,8 @@ impl Store for SqliteStore {
         page: PageRequest,
         filter: SpaceFilter,
     ) -> StoreResult<Page<ReportRow>> {
-        self.read(move |connection| read::reports(connection, workspace, page, filter))
+        let positions = Arc::clone(&self.positions);
+        self.read(move |connection| read::reports(connection, &positions, workspace, page, filter))
             .await
     }
 

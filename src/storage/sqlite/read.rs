@@ -11,18 +11,20 @@ use crate::storage::{
     LogCursor, LogPage, Page, PageRequest, ReportStatsQuery, StoreError, StoreResult, WorkspaceId,
 };
 
-pub(super) fn report_stats(
-    connection: &mut Connection,
+/// Where the page at `offset` of the listed reports starts, and how many
+/// reports are listed: from the listing's positions when they are known or
+/// the page is deep (see [`crate::storage::positions`]), else by counting.
+/// Returns the total, the report id the page starts after, and the rows to
+/// skip from there.
+fn locate(
+    transaction: &rusqlite::Transaction<'_>,
     positions: &PositionCache,
     workspace: WorkspaceId,
-    query: ReportStatsQuery,
-) -> StoreResult<Page<ReportStat>> {
-    // One read transaction: the count and the rows come from one snapshot.
-    let transaction = connection.transaction()?;
-    let all = query.filter == SpaceFilter::All;
-    let offset = query.page.offset();
+    all: bool,
+    offset: u64,
+) -> StoreResult<(u64, i64, i64)> {
     let listing_version: i64 = query_one(
-        &transaction,
+        transaction,
         &sqlite_form(sql::LISTING_VERSION_SQL),
         [workspace],
         |row| row.get(0),
@@ -37,19 +39,32 @@ pub(super) fn report_stats(
         }
     }
     let known = planned.and_then(|planned| positions.settle(workspace, all, planned, &walked));
-    let total_count = match &known {
+    let total = match &known {
         Some((total, _)) => *total,
         None => count(query_one(
-            &transaction,
+            transaction,
             &sqlite_form(sql::COUNT_SQL),
             params![workspace, all],
             |row| row.get(0),
         )?),
     };
     let (after, skip) = known.map_or((0, offset), |(_, known)| known.start(offset));
+    Ok((total, after, i64::try_from(skip).unwrap_or(i64::MAX)))
+}
+
+pub(super) fn report_stats(
+    connection: &mut Connection,
+    positions: &PositionCache,
+    workspace: WorkspaceId,
+    query: ReportStatsQuery,
+) -> StoreResult<Page<ReportStat>> {
+    // One read transaction: the count and the rows come from one snapshot.
+    let transaction = connection.transaction()?;
+    let all = query.filter == SpaceFilter::All;
+    let offset = query.page.offset();
+    let (total_count, after, skip) = locate(&transaction, positions, workspace, all, offset)?;
 
     let limit = i64::try_from(query.page.per_page).unwrap_or(i64::MAX);
-    let skip = i64::try_from(skip).unwrap_or(i64::MAX);
     let mut page = PageBuilder::default();
     {
         let mut statement = transaction.prepare_cached(&sqlite_form(&sql::page_sql()))?;
@@ -160,22 +175,18 @@ fn count(total: i64) -> u64 {
 
 pub(super) fn reports(
     connection: &mut Connection,
+    positions: &PositionCache,
     workspace: WorkspaceId,
     page: PageRequest,
     filter: SpaceFilter,
 ) -> StoreResult<Page<ReportRow>> {
     let transaction = connection.transaction()?;
     let all = filter == SpaceFilter::All;
-    let total: i64 = query_one(
-        &transaction,
-        &sqlite_form(listings::REPORTS_COUNT_SQL),
-        params![workspace, all],
-        |row| row.get(0),
-    )?;
-    let (limit, offset) = limit_offset(page);
+    let (total, after, skip) = locate(&transaction, positions, workspace, all, page.offset())?;
+    let (limit, _) = limit_offset(page);
     let mut statement = transaction.prepare_cached(&sqlite_form(&listings::reports_page_sql()))?;
     let items = statement
-        .query_map(params![workspace, all, limit, offset], |row| {
+        .query_map(params![workspace, all, limit, skip, after], |row| {
             Ok(ReportRow::from(ReportColumns {
                 report_id: row.get(0)?,
                 report_token: row.get(1)?,
@@ -195,7 +206,7 @@ pub(super) fn reports(
             }))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page::new(count(total), items))
+    Ok(Page::new(total, items))
 }
 
 pub(super) fn spaces(

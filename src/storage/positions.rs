@@ -57,12 +57,6 @@ impl Positions {
         }
     }
 
-    /// Positions from every listed report id, in order.
-    pub fn from_ids(listing_version: i64, ids: &[i64]) -> Self {
-        let positions = Positions::new(listing_version);
-        positions.with_tail(ids).1.unwrap_or(positions)
-    }
-
     /// The id of the last marked report (0 when none is): the listing from
     /// it on is walked on every read.
     pub fn last_mark(&self) -> i64 {
@@ -134,7 +128,7 @@ impl PositionCache {
     }
 
     /// The positions of a listing, if they were computed at `listing_version`.
-    pub fn get(
+    fn get(
         &self,
         workspace: WorkspaceId,
         all_spaces: bool,
@@ -181,7 +175,7 @@ impl PositionCache {
     }
 
     /// Keeps `positions` for the listing; returns them shared.
-    pub fn put(
+    fn put(
         &self,
         workspace: WorkspaceId,
         all_spaces: bool,
@@ -209,6 +203,14 @@ impl PositionCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Positions {
+        /// Positions from every listed report id, in order.
+        fn from_ids(listing_version: i64, ids: &[i64]) -> Self {
+            let positions = Positions::new(listing_version);
+            positions.with_tail(ids).1.unwrap_or(positions)
+        }
+    }
 
     #[test]
     fn a_page_starts_after_the_mark_before_it() {

@@ -1,16 +1,27 @@
-//! A SQLite database written before the event log was split into ids and
-//! blocks (schema version 2) opens, migrates, and keeps every event: the
-//! log reads back whole and a retried event is still a duplicate.
+//! Older SQLite databases open, migrate, and keep what they held: one
+//! written before the event log was split into ids and blocks (schema
+//! version 2) keeps every event, and one whose reports were a rowid table
+//! (schema version 4) keeps every statistic.
 
 mod common;
 
-use common::{TestDatabase, fixture_lines, fixture_now};
+use common::{TestDatabase, create_workspace, fixture_lines, fixture_now};
+use reportstats::domain::state::Changes;
+use reportstats::domain::stats::SpaceFilter;
 use reportstats::domain::{Event, Position};
-use reportstats::storage::{self, LogCursor};
+use reportstats::storage::rows::{SqlValue, table_rows};
+use reportstats::storage::{self, LogCursor, PageRequest, ReportStatsQuery, Store, WorkspaceId};
 
 const SCHEMA_2: [&str; 2] = [
     include_str!("../src/storage/sqlite/migrations/0001_initial.sql"),
     include_str!("../src/storage/sqlite/migrations/0002_signature_tokens.sql"),
+];
+
+const SCHEMA_4: [&str; 4] = [
+    include_str!("../src/storage/sqlite/migrations/0001_initial.sql"),
+    include_str!("../src/storage/sqlite/migrations/0002_signature_tokens.sql"),
+    include_str!("../src/storage/sqlite/migrations/0003_event_blocks.sql"),
+    include_str!("../src/storage/sqlite/migrations/0004_listing_version.sql"),
 ];
 
 /// The fixture's events, each id once (the fixture repeats some, as a
@@ -90,4 +101,87 @@ async fn an_event_log_of_schema_2_moves_into_blocks_and_still_deduplicates() {
         .unwrap();
     assert_eq!(stored.accepted, 1);
     assert!(store.event_log(1).await.unwrap().contains(&new));
+}
+
+/// Both listings of a workspace, whole, for comparing two databases.
+async fn listings(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+) -> Vec<(Vec<reportstats::domain::stats::ReportStat>, u64)> {
+    let mut listings = Vec::new();
+    for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
+        let page = PageRequest {
+            page: 1,
+            per_page: 1000,
+        };
+        let query = ReportStatsQuery {
+            page,
+            filter,
+            recent_since: fixture_now().saturating_sub_days(90),
+        };
+        let stats = store.report_stats(workspace, query).await.unwrap();
+        let reports = store.reports(workspace, page, filter).await.unwrap();
+        listings.push((stats.items, reports.total_count));
+    }
+    listings
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_of_schema_4_move_without_rowid_and_keep_their_statistics() {
+    let events = fixture_events();
+    let old_database = TestDatabase::sqlite();
+    let path = old_database
+        .url
+        .strip_prefix("sqlite://")
+        .unwrap()
+        .to_owned();
+    {
+        // The state as schema 4 held it, merged with the same upserts.
+        let mut old = rusqlite::Connection::open(&path).unwrap();
+        let transaction = old.transaction().unwrap();
+        for migration in SCHEMA_4 {
+            transaction.execute_batch(migration).unwrap();
+        }
+        transaction
+            .execute(
+                "INSERT INTO workspaces (workspace_id, name, created_at, version) VALUES (1, 'acme', 0, 1)",
+                [],
+            )
+            .unwrap();
+        let changes = Changes::from_events(&events);
+        for table in table_rows(&changes) {
+            let sql = table.upsert.single_row_sql(table.upsert.all_merges());
+            let mut statement = transaction.prepare(&sql).unwrap();
+            for row in table.rows {
+                statement
+                    .execute(rusqlite::params_from_iter(
+                        std::iter::once(SqlValue::Int(Some(1))).chain(row),
+                    ))
+                    .unwrap();
+            }
+        }
+        transaction.pragma_update(None, "user_version", 4).unwrap();
+        transaction.commit().unwrap();
+    }
+    let migrated = old_database.open().await;
+    assert!(migrated.schema_version().await.unwrap() > 4);
+    let schema: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'reports'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(schema.contains("WITHOUT ROWID"), "{schema}");
+
+    let new_database = TestDatabase::sqlite();
+    let new = new_database.open().await;
+    let workspace = create_workspace(new.as_ref(), "acme").await.workspace.id;
+    storage::ingest(new.as_ref(), workspace, events)
+        .await
+        .unwrap();
+    let expected = listings(new.as_ref(), workspace).await;
+    assert!(!expected[1].0.is_empty());
+    assert_eq!(listings(migrated.as_ref(), 1).await, expected);
 }

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_signature_tokens.sql"),
     include_str!("migrations/0003_event_blocks.sql"),
     include_str!("migrations/0004_listing_version.sql"),
+    include_str!("migrations/0005_reports_without_rowid.sql"),
 ];
 
 /// Connections for concurrent reads: a handful is enough on small machines,
@@ -97,7 +98,7 @@ const PAGE_SIZE: i64 = 16 * 1024;
 /// hundred thousand reports; past that no cache the memory budget allows
 /// holds it (at a million reports 96 and 200 MiB imported equally fast), so
 /// the budget goes to folding more changes in memory between merges
-/// instead (see [`MERGE_AT_ROWS`](crate::storage::MERGE_AT_ROWS)). Readers
+/// instead (see [`MERGE_AT_BYTES`](crate::storage::MERGE_AT_BYTES)). Readers
 /// need less.
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
 const READER_CACHE_KIB: i64 = 16 * 1024;
@@ -157,6 +158,9 @@ impl SqliteStore {
             );
         }
         configure(&writer, WRITER_CACHE_KIB)?;
+        // Merges prepare one statement per shape of row (see `write.rs`):
+        // some dozens, more than rusqlite keeps by default.
+        writer.set_prepared_statement_cache_capacity(256);
         migrate(&mut writer)?;
         let readers = (0..READER_CONNECTIONS)
             .map(|_| {

@@ -14,7 +14,7 @@
 //! [`crate::domain::stats`] reads statistics from, so tests can check the
 //! maintained tables against a recomputation from scratch.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::event::{Event, EventKind, RunState, RunTrigger, SpaceType};
 use super::names::{Description, Email, EventId, Name, ReportId, Token, Username};
@@ -55,16 +55,79 @@ impl<T> Register<T> {
     }
 }
 
+/// Where a register is kept: inline, or boxed where most entities leave it
+/// empty (see [`ReportChanges`]).
+trait Slot<T> {
+    fn stamp(&self) -> Option<&Stamp>;
+    fn put(&mut self, register: Register<T>);
+}
+
+impl<T> Slot<T> for Option<Register<T>> {
+    fn stamp(&self) -> Option<&Stamp> {
+        self.as_ref().map(|register| &register.stamp)
+    }
+
+    fn put(&mut self, register: Register<T>) {
+        *self = Some(register);
+    }
+}
+
+impl<T> Slot<T> for Option<Box<Register<T>>> {
+    fn stamp(&self) -> Option<&Stamp> {
+        self.as_ref().map(|register| &register.stamp)
+    }
+
+    fn put(&mut self, register: Register<T>) {
+        match self {
+            Some(current) => **current = register,
+            None => *self = Some(Box::new(register)),
+        }
+    }
+}
+
 /// Keeps whichever of the current write and `event`'s has the larger stamp.
 /// The value is made only when `event` wins: folding is the import's
 /// hottest loop, and most writes lose to one already folded in.
-fn write_register<T>(slot: &mut Option<Register<T>>, event: &Event, value: impl FnOnce() -> T) {
-    if let Some(current) = slot {
-        if (current.stamp.at, &current.stamp.event) >= (event.occurred_at, &event.id) {
+fn write_register<T>(slot: &mut impl Slot<T>, event: &Event, value: impl FnOnce() -> T) {
+    if let Some(current) = slot.stamp() {
+        if (current.at, &current.event) >= (event.occurred_at, &event.id) {
             return;
         }
     }
-    *slot = Some(Register::of(event, value()));
+    slot.put(Register::of(event, value()));
+}
+
+/// Adds `item` to a sorted set kept as a vector, cloning it only if it is
+/// new. A report's sets hold a few items between two merges, where a
+/// `BTreeSet` would allocate a node of eleven.
+fn insert_sorted<T: Ord + Clone>(set: &mut Vec<T>, item: &T) -> bool {
+    match set.binary_search(item) {
+        Ok(_) => false,
+        Err(index) => {
+            set.insert(index, item.clone());
+            true
+        }
+    }
+}
+
+/// Memory a row of changes holds, about (see [`Changes::footprint`]).
+const ROW_BYTES: usize = 270;
+/// Memory a report's definition holds besides its row, about.
+const DEFINITION_BYTES: usize = 600;
+
+/// The entry for `key`, made empty if there is none yet: a new row.
+fn entry<'m, K: Ord + Clone, V: Default>(
+    map: &'m mut BTreeMap<K, V>,
+    key: &K,
+    footprint: &mut usize,
+) -> &'m mut V {
+    match map.entry(key.clone()) {
+        std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+        std::collections::btree_map::Entry::Vacant(entry) => {
+            *footprint += ROW_BYTES;
+            entry.insert(V::default())
+        }
+    }
 }
 
 fn merge_max(slot: &mut Option<Timestamp>, incoming: Timestamp) {
@@ -91,12 +154,18 @@ pub struct LastRun {
 }
 
 /// Everything the events say about one report.
+///
+/// An import holds many of these between merges (see
+/// [`MERGE_AT_BYTES`](crate::storage::MERGE_AT_BYTES)), most touched only by
+/// views, runs or edits, so they are kept small: registers are boxed and
+/// sets are sorted vectors. With 100,000 rows pending, an import into a
+/// million reports peaked at 184 MB instead of 208.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReportChanges {
-    pub definition: Option<Register<ReportDefinition>>,
-    pub name: Option<Register<Name>>,
-    pub description: Option<Register<Option<Description>>>,
-    pub space: Option<Register<Token>>,
+    pub definition: Option<Box<Register<ReportDefinition>>>,
+    pub name: Option<Box<Register<Name>>>,
+    pub description: Option<Box<Register<Option<Description>>>>,
+    pub space: Option<Box<Register<Token>>>,
     pub deleted: bool,
     pub views: u64,
     pub last_viewed_at: Option<Timestamp>,
@@ -105,14 +174,15 @@ pub struct ReportChanges {
     /// The latest `report_edited`.
     pub edited_at: Option<Timestamp>,
     /// Members with a `report_edited` event (the creator is added on read,
-    /// since who the creator is can still change).
-    pub editors: BTreeSet<Email>,
-    /// Members who started a manual run, with the time of their latest one:
-    /// whether it is recent depends on when the statistics are read.
-    pub manual_runs: BTreeMap<Email, Timestamp>,
-    /// Schedules that ran this report at least once.
-    pub scheduled_runs: BTreeSet<Token>,
-    pub last_run: Option<Register<LastRun>>,
+    /// since who the creator is can still change), sorted, each once.
+    pub editors: Vec<Email>,
+    /// Members who started a manual run, with the time of their latest one
+    /// (whether it is recent depends on when the statistics are read),
+    /// sorted by member, each once.
+    pub manual_runs: Vec<(Email, Timestamp)>,
+    /// Schedules that ran this report at least once, sorted, each once.
+    pub scheduled_runs: Vec<Token>,
+    pub last_run: Option<Box<Register<LastRun>>>,
     pub last_successful_run_at: Option<Timestamp>,
 }
 
@@ -187,6 +257,11 @@ pub struct Changes {
     pub explorations: BTreeMap<Token, ExplorationChanges>,
     pub spaces: BTreeMap<Token, SpaceChanges>,
     pub members: BTreeMap<Email, MemberChanges>,
+    /// See [`Changes::footprint`]; kept as events are recorded, since
+    /// counting it afresh for every chunk of an import took a twentieth of
+    /// the writer's time. It follows from the entries and items present, so
+    /// it is the same whatever the order of the events.
+    footprint: usize,
 }
 
 impl Changes {
@@ -229,21 +304,13 @@ impl Changes {
         }
     }
 
-    /// How many rows merging these changes into the state tables writes:
-    /// the measure of how much memory they hold and how much a merge costs.
-    pub fn rows(&self) -> usize {
-        let report_rows: usize = self
-            .reports
-            .values()
-            .map(|report| {
-                1 + report.editors.len() + report.manual_runs.len() + report.scheduled_runs.len()
-            })
-            .sum();
-        report_rows
-            + self.schedules.len()
-            + self.explorations.len()
-            + self.spaces.len()
-            + self.members.len()
+    /// About how many bytes of memory these changes hold, for deciding when
+    /// to merge them (see [`MERGE_AT_BYTES`](crate::storage::MERGE_AT_BYTES)):
+    /// 270 for each row merging them writes, and 600 more for each report's
+    /// definition, which comes with its name, description and space. Those
+    /// are what imports that merged at different sizes took at their peak.
+    pub fn footprint(&self) -> usize {
+        self.footprint
     }
 
     /// Folds one event in. The caller guarantees each distinct event is
@@ -256,7 +323,7 @@ impl Changes {
                 username,
                 name,
             } => {
-                let member = self.members.entry(email.clone()).or_default();
+                let member = entry(&mut self.members, email, &mut self.footprint);
                 write_register(&mut member.profile, event, || MemberProfile {
                     username: username.clone(),
                     name: name.clone(),
@@ -264,7 +331,7 @@ impl Changes {
                 write_register(&mut member.present, event, || true);
             }
             EventKind::MemberRemoved { email } => {
-                let member = self.members.entry(email.clone()).or_default();
+                let member = entry(&mut self.members, email, &mut self.footprint);
                 write_register(&mut member.present, event, || false);
             }
             EventKind::SpaceUpserted {
@@ -273,7 +340,7 @@ impl Changes {
                 description,
                 space_type,
             } => {
-                let space = self.spaces.entry(space_token.clone()).or_default();
+                let space = entry(&mut self.spaces, space_token, &mut self.footprint);
                 write_register(&mut space.definition, event, || SpaceDefinition {
                     name: name.clone(),
                     description: description.clone(),
@@ -281,7 +348,7 @@ impl Changes {
                 });
             }
             EventKind::SpaceDeleted { space_token } => {
-                self.spaces.entry(space_token.clone()).or_default().deleted = true;
+                entry(&mut self.spaces, space_token, &mut self.footprint).deleted = true;
             }
             EventKind::ReportCreated {
                 report_id,
@@ -291,7 +358,10 @@ impl Changes {
                 name,
                 description,
             } => {
-                let report = self.report(*report_id);
+                let report = entry(&mut self.reports, report_id, &mut self.footprint);
+                if report.definition.is_none() {
+                    self.footprint += DEFINITION_BYTES;
+                }
                 write_register(&mut report.definition, event, || ReportDefinition {
                     report_token: report_token.clone(),
                     creator: email.clone(),
@@ -307,9 +377,9 @@ impl Changes {
                 name,
                 description,
             } => {
-                let report = self.report(*report_id);
-                if !report.editors.contains(email) {
-                    report.editors.insert(email.clone());
+                let report = entry(&mut self.reports, report_id, &mut self.footprint);
+                if insert_sorted(&mut report.editors, email) {
+                    self.footprint += ROW_BYTES;
                 }
                 merge_max(&mut report.edited_at, at);
                 if let Some(name) = name {
@@ -323,13 +393,14 @@ impl Changes {
                 report_id,
                 space_token,
             } => {
-                write_register(&mut self.report(*report_id).space, event, || {
-                    space_token.clone()
-                });
+                let report = entry(&mut self.reports, report_id, &mut self.footprint);
+                write_register(&mut report.space, event, || space_token.clone());
             }
-            EventKind::ReportDeleted { report_id } => self.report(*report_id).deleted = true,
+            EventKind::ReportDeleted { report_id } => {
+                entry(&mut self.reports, report_id, &mut self.footprint).deleted = true;
+            }
             EventKind::ReportViewed { report_id, .. } => {
-                let report = self.report(*report_id);
+                let report = entry(&mut self.reports, report_id, &mut self.footprint);
                 report.views += 1;
                 merge_max(&mut report.last_viewed_at, at);
             }
@@ -339,17 +410,21 @@ impl Changes {
                 trigger,
                 state,
             } => {
-                let report = self.report(*report_id);
+                let report = entry(&mut self.reports, report_id, &mut self.footprint);
                 match trigger {
-                    RunTrigger::Manual { email } => match report.manual_runs.get_mut(email) {
-                        Some(latest) => *latest = (*latest).max(at),
-                        None => {
-                            report.manual_runs.insert(email.clone(), at);
+                    RunTrigger::Manual { email } => {
+                        let runs = &mut report.manual_runs;
+                        match runs.binary_search_by(|(member, _)| member.cmp(email)) {
+                            Ok(index) => runs[index].1 = runs[index].1.max(at),
+                            Err(index) => {
+                                runs.insert(index, (email.clone(), at));
+                                self.footprint += ROW_BYTES;
+                            }
                         }
-                    },
+                    }
                     RunTrigger::Scheduled { schedule_token } => {
-                        if !report.scheduled_runs.contains(schedule_token) {
-                            report.scheduled_runs.insert(schedule_token.clone());
+                        if insert_sorted(&mut report.scheduled_runs, schedule_token) {
+                            self.footprint += ROW_BYTES;
                         }
                     }
                 }
@@ -366,51 +441,47 @@ impl Changes {
                 report_id,
                 email,
             } => {
-                let schedule = self.schedules.entry(schedule_token.clone()).or_default();
+                let schedule = entry(&mut self.schedules, schedule_token, &mut self.footprint);
                 write_register(&mut schedule.definition, event, || ReportLink {
                     report_id: *report_id,
                     creator: email.clone(),
                 });
             }
             EventKind::SchedulePaused { schedule_token } => {
-                let schedule = self.schedules.entry(schedule_token.clone()).or_default();
+                let schedule = entry(&mut self.schedules, schedule_token, &mut self.footprint);
                 write_register(&mut schedule.paused, event, || true);
             }
             EventKind::ScheduleResumed { schedule_token } => {
-                let schedule = self.schedules.entry(schedule_token.clone()).or_default();
+                let schedule = entry(&mut self.schedules, schedule_token, &mut self.footprint);
                 write_register(&mut schedule.paused, event, || false);
             }
             EventKind::ScheduleDeleted { schedule_token } => {
-                self.schedules
-                    .entry(schedule_token.clone())
-                    .or_default()
-                    .deleted = true;
+                entry(&mut self.schedules, schedule_token, &mut self.footprint).deleted = true;
             }
             EventKind::ExplorationCreated {
                 exploration_token,
                 report_id,
                 email,
             } => {
-                let exploration = self
-                    .explorations
-                    .entry(exploration_token.clone())
-                    .or_default();
+                let exploration = entry(
+                    &mut self.explorations,
+                    exploration_token,
+                    &mut self.footprint,
+                );
                 write_register(&mut exploration.definition, event, || ReportLink {
                     report_id: *report_id,
                     creator: email.clone(),
                 });
             }
             EventKind::ExplorationDeleted { exploration_token } => {
-                self.explorations
-                    .entry(exploration_token.clone())
-                    .or_default()
-                    .deleted = true;
+                entry(
+                    &mut self.explorations,
+                    exploration_token,
+                    &mut self.footprint,
+                )
+                .deleted = true;
             }
         }
-    }
-
-    fn report(&mut self, report_id: ReportId) -> &mut ReportChanges {
-        self.reports.entry(report_id).or_default()
     }
 }
 

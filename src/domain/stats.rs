@@ -94,7 +94,7 @@ pub fn compute_report_stats(
         let recent_manual_run_creators_emails = report
             .manual_runs
             .iter()
-            .filter(|(_, latest)| **latest >= recent_since)
+            .filter(|(_, latest)| *latest >= recent_since)
             .map(|(email, _)| email.as_str().to_owned())
             .collect();
         let scheduled_run_creators_emails: BTreeSet<&str> = report

@@ -355,14 +355,16 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 }
 
-/// Rows of pending changes (see [`Changes::rows`](crate::domain::state::Changes::rows))
+/// Memory of pending changes (see [`Changes::footprint`](crate::domain::state::Changes::footprint))
 /// at which a writer merges them into the tables before its commit. Merging
 /// touches every page holding a row it changes; in a large workspace those
 /// rows are spread all over the tables, so the longer changes are folded in
 /// memory (a report viewed a thousand times is one row update), the fewer
-/// pages an import writes. This bounds the memory they take, about 1 KiB a
-/// row: with the writer's page cache, an import stays near 250 MB at peak.
-pub const MERGE_AT_ROWS: usize = 100_000;
+/// pages an import writes: at a million reports, merging 250,000 rows took
+/// about as long as merging 50,000 (each rewrote nearly every page of
+/// `reports`). With the writer's page cache and the chunks in flight, this
+/// kept the imports of BENCHMARKS.md under 275 MB at peak.
+pub const MERGE_AT_BYTES: usize = 150 * 1024 * 1024;
 
 /// Stores one batch, all or nothing.
 pub async fn ingest(

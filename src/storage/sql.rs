@@ -11,6 +11,12 @@
 //! in how rows get in: SQLite binds one row at a time
 //! ([`Upsert::single_row_sql`]), PostgreSQL a whole table's rows as arrays
 //! ([`Upsert::unnest_sql`]).
+//!
+//! Each [`Merge`] also knows the incoming value that leaves a stored row as
+//! it is (no register write, no later instant, nothing to add). SQLite
+//! leaves those merges out of the `SET` list of a row that brings nothing
+//! for them: an index is rewritten only when the `SET` list names one of its
+//! columns, so a view no longer rewrites the listing indexes of its report.
 
 /// Marks a workspace changed by a batch that stored something: `$2` says
 /// whether the batch can have moved reports already listed (see
@@ -38,6 +44,27 @@ impl ColumnType {
     }
 }
 
+/// The incoming values of a merge's input column that make the merge leave
+/// the stored row as it is. NULL always does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Neutral {
+    /// Only NULL (registers, instants).
+    Null,
+    /// NULL or false (flags).
+    False,
+    /// NULL or 0 (counters).
+    Zero,
+}
+
+/// One merge rule: the assignments it makes, and the bound column whose
+/// incoming value says whether it can change anything.
+#[derive(Clone, Debug)]
+pub struct Merge {
+    pub input: String,
+    pub neutral: Neutral,
+    pub assignments: Vec<String>,
+}
+
 /// An upsert into one state table. `workspace_id` is the first column of
 /// every table and is bound once; `columns` follow it in binding order.
 #[derive(Clone, Debug)]
@@ -46,11 +73,34 @@ pub struct Upsert {
     pub columns: Vec<(&'static str, ColumnType)>,
     /// The primary key after `workspace_id`.
     pub key: &'static [&'static str],
-    /// `DO UPDATE SET` assignments; empty means `DO NOTHING` (a set).
-    pub assignments: Vec<String>,
+    /// What `DO UPDATE SET` does; none means `DO NOTHING` (a set).
+    pub merges: Vec<Merge>,
 }
 
+/// Which merges of an [`Upsert`] a statement makes: bit `i` stands for
+/// `merges[i]`.
+pub type MergeMask = u64;
+
 impl Upsert {
+    /// Every merge: what a statement for rows of any shape does.
+    pub fn all_merges(&self) -> MergeMask {
+        assert!(self.merges.len() <= 64, "a mask holds 64 merges");
+        (0..self.merges.len()).fold(0, |mask, index| mask | 1 << index)
+    }
+
+    /// For each merge, the position of its input in `columns`.
+    pub fn merge_inputs(&self) -> Vec<usize> {
+        self.merges
+            .iter()
+            .map(|merge| {
+                self.columns
+                    .iter()
+                    .position(|(name, _)| *name == merge.input)
+                    .unwrap_or_else(|| panic!("{}: no column {}", self.table, merge.input))
+            })
+            .collect()
+    }
+
     fn column_list(&self) -> String {
         std::iter::once("workspace_id")
             .chain(self.columns.iter().map(|(name, _)| *name))
@@ -58,23 +108,31 @@ impl Upsert {
             .join(", ")
     }
 
-    fn conflict_clause(&self) -> String {
+    fn conflict_clause(&self, merges: MergeMask) -> String {
         let key = std::iter::once("workspace_id")
             .chain(self.key.iter().copied())
             .collect::<Vec<_>>()
             .join(", ");
-        if self.assignments.is_empty() {
+        let assignments: Vec<&str> = self
+            .merges
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| merges & (1 << index) != 0)
+            .flat_map(|(_, merge)| merge.assignments.iter().map(String::as_str))
+            .collect();
+        if assignments.is_empty() {
             format!("ON CONFLICT ({key}) DO NOTHING")
         } else {
             format!(
                 "ON CONFLICT ({key}) DO UPDATE SET\n    {}",
-                self.assignments.join(",\n    ")
+                assignments.join(",\n    ")
             )
         }
     }
 
-    /// One row: `VALUES (?1, ?2, ...)`, SQLite's numbered parameters.
-    pub fn single_row_sql(&self) -> String {
+    /// One row: `VALUES (?1, ?2, ...)`, SQLite's numbered parameters,
+    /// making only the merges in `merges`.
+    pub fn single_row_sql(&self, merges: MergeMask) -> String {
         let parameters = (1..=self.columns.len() + 1)
             .map(|n| format!("?{n}"))
             .collect::<Vec<_>>()
@@ -83,7 +141,7 @@ impl Upsert {
             "INSERT INTO {} ({}) VALUES ({parameters})\n{}",
             self.table,
             self.column_list(),
-            self.conflict_clause()
+            self.conflict_clause(merges)
         )
     }
 
@@ -102,54 +160,71 @@ impl Upsert {
             "INSERT INTO {} ({})\nSELECT $1, rows.* FROM UNNEST({arrays}) AS rows\n{}",
             self.table,
             self.column_list(),
-            self.conflict_clause()
+            self.conflict_clause(self.all_merges())
         )
     }
 }
 
-/// Assignments that merge the register `prefix` (columns `{prefix}_at`,
-/// `{prefix}_event` and `values`) of `table`: the incoming write replaces the
-/// stored one when it has one and its `(at, event)` is larger.
-pub fn merge_register(table: &str, prefix: &str, values: &[&str]) -> Vec<String> {
+/// Merges the register `prefix` (columns `{prefix}_at`, `{prefix}_event`
+/// and `values`) of `table`: the incoming write replaces the stored one when
+/// it has one and its `(at, event)` is larger.
+pub fn merge_register(table: &str, prefix: &str, values: &[&str]) -> Merge {
     let wins = format!(
         "excluded.{prefix}_at IS NOT NULL AND ({table}.{prefix}_at IS NULL \
          OR (excluded.{prefix}_at, excluded.{prefix}_event) > ({table}.{prefix}_at, {table}.{prefix}_event))"
     );
     let at = format!("{prefix}_at");
     let event = format!("{prefix}_event");
-    [at.as_str(), event.as_str()]
+    let assignments = [at.as_str(), event.as_str()]
         .into_iter()
         .chain(values.iter().copied())
         .map(|column| {
             format!("{column} = CASE WHEN {wins} THEN excluded.{column} ELSE {table}.{column} END")
         })
-        .collect()
+        .collect();
+    Merge {
+        input: at,
+        neutral: Neutral::Null,
+        assignments,
+    }
+}
+
+fn merge_one(column: &str, neutral: Neutral, assignment: String) -> Merge {
+    Merge {
+        input: column.to_owned(),
+        neutral,
+        assignments: vec![assignment],
+    }
 }
 
 /// Keeps the later of two instants (either may be NULL).
-pub fn merge_later(table: &str, column: &str) -> String {
-    format!(
+pub fn merge_later(table: &str, column: &str) -> Merge {
+    let assignment = format!(
         "{column} = CASE WHEN {table}.{column} IS NULL OR excluded.{column} > {table}.{column} \
          THEN excluded.{column} ELSE {table}.{column} END"
-    )
+    );
+    merge_one(column, Neutral::Null, assignment)
 }
 
 /// Keeps the earlier of two instants (either may be NULL).
-pub fn merge_earlier(table: &str, column: &str) -> String {
-    format!(
+pub fn merge_earlier(table: &str, column: &str) -> Merge {
+    let assignment = format!(
         "{column} = CASE WHEN {table}.{column} IS NULL OR excluded.{column} < {table}.{column} \
          THEN excluded.{column} ELSE {table}.{column} END"
-    )
+    );
+    merge_one(column, Neutral::Null, assignment)
 }
 
 /// A flag that, once set, stays set (deletions are final).
-pub fn merge_flag(table: &str, column: &str) -> String {
-    format!("{column} = ({table}.{column} OR excluded.{column})")
+pub fn merge_flag(table: &str, column: &str) -> Merge {
+    let assignment = format!("{column} = ({table}.{column} OR excluded.{column})");
+    merge_one(column, Neutral::False, assignment)
 }
 
 /// A counter that adds up.
-pub fn merge_sum(table: &str, column: &str) -> String {
-    format!("{column} = {table}.{column} + excluded.{column}")
+pub fn merge_sum(table: &str, column: &str) -> Merge {
+    let assignment = format!("{column} = {table}.{column} + excluded.{column}");
+    merge_one(column, Neutral::Zero, assignment)
 }
 
 use ColumnType::{BigInt, Bool, Text};
@@ -198,27 +273,24 @@ pub fn reports() -> Upsert {
         ],
     ]
     .concat();
-    let assignments = [
+    let merges = vec![
         merge_register(TABLE, "definition", &["report_token", "creator_email"]),
         merge_register(TABLE, "name", &["name"]),
         merge_register(TABLE, "description", &["description"]),
         merge_register(TABLE, "space", &["space_token"]),
         merge_register(TABLE, "last_run", &["last_run_token", "last_run_state"]),
-        vec![
-            merge_flag(TABLE, "deleted"),
-            merge_sum(TABLE, "view_count"),
-            merge_later(TABLE, "last_viewed_at"),
-            merge_earlier(TABLE, "created_at"),
-            merge_later(TABLE, "edited_at"),
-            merge_later(TABLE, "last_successful_run_at"),
-        ],
-    ]
-    .concat();
+        merge_flag(TABLE, "deleted"),
+        merge_sum(TABLE, "view_count"),
+        merge_later(TABLE, "last_viewed_at"),
+        merge_earlier(TABLE, "created_at"),
+        merge_later(TABLE, "edited_at"),
+        merge_later(TABLE, "last_successful_run_at"),
+    ];
     Upsert {
         table: TABLE,
         columns,
         key: &["report_id"],
-        assignments,
+        merges,
     }
 }
 
@@ -227,7 +299,7 @@ pub fn report_editors() -> Upsert {
         table: "report_editors",
         columns: vec![("report_id", BigInt), ("email", Text)],
         key: &["report_id", "email"],
-        assignments: Vec::new(),
+        merges: Vec::new(),
     }
 }
 
@@ -240,7 +312,7 @@ pub fn report_manual_runs() -> Upsert {
             ("last_run_at", BigInt),
         ],
         key: &["report_id", "email"],
-        assignments: vec![merge_later("report_manual_runs", "last_run_at")],
+        merges: vec![merge_later("report_manual_runs", "last_run_at")],
     }
 }
 
@@ -249,7 +321,7 @@ pub fn report_scheduled_runs() -> Upsert {
         table: "report_scheduled_runs",
         columns: vec![("report_id", BigInt), ("schedule_token", Text)],
         key: &["report_id", "schedule_token"],
-        assignments: Vec::new(),
+        merges: Vec::new(),
     }
 }
 
@@ -268,12 +340,11 @@ pub fn schedules() -> Upsert {
         ]
         .concat(),
         key: &["schedule_token"],
-        assignments: [
+        merges: vec![
             merge_register(TABLE, "definition", &["report_id", "creator_email"]),
             merge_register(TABLE, "paused", &["paused"]),
-            vec![merge_flag(TABLE, "deleted")],
-        ]
-        .concat(),
+            merge_flag(TABLE, "deleted"),
+        ],
     }
 }
 
@@ -291,11 +362,10 @@ pub fn explorations() -> Upsert {
         ]
         .concat(),
         key: &["exploration_token"],
-        assignments: [
+        merges: vec![
             merge_register(TABLE, "definition", &["report_id", "creator_email"]),
-            vec![merge_flag(TABLE, "deleted")],
-        ]
-        .concat(),
+            merge_flag(TABLE, "deleted"),
+        ],
     }
 }
 
@@ -314,11 +384,10 @@ pub fn spaces() -> Upsert {
         ]
         .concat(),
         key: &["space_token"],
-        assignments: [
+        merges: vec![
             merge_register(TABLE, "definition", &["name", "description", "space_type"]),
-            vec![merge_flag(TABLE, "deleted")],
-        ]
-        .concat(),
+            merge_flag(TABLE, "deleted"),
+        ],
     }
 }
 
@@ -333,11 +402,10 @@ pub fn members() -> Upsert {
         ]
         .concat(),
         key: &["email"],
-        assignments: [
+        merges: vec![
             merge_register(TABLE, "profile", &["username", "name"]),
             merge_register(TABLE, "present", &["present"]),
-        ]
-        .concat(),
+        ],
     }
 }
 
@@ -348,7 +416,7 @@ mod tests {
     #[test]
     fn a_single_row_upsert_binds_every_column_once() {
         let upsert = reports();
-        let sql = upsert.single_row_sql();
+        let sql = upsert.single_row_sql(upsert.all_merges());
         assert!(sql.contains(&format!("?{}", upsert.columns.len() + 1)));
         assert!(!sql.contains(&format!("?{}", upsert.columns.len() + 2)));
         assert_eq!(upsert.columns.len(), 24);
@@ -374,14 +442,35 @@ mod tests {
             members(),
             report_manual_runs(),
         ] {
-            for assignment in &upsert.assignments {
-                let column = assignment.split(" = ").next().unwrap();
-                assert!(
-                    upsert.columns.iter().any(|(name, _)| *name == column),
-                    "{}: {column}",
-                    upsert.table
-                );
+            upsert.merge_inputs();
+            for merge in &upsert.merges {
+                for assignment in &merge.assignments {
+                    let column = assignment.split(" = ").next().unwrap();
+                    assert!(
+                        upsert.columns.iter().any(|(name, _)| *name == column),
+                        "{}: {column}",
+                        upsert.table
+                    );
+                }
             }
         }
+    }
+
+    #[test]
+    fn a_statement_sets_only_the_merges_of_its_mask() {
+        let upsert = reports();
+        let views = upsert
+            .merges
+            .iter()
+            .position(|merge| merge.input == "view_count")
+            .unwrap();
+        let sql = upsert.single_row_sql(1 << views);
+        assert!(
+            sql.ends_with(
+                "DO UPDATE SET\n    view_count = reports.view_count + excluded.view_count"
+            ),
+            "{sql}"
+        );
+        assert!(upsert.single_row_sql(0).ends_with("DO NOTHING"));
     }
 }

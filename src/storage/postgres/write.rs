@@ -25,7 +25,7 @@ use crate::domain::state::{Changes, ListingChange};
 use crate::storage::rows::{SqlValue, table_rows};
 use crate::storage::sql::{self, ColumnType};
 use crate::storage::{
-    EventChunk, IngestMessage, IngestSummary, MERGE_AT_ROWS, StoreError, StoreResult, WorkspaceId,
+    EventChunk, IngestMessage, IngestSummary, MERGE_AT_BYTES, StoreError, StoreResult, WorkspaceId,
 };
 
 /// How often a single batch is retried after a deadlock or serialization
@@ -120,7 +120,7 @@ async fn ingest_chunks(
         for event in new_events {
             pending.record(event);
         }
-        if pending.rows() >= MERGE_AT_ROWS {
+        if pending.footprint() >= MERGE_AT_BYTES {
             listings_changed |= reorders_listing(&pending);
             merge_changes(&mut transaction, workspace, &std::mem::take(&mut pending)).await?;
         }
@@ -231,13 +231,14 @@ async fn merge_changes(
     changes: &Changes,
 ) -> Result<(), sqlx::Error> {
     for table in table_rows(changes) {
-        if table.rows.is_empty() {
+        let rows: Vec<_> = table.rows.collect();
+        if rows.is_empty() {
             continue;
         }
         let sql = table.upsert.unnest_sql();
         let mut query = sqlx::query(&sql).bind(workspace);
         for (index, (_, column_type)) in table.upsert.columns.iter().enumerate() {
-            let column = table.rows.iter().map(|row| row[index]);
+            let column = rows.iter().map(|row| row[index]);
             query = match column_type {
                 ColumnType::BigInt => query.bind(
                     column

@@ -1,5 +1,8 @@
 //! The write path: events into the log, their changes into the state tables.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior, params, params_from_iter};
 use tokio::sync::mpsc;
@@ -7,10 +10,10 @@ use tokio::sync::mpsc;
 use crate::domain::Event;
 use crate::domain::state::{Changes, ListingChange};
 use crate::storage::report_stats::sqlite_form;
-use crate::storage::rows::{SqlValue, table_rows};
+use crate::storage::rows::{MergePicker, SqlValue, table_rows};
 use crate::storage::sql;
 use crate::storage::{
-    EventChunk, IngestMessage, IngestSummary, MERGE_AT_ROWS, StoreError, StoreResult, WorkspaceId,
+    EventChunk, IngestMessage, IngestSummary, MERGE_AT_BYTES, StoreError, StoreResult, WorkspaceId,
 };
 
 /// Stores a stream of chunks in one transaction, committing only on
@@ -32,7 +35,7 @@ pub(super) fn ingest_stream(
                     pending.record(event);
                 }
                 retired.free(chunk);
-                if pending.rows() >= MERGE_AT_ROWS {
+                if pending.footprint() >= MERGE_AT_BYTES {
                     listings_changed |= reorders_listing(&transaction, workspace, &pending)?;
                     merge_changes(&transaction, workspace, &std::mem::take(&mut pending))?;
                 }
@@ -84,14 +87,16 @@ fn reorders_listing(
 #[derive(Default)]
 struct ChunkFreer {
     freed: usize,
-    thread: Option<std::sync::mpsc::Sender<EventChunk>>,
+    /// Bounded, so that chunks cannot pile up in memory if the thread falls
+    /// behind: the writer then waits for it.
+    thread: Option<std::sync::mpsc::SyncSender<EventChunk>>,
 }
 
 impl ChunkFreer {
     fn free(&mut self, chunk: EventChunk) {
         self.freed += 1;
         if self.freed == 2 {
-            let (sender, receiver) = std::sync::mpsc::channel::<EventChunk>();
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<EventChunk>(2);
             let spawned = std::thread::Builder::new()
                 .name("reportstats-free".into())
                 .spawn(move || receiver.into_iter().for_each(drop));
@@ -154,19 +159,30 @@ impl ToSql for SqlValue<'_> {
 /// Merges a batch's changes into the state tables, one row at a time (in
 /// SQLite a prepared statement per row costs microseconds; there is no
 /// round trip to save).
+///
+/// Each row's statement sets only the columns the row brings something
+/// for: a view or a run then rewrites its report's row and no index (the
+/// last of ten 1M-event files into a million reports took 18.9 s instead of
+/// 20.4). Rows stay in key order, so each page of a table larger than the
+/// cache is read once per merge.
 fn merge_changes(
     transaction: &Transaction<'_>,
     workspace: WorkspaceId,
     changes: &Changes,
 ) -> rusqlite::Result<()> {
     for table in table_rows(changes) {
-        if table.rows.is_empty() {
-            continue;
-        }
-        let mut statement = transaction.prepare_cached(&table.upsert.single_row_sql())?;
-        for row in &table.rows {
+        let picker = MergePicker::new(&table.upsert);
+        let mut statements = HashMap::new();
+        for row in table.rows {
+            let merges = picker.merges(&row);
+            let statement = match statements.entry(merges) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => {
+                    entry.insert(transaction.prepare_cached(&table.upsert.single_row_sql(merges))?)
+                }
+            };
             statement.execute(params_from_iter(
-                std::iter::once(SqlValue::Int(Some(workspace))).chain(row.iter().copied()),
+                std::iter::once(SqlValue::Int(Some(workspace))).chain(row),
             ))?;
         }
     }

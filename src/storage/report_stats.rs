@@ -14,7 +14,7 @@ use crate::domain::stats::ReportStat;
 
 /// The reports a listing shows: created, not deleted, and (unless `$2` asks
 /// for all) not in a personal space. `$1` is the workspace.
-pub(crate) const LISTED_REPORTS: &str = "FROM reports r
+pub(crate) const LISTED_REPORTS: &str = "FROM reports r /*live*/
     LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
     WHERE r.workspace_id = $1 AND r.definition_at IS NOT NULL AND NOT r.deleted
       AND ($2 OR s.space_type IS NULL OR s.space_type <> 'private')";
@@ -24,9 +24,9 @@ pub(crate) const LISTED_REPORTS: &str = "FROM reports r
 /// joining every report to its space (`CROSS JOIN` makes SQLite's planner
 /// keep that order; PostgreSQL's finds it anyway).
 pub const COUNT_SQL: &str = "SELECT
-    (SELECT count(*) FROM reports
+    (SELECT count(*) FROM reports /*live*/
         WHERE workspace_id = $1 AND definition_at IS NOT NULL AND NOT deleted)
-    - (SELECT count(*) FROM spaces s CROSS JOIN reports r
+    - (SELECT count(*) FROM spaces s CROSS JOIN reports r /*live_by_space*/
         WHERE s.workspace_id = $1 AND NOT $2 AND s.space_type = 'private'
           AND r.workspace_id = s.workspace_id AND r.space_token = s.space_token
           AND r.definition_at IS NOT NULL AND NOT r.deleted)";
@@ -79,8 +79,18 @@ pub const SCHEDULED_RUN_CREATORS_SQL: &str =
     WHERE r.workspace_id = $1 AND r.report_id BETWEEN $2 AND $3 AND s.creator_email IS NOT NULL";
 
 /// SQLite numbers parameters `?1`; the shared text uses `$1`.
+///
+/// The shared text also marks, as comments PostgreSQL ignores, where a
+/// query must read `reports` through one of its narrow partial indexes,
+/// and SQLite is told so. `reports` is a `WITHOUT ROWID` table there, and
+/// without statistics SQLite's planner rates a range of its primary key,
+/// which holds whole rows, as good as the index: a count then read every
+/// report row, and the count of reports in personal spaces read them all
+/// once per personal space (over 30 s at 100,000 reports).
 pub fn sqlite_form(sql: &str) -> String {
     sql.replace('$', "?")
+        .replace("/*live*/", "INDEXED BY reports_live")
+        .replace("/*live_by_space*/", "INDEXED BY reports_live_by_space")
 }
 
 /// Which list a `(report_id, email)` pair belongs to.

@@ -588,3 +588,48 @@ impl Store for SqliteStore {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::listings::reports_page_sql;
+    use crate::storage::report_stats::{self as sql, sqlite_form};
+
+    /// Every step of a listing's plan that reads `reports` goes through a
+    /// narrow live index, never a range of the primary key, which holds
+    /// whole rows (see [`sqlite_form`]).
+    #[test]
+    fn listings_read_reports_through_the_live_indexes() {
+        let directory = tempfile::tempdir().unwrap();
+        let mut connection = Connection::open(directory.path().join("plans.db")).unwrap();
+        migrate(&mut connection).unwrap();
+        let queries = [
+            sql::COUNT_SQL.to_owned(),
+            sql::page_sql(),
+            sql::listed_ids_sql(),
+            reports_page_sql(),
+        ];
+        for query in queries {
+            let mut statement = connection
+                .prepare(&format!("EXPLAIN QUERY PLAN {}", sqlite_form(&query)))
+                .unwrap();
+            let unbound = std::iter::repeat_n(rusqlite::types::Null, statement.parameter_count());
+            let plan: Vec<String> = statement
+                .query_map(rusqlite::params_from_iter(unbound), |row| row.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let reads: Vec<&String> = plan
+                .iter()
+                .filter(|step| matches!(step.split_whitespace().nth(1), Some("r" | "reports")))
+                .collect();
+            assert!(!reads.is_empty(), "{plan:?}");
+            for step in reads {
+                assert!(
+                    step.contains("USING INDEX reports_live"),
+                    "{query}\n{plan:?}"
+                );
+            }
+        }
+    }
+}

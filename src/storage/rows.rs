@@ -32,12 +32,14 @@ impl SqlValue<'_> {
     /// Whether this incoming value leaves the stored row as it is under a
     /// merge that is neutral at `neutral`.
     pub fn is_neutral(self, neutral: Neutral) -> bool {
-        match (self, neutral) {
-            (SqlValue::Int(None) | SqlValue::Text(None) | SqlValue::Bool(None), _) => true,
-            (SqlValue::Bool(Some(false)), Neutral::False) => true,
-            (SqlValue::Int(Some(0)), Neutral::Zero) => true,
-            _ => false,
-        }
+        matches!(
+            (self, neutral),
+            (
+                SqlValue::Int(None) | SqlValue::Text(None) | SqlValue::Bool(None),
+                _
+            ) | (SqlValue::Bool(Some(false)), Neutral::False)
+                | (SqlValue::Int(Some(0)), Neutral::Zero)
+        )
     }
 }
 

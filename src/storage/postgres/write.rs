@@ -224,49 +224,68 @@ async fn insert_events<'e>(
     Ok(new_events)
 }
 
-/// Merges changes into the state tables, one multi-row upsert per table.
+/// Rows bound to one upsert statement: enough to make round trips rare,
+/// few enough that their arrays stay a small part of an import's memory.
+const STATEMENT_ROWS: usize = 20_000;
+
+/// Merges changes into the state tables: per table, multi-row upserts of
+/// [`STATEMENT_ROWS`] rows at most, in key order.
 async fn merge_changes(
     transaction: &mut Transaction<'static, Postgres>,
     workspace: WorkspaceId,
     changes: &Changes,
 ) -> Result<(), sqlx::Error> {
-    for table in table_rows(changes) {
-        let rows: Vec<_> = table.rows.collect();
-        if rows.is_empty() {
-            continue;
-        }
+    for mut table in table_rows(changes) {
         let sql = table.upsert.unnest_sql();
-        let mut query = sqlx::query(&sql).bind(workspace);
-        for (index, (_, column_type)) in table.upsert.columns.iter().enumerate() {
-            let column = rows.iter().map(|row| row[index]);
-            query = match column_type {
-                ColumnType::BigInt => query.bind(
-                    column
-                        .map(|value| match value {
-                            SqlValue::Int(value) => value,
-                            _ => None,
-                        })
-                        .collect::<Vec<Option<i64>>>(),
-                ),
-                ColumnType::Text => query.bind(
-                    column
-                        .map(|value| match value {
-                            SqlValue::Text(value) => value,
-                            _ => None,
-                        })
-                        .collect::<Vec<Option<&str>>>(),
-                ),
-                ColumnType::Bool => query.bind(
-                    column
-                        .map(|value| match value {
-                            SqlValue::Bool(value) => value,
-                            _ => None,
-                        })
-                        .collect::<Vec<Option<bool>>>(),
-                ),
-            };
+        loop {
+            let rows: Vec<_> = table.rows.by_ref().take(STATEMENT_ROWS).collect();
+            if rows.is_empty() {
+                break;
+            }
+            upsert_rows(transaction, workspace, &sql, &table.upsert.columns, &rows).await?;
         }
-        query.execute(&mut **transaction).await?;
     }
+    Ok(())
+}
+
+/// One multi-row upsert: `sql` binds the workspace, then one array per column.
+async fn upsert_rows(
+    transaction: &mut Transaction<'static, Postgres>,
+    workspace: WorkspaceId,
+    sql: &str,
+    columns: &[(&'static str, ColumnType)],
+    rows: &[Vec<SqlValue<'_>>],
+) -> Result<(), sqlx::Error> {
+    let mut query = sqlx::query(sql).bind(workspace);
+    for (index, (_, column_type)) in columns.iter().enumerate() {
+        let column = rows.iter().map(|row| row[index]);
+        query = match column_type {
+            ColumnType::BigInt => query.bind(
+                column
+                    .map(|value| match value {
+                        SqlValue::Int(value) => value,
+                        _ => None,
+                    })
+                    .collect::<Vec<Option<i64>>>(),
+            ),
+            ColumnType::Text => query.bind(
+                column
+                    .map(|value| match value {
+                        SqlValue::Text(value) => value,
+                        _ => None,
+                    })
+                    .collect::<Vec<Option<&str>>>(),
+            ),
+            ColumnType::Bool => query.bind(
+                column
+                    .map(|value| match value {
+                        SqlValue::Bool(value) => value,
+                        _ => None,
+                    })
+                    .collect::<Vec<Option<bool>>>(),
+            ),
+        };
+    }
+    query.execute(&mut **transaction).await?;
     Ok(())
 }

@@ -24,6 +24,31 @@ const SCHEMA_4: [&str; 4] = [
     include_str!("../src/storage/sqlite/migrations/0004_listing_version.sql"),
 ];
 
+/// Writes a database at the schema `migrations` make, with workspace 1
+/// (`acme`) and what `fill` adds, as an older reportstats left it.
+fn write_old_database(
+    path: &str,
+    migrations: &[&str],
+    fill: impl FnOnce(&rusqlite::Transaction<'_>),
+) {
+    let mut old = rusqlite::Connection::open(path).unwrap();
+    let transaction = old.transaction().unwrap();
+    for migration in migrations {
+        transaction.execute_batch(migration).unwrap();
+    }
+    transaction
+        .execute(
+            "INSERT INTO workspaces (workspace_id, name, created_at, version) VALUES (1, 'acme', 0, 1)",
+            [],
+        )
+        .unwrap();
+    fill(&transaction);
+    transaction
+        .pragma_update(None, "user_version", migrations.len())
+        .unwrap();
+    transaction.commit().unwrap();
+}
+
 /// The fixture's events, each id once (the fixture repeats some, as a
 /// retrying client would; the log keeps the first).
 fn fixture_events() -> Vec<Event> {
@@ -40,18 +65,7 @@ async fn an_event_log_of_schema_2_moves_into_blocks_and_still_deduplicates() {
     let database = TestDatabase::sqlite();
     let path = database.url.strip_prefix("sqlite://").unwrap().to_owned();
     let events = fixture_events();
-    {
-        let mut old = rusqlite::Connection::open(&path).unwrap();
-        let transaction = old.transaction().unwrap();
-        for migration in SCHEMA_2 {
-            transaction.execute_batch(migration).unwrap();
-        }
-        transaction
-            .execute(
-                "INSERT INTO workspaces (workspace_id, name, created_at, version) VALUES (1, 'acme', 0, 1)",
-                [],
-            )
-            .unwrap();
+    write_old_database(&path, &SCHEMA_2, |transaction| {
         for event in &events {
             transaction
                 .execute(
@@ -60,9 +74,7 @@ async fn an_event_log_of_schema_2_moves_into_blocks_and_still_deduplicates() {
                 )
                 .unwrap();
         }
-        transaction.pragma_update(None, "user_version", 2).unwrap();
-        transaction.commit().unwrap();
-    }
+    });
 
     let store = database.open().await;
     assert!(store.schema_version().await.unwrap() > 2);
@@ -135,19 +147,8 @@ async fn reports_of_schema_4_move_without_rowid_and_keep_their_statistics() {
         .strip_prefix("sqlite://")
         .unwrap()
         .to_owned();
-    {
-        // The state as schema 4 held it, merged with the same upserts.
-        let mut old = rusqlite::Connection::open(&path).unwrap();
-        let transaction = old.transaction().unwrap();
-        for migration in SCHEMA_4 {
-            transaction.execute_batch(migration).unwrap();
-        }
-        transaction
-            .execute(
-                "INSERT INTO workspaces (workspace_id, name, created_at, version) VALUES (1, 'acme', 0, 1)",
-                [],
-            )
-            .unwrap();
+    // The state as schema 4 held it, merged with the same upserts.
+    write_old_database(&path, &SCHEMA_4, |transaction| {
         let changes = Changes::from_events(&events);
         for table in table_rows(&changes) {
             let sql = table.upsert.single_row_sql(table.upsert.all_merges());
@@ -160,9 +161,7 @@ async fn reports_of_schema_4_move_without_rowid_and_keep_their_statistics() {
                     .unwrap();
             }
         }
-        transaction.pragma_update(None, "user_version", 4).unwrap();
-        transaction.commit().unwrap();
-    }
+    });
     let migrated = old_database.open().await;
     assert!(migrated.schema_version().await.unwrap() > 4);
     let schema: String = rusqlite::Connection::open(&path)

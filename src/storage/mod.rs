@@ -404,7 +404,10 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 
 /// An event read back from the log. It passed validation when it arrived;
 /// only the clock check must not apply again.
-pub fn parse_stored_event(which: &str, body: &str) -> StoreResult<Event> {
+///
+/// `which` names the event in the error only, so it is formatted only then:
+/// walking a log parses every event, and naming each one cost an allocation.
+pub fn parse_stored_event(which: impl std::fmt::Display, body: &str) -> StoreResult<Event> {
     let far_future = Timestamp::from_micros(i64::MAX / 2);
     Event::parse(body, crate::domain::Position::Line(1), far_future).map_err(|error| {
         StoreError::Other(anyhow::anyhow!(

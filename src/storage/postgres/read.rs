@@ -165,7 +165,7 @@ pub(super) async fn read_log(
         .iter()
         .map(|row| {
             parse_stored_event(
-                &format!("`{}`", row.try_get::<&str, _>(0)?),
+                format_args!("`{}`", row.try_get::<&str, _>(0)?),
                 row.try_get(1)?,
             )
         })

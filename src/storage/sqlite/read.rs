@@ -143,7 +143,7 @@ pub(super) fn read_log(
                 return Ok(page);
             }
             page.events.push(crate::storage::parse_stored_event(
-                &format!("in block {block}, line {}", line + 1),
+                format_args!("in block {block}, line {}", line + 1),
                 body,
             )?);
         }

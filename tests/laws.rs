@@ -301,6 +301,18 @@ async fn a_large_import_in_many_chunks_matches_the_reference(database: TestDatab
     .unwrap();
     assert_eq!(summary.accepted, distinct.len() as u64);
     assert_eq!(summary.accepted + summary.duplicates, lines);
+    // The log holds each distinct event once, as it was first sent.
+    let mut logged: Vec<&Event> = distinct.clone();
+    logged.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(
+        store
+            .event_log(workspace)
+            .await
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        logged
+    );
 
     let everything = PageRequest {
         page: 1,

@@ -274,14 +274,14 @@ impl Event {
         json: &str,
         position: Position,
         received_at: Timestamp,
-    ) -> Result<(Event, String), EventError> {
+    ) -> Result<(Event, Cow<'_, str>), EventError> {
         let raw = RawEvent::read(json, position)?;
         let dated = raw.is_present("occurred_at");
         let event = raw.into_event(position, received_at)?;
         let body = if dated {
-            json.to_owned()
+            Cow::Borrowed(json)
         } else {
-            event.to_json()
+            Cow::Owned(event.to_json())
         };
         Ok((event, body))
     }

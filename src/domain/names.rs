@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
+
 /// Why a string did not parse into one of the types here. The caller adds
 /// which field it was.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,6 +20,10 @@ pub enum NameError {
 }
 
 fn check_length(text: &str, max: usize) -> Result<(), NameError> {
+    // A string has at most as many characters as bytes: most need no count.
+    if !text.is_empty() && text.len() <= max {
+        return Ok(());
+    }
     let len = text.chars().count();
     if len == 0 {
         Err(NameError::Empty)
@@ -32,13 +38,17 @@ fn has_control_characters(text: &str) -> bool {
     text.chars().any(char::is_control)
 }
 
-/// Declares a newtype over `String` holding 1..=`max` characters without
+/// Declares a newtype over a string holding 1..=`max` characters without
 /// control characters.
+///
+/// The string is a [`CompactString`], which keeps up to 24 bytes inline:
+/// event ids and tokens are mostly that short, and an import allocated,
+/// copied into its pending changes and freed millions of them.
 macro_rules! bounded_string {
     ($(#[$doc:meta])* $name:ident, $max:expr) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(String);
+        pub struct $name(CompactString);
 
         impl $name {
             pub const MAX_CHARS: usize = $max;
@@ -48,7 +58,7 @@ macro_rules! bounded_string {
                 if has_control_characters(text) {
                     return Err(NameError::Invalid("must not contain control characters"));
                 }
-                Ok(Self(text.to_owned()))
+                Ok(Self(CompactString::from(text)))
             }
 
             pub fn as_str(&self) -> &str {
@@ -176,7 +186,7 @@ impl fmt::Display for WorkspaceName {
 /// assert_eq!(Email::parse("Ann@Acme.COM").unwrap().as_str(), "ann@acme.com");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Email(String);
+pub struct Email(CompactString);
 
 impl Email {
     /// RFC 5321's limit on a forward path.
@@ -193,7 +203,13 @@ impl Email {
             Some((local, domain))
                 if !local.is_empty() && !domain.is_empty() && !domain.contains('@') =>
             {
-                Ok(Self(text.to_lowercase()))
+                if text.is_ascii() {
+                    let mut email = CompactString::from(text);
+                    email.make_ascii_lowercase();
+                    Ok(Self(email))
+                } else {
+                    Ok(Self(CompactString::from(text.to_lowercase())))
+                }
             }
             _ => Err(NameError::Invalid("must look like name@domain")),
         }

@@ -21,6 +21,10 @@ use crate::storage::{EventChunk, IngestMessage, IngestSummary, Store, StoreError
 /// once, about 5 MB each).
 pub const CHUNK_EVENTS: usize = 10_000;
 
+/// Lines read between reports of progress: often enough for a progress bar
+/// to move smoothly, rarely enough that telling it costs nothing.
+const PROGRESS_LINES: usize = 1_000;
+
 /// Chunks in flight between the reader and the store.
 const CHANNEL_DEPTH: usize = 2;
 
@@ -84,11 +88,12 @@ fn read_chunks(
     progress: &impl ImportProgress,
 ) -> Result<Rejections, ImportError> {
     let mut rejections = Rejections::default();
-    let mut chunk: Vec<Event> = Vec::with_capacity(CHUNK_EVENTS);
-    let mut bodies: Vec<String> = Vec::with_capacity(CHUNK_EVENTS);
+    let mut chunk = EventChunk::with_capacity(CHUNK_EVENTS);
     let mut line = Vec::new();
     let mut line_number = 0usize;
     let mut store_gone = false;
+    // Bytes and events read since progress was last told.
+    let mut unreported = (0u64, 0u64);
     loop {
         line.clear();
         let bytes = reader.read_until(b'\n', &mut line)?;
@@ -105,32 +110,30 @@ fn read_chunks(
         let is_event = parsed.is_some();
         match parsed {
             None => {}
-            Some(Ok((event, body))) if rejections.is_empty() => {
-                chunk.push(event);
-                bodies.push(body);
-            }
+            Some(Ok((event, body))) if rejections.is_empty() => chunk.push(event, &body),
             Some(Ok(_)) => {}
             Some(Err(error)) => {
                 rejections.push(error);
-                chunk.clear();
-                bodies.clear();
+                chunk = EventChunk::default();
             }
         }
-        progress.advanced(bytes as u64, u64::from(is_event));
+        unreported.0 += bytes as u64;
+        unreported.1 += u64::from(is_event);
+        if line_number % PROGRESS_LINES == 0 {
+            progress.advanced(unreported.0, unreported.1);
+            unreported = (0, 0);
+        }
         if chunk.len() >= CHUNK_EVENTS && !store_gone {
-            let full = EventChunk::with_bodies(
-                std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_EVENTS)),
-                std::mem::replace(&mut bodies, Vec::with_capacity(CHUNK_EVENTS)),
-            );
+            let full = std::mem::replace(&mut chunk, EventChunk::with_capacity(CHUNK_EVENTS));
             // The store hangs up only when it failed; its error is the one to
             // report, so keep reading just to count bad lines.
             store_gone = sender.blocking_send(IngestMessage::Events(full)).is_err();
         }
     }
+    progress.advanced(unreported.0, unreported.1);
     if rejections.is_empty() && !store_gone {
         if !chunk.is_empty() {
-            let last = EventChunk::with_bodies(chunk, bodies);
-            let _ = sender.blocking_send(IngestMessage::Events(last));
+            let _ = sender.blocking_send(IngestMessage::Events(chunk));
         }
         let _ = sender.blocking_send(IngestMessage::Commit);
     }

@@ -116,29 +116,57 @@ pub enum IngestMessage {
 /// Events with their canonical JSON (what the log stores), made by the
 /// producer: the writer is the bottleneck of an import, and serialising on
 /// the reading side keeps that work off it.
+///
+/// The bodies share one buffer, each followed by a newline, rather than a
+/// string each: an import allocated and freed two million of those, which
+/// took a tenth of its CPU time, and a chunk whose events are all new is
+/// already the text of its log block.
 #[derive(Debug, Default)]
 pub struct EventChunk {
     pub events: Vec<Event>,
-    pub bodies: Vec<String>,
-    /// The bodies' total length in bytes.
-    pub bodies_len: usize,
+    text: String,
+    /// Where each event's body ends in `text` (its newline's offset).
+    ends: Vec<usize>,
 }
 
 impl EventChunk {
     pub fn new(events: Vec<Event>) -> Self {
-        let bodies = events.iter().map(Event::to_json).collect();
-        EventChunk::with_bodies(events, bodies)
+        let mut chunk = EventChunk::with_capacity(events.len());
+        for event in events {
+            let body = event.to_json();
+            chunk.push(event, &body);
+        }
+        chunk
     }
 
-    /// Events with the bodies the log keeps for them, one each.
-    pub fn with_bodies(events: Vec<Event>, bodies: Vec<String>) -> Self {
-        assert_eq!(events.len(), bodies.len(), "one body per event");
-        let bodies_len = bodies.iter().map(|body| body.len() + 1).sum();
+    pub fn with_capacity(events: usize) -> Self {
         EventChunk {
-            events,
-            bodies,
-            bodies_len,
+            events: Vec::with_capacity(events),
+            text: String::new(),
+            ends: Vec::with_capacity(events),
         }
+    }
+
+    /// Adds an event with the body the log keeps for it (one line of JSON).
+    pub fn push(&mut self, event: Event, body: &str) {
+        debug_assert!(!body.contains('\n'), "a body is one line");
+        self.events.push(event);
+        self.text.push_str(body);
+        self.ends.push(self.text.len());
+        self.text.push('\n');
+    }
+
+    /// The bodies, in the events' order.
+    pub fn bodies(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|end| end + 1));
+        starts
+            .zip(&self.ends)
+            .map(|(start, end)| &self.text[start..*end])
+    }
+
+    /// All the bodies, one per line, with no newline after the last.
+    pub fn text(&self) -> &str {
+        self.text.strip_suffix('\n').unwrap_or(&self.text)
     }
 
     pub fn len(&self) -> usize {

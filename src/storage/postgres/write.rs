@@ -191,7 +191,7 @@ async fn insert_events<'e>(
     let mut distinct: Vec<(&Event, &str)> = chunk
         .events
         .iter()
-        .zip(chunk.bodies.iter().map(String::as_str))
+        .zip(chunk.bodies())
         .filter(|(event, _)| seen.insert(event.id.as_str()))
         .collect();
     distinct.sort_by(|a, b| a.0.id.cmp(&b.0.id));

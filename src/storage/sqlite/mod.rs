@@ -6,6 +6,8 @@
 //! synchronous, so every call runs on tokio's blocking pool; the mutexes are
 //! std's because they are only ever held there, never across an `.await`.
 
+mod folding;
+mod log;
 mod read;
 mod write;
 
@@ -36,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_event_blocks.sql"),
     include_str!("migrations/0004_listing_version.sql"),
     include_str!("migrations/0005_reports_without_rowid.sql"),
+    include_str!("migrations/0006_compressed_event_blocks.sql"),
 ];
 
 /// Connections for concurrent reads: a handful is enough on small machines,

@@ -134,7 +134,7 @@ pub(super) fn read_log(
     let mut page = LogPage::default();
     while let Some(row) = rows.next()? {
         let block: i64 = row.get(0)?;
-        let bodies = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+        let bodies = super::log::block_text(row.get_ref(1)?)?;
         let mut lines = bodies.split('\n').enumerate().skip(skip);
         skip = 0;
         for (line, body) in lines.by_ref() {

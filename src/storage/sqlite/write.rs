@@ -7,13 +7,14 @@ use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior, params, params_from_iter};
 use tokio::sync::mpsc;
 
-use crate::domain::Event;
+use super::folding::{Folded, Folder};
+use super::log;
 use crate::domain::state::{Changes, ListingChange};
 use crate::storage::report_stats::sqlite_form;
 use crate::storage::rows::{MergePicker, SqlValue, table_rows};
 use crate::storage::sql;
 use crate::storage::{
-    EventChunk, IngestMessage, IngestSummary, MERGE_AT_BYTES, StoreError, StoreResult, WorkspaceId,
+    EventChunk, IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId,
 };
 
 /// Stores a stream of chunks in one transaction, committing only on
@@ -25,24 +26,29 @@ pub(super) fn ingest_stream(
 ) -> StoreResult<IngestSummary> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut summary = IngestSummary::default();
-    let mut pending = Changes::default();
     let mut listings_changed = false;
-    let mut retired = ChunkFreer::default();
+    let mut folder = Folder::default();
+    let mut apply = |folded: Folded| -> rusqlite::Result<()> {
+        match folded {
+            Folded::Block(block) => log::insert(&transaction, workspace, block),
+            Folded::Changes(changes) => {
+                listings_changed |= reorders_listing(&transaction, workspace, &changes)?;
+                merge_changes(&transaction, workspace, &changes)
+            }
+        }
+    };
     loop {
         match messages.blocking_recv() {
             Some(IngestMessage::Events(chunk)) => {
-                for event in store_events(&transaction, workspace, &chunk, &mut summary)? {
-                    pending.record(event);
-                }
-                retired.free(chunk);
-                if pending.footprint() >= MERGE_AT_BYTES {
-                    listings_changed |= reorders_listing(&transaction, workspace, &pending)?;
-                    merge_changes(&transaction, workspace, &std::mem::take(&mut pending))?;
+                let new = insert_ids(&transaction, workspace, &chunk, &mut summary)?;
+                for folded in folder.fold(chunk, new)? {
+                    apply(folded)?;
                 }
             }
             Some(IngestMessage::Commit) => {
-                listings_changed |= reorders_listing(&transaction, workspace, &pending)?;
-                merge_changes(&transaction, workspace, &pending)?;
+                for folded in folder.finish()? {
+                    apply(folded)?;
+                }
                 if summary.accepted > 0 {
                     transaction
                         .prepare_cached(&sqlite_form(sql::BUMP_VERSION_SQL))?
@@ -80,70 +86,29 @@ fn reorders_listing(
     }
 }
 
-/// Frees the stored chunks of a long stream on a thread of its own: a chunk
-/// is thousands of small strings, and freeing them took a twentieth of the
-/// writer's time, which is an import's bottleneck. A batch is one chunk,
-/// freed where it is: a thread for it would cost more than it saves.
-#[derive(Default)]
-struct ChunkFreer {
-    freed: usize,
-    /// Bounded, so that chunks cannot pile up in memory if the thread falls
-    /// behind: the writer then waits for it.
-    thread: Option<std::sync::mpsc::SyncSender<EventChunk>>,
-}
-
-impl ChunkFreer {
-    fn free(&mut self, chunk: EventChunk) {
-        self.freed += 1;
-        if self.freed == 2 {
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<EventChunk>(2);
-            let spawned = std::thread::Builder::new()
-                .name("reportstats-free".into())
-                .spawn(move || receiver.into_iter().for_each(drop));
-            self.thread = spawned.is_ok().then_some(sender);
-        }
-        match &self.thread {
-            // A send fails only if the thread is gone; the chunk then drops here.
-            Some(sender) => drop(sender.send(chunk)),
-            None => drop(chunk),
-        }
-    }
-}
-
-/// Appends a chunk's events to the log; returns those not stored before.
-///
-/// Each id goes into `event_ids` (the idempotency check); the bodies of the
-/// new ones go together into one row of `event_blocks`.
-fn store_events<'e>(
+/// Records a chunk's event ids in `event_ids`, the idempotency check:
+/// whether each event is new (`true`) or was stored before.
+fn insert_ids(
     transaction: &Transaction<'_>,
     workspace: WorkspaceId,
-    chunk: &'e EventChunk,
+    chunk: &EventChunk,
     summary: &mut IngestSummary,
-) -> rusqlite::Result<Vec<&'e Event>> {
+) -> rusqlite::Result<Vec<bool>> {
     let mut insert_id = transaction.prepare_cached(
         "INSERT INTO event_ids (workspace_id, event_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
     )?;
-    let mut new_events = Vec::with_capacity(chunk.len());
-    let mut block = String::new();
-    for (event, body) in chunk.events.iter().zip(&chunk.bodies) {
-        if insert_id.execute(params![workspace, event.id.as_str()])? == 1 {
-            if block.is_empty() {
-                block.reserve(chunk.bodies_len);
-            } else {
-                block.push('\n');
-            }
-            block.push_str(body);
-            new_events.push(event);
-        }
+    // In the ids' order, successive inserts descend through the same pages
+    // of the index, which are then in the CPU's caches.
+    let mut order: Vec<usize> = (0..chunk.len()).collect();
+    order.sort_by_key(|index| chunk.events[*index].id.as_str());
+    let mut new = vec![false; chunk.len()];
+    for index in order {
+        new[index] = insert_id.execute(params![workspace, chunk.events[index].id.as_str()])? == 1;
     }
-    if !block.is_empty() {
-        transaction
-            .prepare_cached("INSERT INTO event_blocks (workspace_id, bodies) VALUES (?1, ?2)")?
-            .execute(params![workspace, block])?;
-    }
-    summary.accepted += new_events.len() as u64;
-    summary.duplicates += (chunk.len() - new_events.len()) as u64;
-    Ok(new_events)
+    let accepted = new.iter().filter(|new| **new).count();
+    summary.accepted += accepted as u64;
+    summary.duplicates += (chunk.len() - accepted) as u64;
+    Ok(new)
 }
 
 impl ToSql for SqlValue<'_> {

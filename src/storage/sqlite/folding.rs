@@ -1,0 +1,272 @@
+//! The writer's second thread. SQLite takes one writer, and recording a
+//! chunk's ids is work only that connection can do; the rest of a chunk's
+//! work does not touch the database and moves here: folding its new events
+//! into the pending changes, building and compressing its log block, and
+//! freeing it (thousands of small values). The writer goes on to the next
+//! chunk's ids meanwhile, and takes back what is finished: the blocks to
+//! insert, in the chunks' order, and the changes to merge once they reach
+//! [`MERGE_AT_BYTES`].
+//!
+//! The first chunk is folded on the writer's own thread: a batch is one
+//! chunk, and a thread for it would cost more than it saves.
+
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use anyhow::Context;
+
+use super::log;
+use crate::domain::state::Changes;
+use crate::storage::{EventChunk, MERGE_AT_BYTES, StoreError, StoreResult};
+
+/// What folding gives back to the writer.
+pub(super) enum Folded {
+    /// A chunk's log block (`None` if it had no new event).
+    Block(Option<Vec<u8>>),
+    /// Changes to merge into the tables. Merges commute (SPEC section 4), so
+    /// they may come in any number and order.
+    Changes(Changes),
+}
+
+pub(super) struct Folder {
+    /// The footprint at which changes go back to be merged:
+    /// [`MERGE_AT_BYTES`], but for tests.
+    merge_at: usize,
+    chunks: usize,
+    /// The changes folded on the writer's thread: those of the first chunk,
+    /// or of all of them if the thread could not start.
+    pending: Changes,
+    thread: Option<FoldThread>,
+}
+
+struct FoldThread {
+    /// Bounded, so that chunks cannot pile up in memory if the thread falls
+    /// behind: the writer then waits for it.
+    jobs: mpsc::SyncSender<(EventChunk, Vec<bool>)>,
+    /// Unbounded, yet never long: the writer takes what is finished every
+    /// time it hands over a chunk.
+    folded: mpsc::Receiver<anyhow::Result<Folded>>,
+    handle: JoinHandle<()>,
+}
+
+impl Default for Folder {
+    fn default() -> Self {
+        Folder::merging_at(MERGE_AT_BYTES)
+    }
+}
+
+impl Folder {
+    fn merging_at(merge_at: usize) -> Self {
+        Folder {
+            merge_at,
+            chunks: 0,
+            pending: Changes::default(),
+            thread: None,
+        }
+    }
+
+    /// Folds a chunk whose events are new where `new` says so; returns what
+    /// is finished so far.
+    pub(super) fn fold(&mut self, chunk: EventChunk, new: Vec<bool>) -> StoreResult<Vec<Folded>> {
+        self.chunks += 1;
+        if self.chunks == 2 {
+            // Without the thread (it could not start) chunks are folded here.
+            self.thread = FoldThread::spawn(self.merge_at).ok();
+        }
+        let Some(thread) = &self.thread else {
+            return Ok(fold_chunk(&mut self.pending, &chunk, &new, self.merge_at)?);
+        };
+        if thread.jobs.send((chunk, new)).is_err() {
+            return Err(self.stopped());
+        }
+        thread
+            .folded
+            .try_iter()
+            .collect::<anyhow::Result<_>>()
+            .map_err(StoreError::Other)
+    }
+
+    /// Everything still being folded, and the last changes.
+    pub(super) fn finish(&mut self) -> StoreResult<Vec<Folded>> {
+        let mut finished = Vec::new();
+        if let Some(FoldThread {
+            jobs,
+            folded,
+            handle,
+        }) = self.thread.take()
+        {
+            // The thread sends its last changes when it sees no more jobs.
+            drop(jobs);
+            for result in folded {
+                finished.push(result?);
+            }
+            if handle.join().is_err() {
+                return Err(self.stopped());
+            }
+        }
+        finished.push(Folded::Changes(std::mem::take(&mut self.pending)));
+        Ok(finished)
+    }
+
+    /// The thread is gone: it panicked, so its panic is the error to show.
+    fn stopped(&mut self) -> StoreError {
+        let reason = match self.thread.take().map(|thread| thread.handle.join()) {
+            Some(Err(panic)) => panic
+                .downcast_ref::<&str>()
+                .map(|text| text.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        StoreError::Other(anyhow::anyhow!(
+            "folding the import's events failed ({reason}); nothing was stored"
+        ))
+    }
+}
+
+impl FoldThread {
+    fn spawn(merge_at: usize) -> std::io::Result<Self> {
+        let (jobs, received) = mpsc::sync_channel::<(EventChunk, Vec<bool>)>(2);
+        let (sender, folded) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("reportstats-fold".into())
+            .spawn(move || {
+                let mut pending = Changes::default();
+                for (chunk, new) in received {
+                    match fold_chunk(&mut pending, &chunk, &new, merge_at) {
+                        Ok(folded) => {
+                            for folded in folded {
+                                if sender.send(Ok(folded)).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Err(error) => {
+                            let _ = sender.send(Err(error));
+                            return;
+                        }
+                    }
+                    drop(chunk);
+                }
+                let _ = sender.send(Ok(Folded::Changes(pending)));
+            })?;
+        Ok(FoldThread {
+            jobs,
+            folded,
+            handle,
+        })
+    }
+}
+
+/// Folds a chunk's new events into `pending`; returns its log block, and the
+/// changes if they have grown large enough to merge.
+fn fold_chunk(
+    pending: &mut Changes,
+    chunk: &EventChunk,
+    new: &[bool],
+    merge_at: usize,
+) -> anyhow::Result<Vec<Folded>> {
+    for (event, _) in chunk.events.iter().zip(new).filter(|(_, new)| **new) {
+        pending.record(event);
+    }
+    let block = log::compress(chunk, new).context("compressing a log block")?;
+    let mut folded = vec![Folded::Block(block)];
+    if pending.footprint() >= merge_at {
+        folded.push(Folded::Changes(std::mem::take(pending)));
+    }
+    Ok(folded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::{ActivityConfig, write_activity};
+    use crate::domain::{Event, EventKind, Position, Timestamp};
+
+    fn chunks_of_activity() -> Vec<EventChunk> {
+        let end = Timestamp::parse("2026-11-01T00:00:00Z").unwrap();
+        let mut ndjson = Vec::new();
+        write_activity(&ActivityConfig::demo(end), &mut ndjson).unwrap();
+        let events: Vec<Event> = String::from_utf8(ndjson)
+            .unwrap()
+            .lines()
+            .map(|line| Event::parse(line, Position::Line(1), end).unwrap())
+            .collect();
+        events
+            .chunks(4_000)
+            .map(|events| EventChunk::new(events.to_vec()))
+            .collect()
+    }
+
+    /// Whether changes go back after every chunk (on the thread and off it)
+    /// or only at the end, every block comes back in order and holds exactly
+    /// the new events, and the changes handed back hold every new view once.
+    #[test]
+    fn blocks_come_back_in_order_and_changes_hold_every_new_event() {
+        for merge_at in [1, MERGE_AT_BYTES] {
+            fold_and_check(merge_at);
+        }
+    }
+
+    fn fold_and_check(merge_at: usize) {
+        let chunks = chunks_of_activity();
+        assert!(chunks.len() > 3, "{} chunks", chunks.len());
+        let mut folder = Folder::merging_at(merge_at);
+        let mut expected_blocks = Vec::new();
+        let mut new_views = 0u64;
+        let mut folded = Vec::new();
+        for (number, chunk) in chunks.into_iter().enumerate() {
+            // Every third event of the second chunk counts as stored before.
+            let new: Vec<bool> = (0..chunk.len())
+                .map(|index| number != 1 || index % 3 != 0)
+                .collect();
+            let bodies: Vec<&str> = chunk
+                .bodies()
+                .zip(&new)
+                .filter(|(_, new)| **new)
+                .map(|(body, _)| body)
+                .collect();
+            expected_blocks.push(bodies.join("\n"));
+            new_views += chunk
+                .events
+                .iter()
+                .zip(&new)
+                .filter(|(event, new)| {
+                    **new && matches!(event.kind, EventKind::ReportViewed { .. })
+                })
+                .count() as u64;
+            folded.extend(folder.fold(chunk, new).unwrap());
+        }
+        folded.extend(folder.finish().unwrap());
+
+        let mut blocks = Vec::new();
+        let mut handed_back = 0;
+        let mut views = 0;
+        for folded in folded {
+            match folded {
+                Folded::Block(Some(frame)) => blocks.push(
+                    log::block_text(rusqlite::types::ValueRef::Blob(&frame))
+                        .unwrap()
+                        .into_owned(),
+                ),
+                Folded::Block(None) => panic!("every chunk had new events"),
+                Folded::Changes(changes) => {
+                    handed_back += 1;
+                    views += changes
+                        .reports
+                        .values()
+                        .map(|report| report.views)
+                        .sum::<u64>();
+                }
+            }
+        }
+        assert_eq!(blocks, expected_blocks);
+        if merge_at == 1 {
+            assert!(
+                handed_back > expected_blocks.len(),
+                "{handed_back} sets of changes"
+            );
+        }
+        assert_eq!(views, new_views, "merging at {merge_at} bytes");
+    }
+}

@@ -87,59 +87,50 @@ impl Folder {
                 }
             }
         }
-        let Some(thread) = &self.thread else {
+        let Some(thread) = self.thread.take() else {
             return Ok(fold_chunk(&mut self.pending, &chunk, &new, self.merge_at)?);
         };
         if thread.jobs.send((chunk, new)).is_err() {
-            return Err(self.stopped());
+            return Err(thread.stopped());
         }
-        thread
-            .folded
-            .try_iter()
-            .collect::<anyhow::Result<_>>()
-            .map_err(StoreError::Other)
+        let finished = thread.folded.try_iter().collect::<anyhow::Result<_>>();
+        self.thread = Some(thread);
+        finished.map_err(StoreError::Other)
     }
 
     /// Everything still being folded, and the last changes.
     pub(super) fn finish(&mut self) -> StoreResult<Vec<Folded>> {
         let mut finished = Vec::new();
-        if let Some(FoldThread {
-            jobs,
-            folded,
-            handle,
-            ..
-        }) = self.thread.take()
-        {
+        if let Some(thread) = self.thread.take() {
             // The thread sends its last changes when it sees no more jobs.
-            drop(jobs);
-            for result in folded {
+            drop(thread.jobs);
+            for result in thread.folded {
                 finished.push(result?);
             }
-            if handle.join().is_err() {
-                return Err(self.stopped());
+            if let Err(panic) = thread.handle.join() {
+                return Err(panicked(&panic));
             }
         }
         finished.push(Folded::Changes(std::mem::take(&mut self.pending)));
         Ok(finished)
     }
-
-    /// The thread is gone: it panicked, so its panic is the error to show.
-    fn stopped(&mut self) -> StoreError {
-        let reason = match self.thread.take().map(|thread| thread.handle.join()) {
-            Some(Err(panic)) => panic
-                .downcast_ref::<&str>()
-                .map(|text| text.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default(),
-            _ => String::new(),
-        };
-        StoreError::Other(anyhow::anyhow!(
-            "folding the import's events failed ({reason}); nothing was stored"
-        ))
-    }
 }
 
 impl FoldThread {
+    /// Why the thread stopped before its jobs did: the error it sent, or
+    /// its panic.
+    fn stopped(self) -> StoreError {
+        if let Some(Err(error)) = self.folded.try_iter().find(Result::is_err) {
+            return StoreError::Other(error);
+        }
+        match self.handle.join() {
+            Err(panic) => panicked(&panic),
+            Ok(()) => StoreError::Other(anyhow::anyhow!(
+                "folding the import's events stopped early; nothing was stored"
+            )),
+        }
+    }
+
     fn spawn(merge_at: usize) -> std::io::Result<Self> {
         let (start, started) = mpsc::sync_channel::<Changes>(1);
         let (jobs, received) = mpsc::sync_channel::<(EventChunk, Vec<bool>)>(2);
@@ -173,6 +164,17 @@ impl FoldThread {
             handle,
         })
     }
+}
+
+fn panicked(panic: &Box<dyn std::any::Any + Send>) -> StoreError {
+    let reason = panic
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    StoreError::Other(anyhow::anyhow!(
+        "folding the import's events failed ({reason}); nothing was stored"
+    ))
 }
 
 /// Folds a chunk's new events into `pending`; returns its log block, and the

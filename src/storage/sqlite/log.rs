@@ -2,8 +2,8 @@
 //! as a zstd frame.
 //!
 //! The bodies are most of the bytes an import writes, and every byte is
-//! written three times (into the WAL, then read back and written to the
-//! database by the checkpoint). Uncompressed, storing the 300 MB of bodies
+//! written twice: into the WAL, then, read back from it, into the database
+//! by the checkpoint. Uncompressed, storing the 300 MB of bodies
 //! of the 2M-event import in BENCHMARKS.md took the writer about 3 s of its
 //! 8.5; zstd's fastest level makes them 6.5 times smaller for about 1 s of
 //! CPU, which the folding thread (see [`super::folding`]) spends while the

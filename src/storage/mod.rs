@@ -125,8 +125,6 @@ pub enum IngestMessage {
 pub struct EventChunk {
     pub events: Vec<Event>,
     text: String,
-    /// Where each event's body ends in `text` (its newline's offset).
-    ends: Vec<usize>,
 }
 
 impl EventChunk {
@@ -143,7 +141,6 @@ impl EventChunk {
         EventChunk {
             events: Vec::with_capacity(events),
             text: String::new(),
-            ends: Vec::with_capacity(events),
         }
     }
 
@@ -152,16 +149,14 @@ impl EventChunk {
         debug_assert!(!body.contains('\n'), "a body is one line");
         self.events.push(event);
         self.text.push_str(body);
-        self.ends.push(self.text.len());
         self.text.push('\n');
     }
 
     /// The bodies, in the events' order.
     pub fn bodies(&self) -> impl Iterator<Item = &str> {
-        let starts = std::iter::once(0).chain(self.ends.iter().map(|end| end + 1));
-        starts
-            .zip(&self.ends)
-            .map(|(start, end)| &self.text[start..*end])
+        // No body holds a newline, so the lines of the text are the bodies;
+        // `take` leaves out the one empty line of an empty chunk.
+        self.text().split('\n').take(self.events.len())
     }
 
     /// All the bodies, one per line, with no newline after the last.

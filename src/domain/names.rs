@@ -194,6 +194,14 @@ impl Email {
 
     pub fn parse(text: &str) -> Result<Self, NameError> {
         check_length(text, Self::MAX_CHARS)?;
+        if text.is_ascii() {
+            Self::parse_ascii(text)
+        } else {
+            Self::parse_unicode(text)
+        }
+    }
+
+    fn parse_unicode(text: &str) -> Result<Self, NameError> {
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(NameError::Invalid(
                 "must not contain spaces or control characters",
@@ -203,16 +211,36 @@ impl Email {
             Some((local, domain))
                 if !local.is_empty() && !domain.is_empty() && !domain.contains('@') =>
             {
-                if text.is_ascii() {
-                    let mut email = CompactString::from(text);
-                    email.make_ascii_lowercase();
-                    Ok(Self(email))
-                } else {
-                    Ok(Self(CompactString::from(text.to_lowercase())))
-                }
+                Ok(Self(CompactString::from(text.to_lowercase())))
             }
             _ => Err(NameError::Invalid("must look like name@domain")),
         }
+    }
+
+    /// [`Email::parse_unicode`] of an ASCII address, in one pass over its
+    /// bytes, with the same checks in the same order: nearly every address
+    /// is ASCII, and nearly every event names one.
+    fn parse_ascii(text: &str) -> Result<Self, NameError> {
+        let mut at_signs = 0;
+        let mut at = 0;
+        for (index, byte) in text.bytes().enumerate() {
+            // ASCII's whitespace and control characters: up to the space, and DEL.
+            if byte <= b' ' || byte == 0x7f {
+                return Err(NameError::Invalid(
+                    "must not contain spaces or control characters",
+                ));
+            }
+            if byte == b'@' {
+                at_signs += 1;
+                at = index;
+            }
+        }
+        if at_signs != 1 || at == 0 || at == text.len() - 1 {
+            return Err(NameError::Invalid("must look like name@domain"));
+        }
+        let mut email = CompactString::from(text);
+        email.make_ascii_lowercase();
+        Ok(Self(email))
     }
 
     pub fn as_str(&self) -> &str {
@@ -300,6 +328,13 @@ mod tests {
             "us er@company.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn an_ascii_email_parses_as_any_other_would(text in "[ -~\t\u{0}\u{7f}@]{1,12}") {
+            prop_assert_eq!(Email::parse_ascii(&text), Email::parse_unicode(&text));
         }
     }
 

@@ -1,7 +1,9 @@
 //! Older SQLite databases open, migrate, and keep what they held: one
 //! written before the event log was split into ids and blocks (schema
 //! version 2) keeps every event, and one whose reports were a rowid table
-//! (schema version 4) keeps every statistic.
+//! (schema version 4) keeps every statistic, and one whose event ids were
+//! keyed by workspace first (schema version 6) still knows every id it
+//! stored, in each workspace apart.
 
 mod common;
 
@@ -22,6 +24,15 @@ const SCHEMA_4: [&str; 4] = [
     include_str!("../src/storage/sqlite/migrations/0002_signature_tokens.sql"),
     include_str!("../src/storage/sqlite/migrations/0003_event_blocks.sql"),
     include_str!("../src/storage/sqlite/migrations/0004_listing_version.sql"),
+];
+
+const SCHEMA_6: [&str; 6] = [
+    include_str!("../src/storage/sqlite/migrations/0001_initial.sql"),
+    include_str!("../src/storage/sqlite/migrations/0002_signature_tokens.sql"),
+    include_str!("../src/storage/sqlite/migrations/0003_event_blocks.sql"),
+    include_str!("../src/storage/sqlite/migrations/0004_listing_version.sql"),
+    include_str!("../src/storage/sqlite/migrations/0005_reports_without_rowid.sql"),
+    include_str!("../src/storage/sqlite/migrations/0006_compressed_event_blocks.sql"),
 ];
 
 /// Writes a database at the schema `migrations` make, with workspace 1
@@ -183,4 +194,53 @@ async fn reports_of_schema_4_move_without_rowid_and_keep_their_statistics() {
     let expected = listings(new.as_ref(), workspace).await;
     assert!(!expected[1].0.is_empty());
     assert_eq!(listings(migrated.as_ref(), 1).await, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_ids_of_schema_6_are_rekeyed_and_still_deduplicate_per_workspace() {
+    let database = TestDatabase::sqlite();
+    let path = database.url.strip_prefix("sqlite://").unwrap().to_owned();
+    write_old_database(&path, &SCHEMA_6, |transaction| {
+        transaction
+            .execute(
+                "INSERT INTO workspaces (workspace_id, name, created_at, version) VALUES (2, 'beta', 0, 1)",
+                [],
+            )
+            .unwrap();
+        for (workspace, id) in [(1, "a"), (1, "b"), (2, "a")] {
+            transaction
+                .execute(
+                    "INSERT INTO event_ids (workspace_id, event_id) VALUES (?1, ?2)",
+                    (workspace, id),
+                )
+                .unwrap();
+        }
+    });
+
+    let store = database.open().await;
+    assert!(store.schema_version().await.unwrap() > 6);
+    let schema: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'event_ids'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(
+        schema.contains("PRIMARY KEY (event_id, workspace_id)"),
+        "{schema}"
+    );
+    let view = |id: &str| {
+        let json = format!(r#"{{"id":"{id}","type":"report_viewed","report_id":1}}"#);
+        Event::parse(&json, Position::Line(1), fixture_now()).unwrap()
+    };
+    let into_acme = storage::ingest(store.as_ref(), 1, vec![view("a"), view("b"), view("c")])
+        .await
+        .unwrap();
+    assert_eq!((into_acme.accepted, into_acme.duplicates), (1, 2));
+    let into_beta = storage::ingest(store.as_ref(), 2, vec![view("a"), view("b"), view("c")])
+        .await
+        .unwrap();
+    assert_eq!((into_beta.accepted, into_beta.duplicates), (2, 1));
 }

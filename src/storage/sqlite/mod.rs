@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_listing_version.sql"),
     include_str!("migrations/0005_reports_without_rowid.sql"),
     include_str!("migrations/0006_compressed_event_blocks.sql"),
+    include_str!("migrations/0007_event_ids_id_first.sql"),
 ];
 
 /// Connections for concurrent reads: a handful is enough on small machines,

@@ -88,7 +88,7 @@ fn read_chunks(
     progress: &impl ImportProgress,
 ) -> Result<Rejections, ImportError> {
     let mut rejections = Rejections::default();
-    let mut chunk = EventChunk::with_capacity(CHUNK_EVENTS);
+    let mut chunk = EventChunk::with_capacity(CHUNK_EVENTS, 0);
     let mut line = Vec::new();
     let mut line_number = 0usize;
     let mut store_gone = false;
@@ -124,7 +124,11 @@ fn read_chunks(
             unreported = (0, 0);
         }
         if chunk.len() >= CHUNK_EVENTS && !store_gone {
-            let full = std::mem::replace(&mut chunk, EventChunk::with_capacity(CHUNK_EVENTS));
+            // The next chunk's bodies are likely about as long as these:
+            // room for them and an eighth more.
+            let room = chunk.text_len() + chunk.text_len() / 8;
+            let next = EventChunk::with_capacity(CHUNK_EVENTS, room);
+            let full = std::mem::replace(&mut chunk, next);
             // The store hangs up only when it failed; its error is the one to
             // report, so keep reading just to count bad lines.
             store_gone = sender.blocking_send(IngestMessage::Events(full)).is_err();

@@ -129,7 +129,7 @@ pub struct EventChunk {
 
 impl EventChunk {
     pub fn new(events: Vec<Event>) -> Self {
-        let mut chunk = EventChunk::with_capacity(events.len());
+        let mut chunk = EventChunk::with_capacity(events.len(), 0);
         for event in events {
             let body = event.to_json();
             chunk.push(event, &body);
@@ -137,11 +137,18 @@ impl EventChunk {
         chunk
     }
 
-    pub fn with_capacity(events: usize) -> Self {
+    /// A chunk with room for `events` events whose bodies take `bytes`
+    /// bytes: grown as bodies arrive, the text was copied over and over.
+    pub fn with_capacity(events: usize, bytes: usize) -> Self {
         EventChunk {
             events: Vec::with_capacity(events),
-            text: String::new(),
+            text: String::with_capacity(bytes),
         }
+    }
+
+    /// The length of [`EventChunk::text`], for sizing the next chunk.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
     }
 
     /// Adds an event with the body the log keeps for it (one line of JSON).

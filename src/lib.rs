@@ -4,7 +4,8 @@
 //! # Layout
 //!
 //! - [`domain`]: what the service knows about and its rules, without I/O:
-//!   parsed names and ids, the [`Event`](domain::Event) format, the merge
+//!   parsed names and ids, the [`Event`](domain::Event) format (with a fast
+//!   reader for its common flat lines, `domain/event/flat_json.rs`), the merge
 //!   rules that make statistics independent of event order
 //!   ([`domain::state`]), the statistics and listings computed from scratch
 //!   ([`domain::stats`], [`domain::listings`]), the event log's JSON form

@@ -432,8 +432,8 @@ impl<'de> de::Deserialize<'de> for RawValue<'de> {
 ///
 /// It is some 550 bytes, so it is filled and read where it lies
 /// ([`RawEvent::read`], [`RawEvent::take_event`]): returned by value, it was
-/// copied several times per event, which took a twentieth of an import's
-/// CPU time.
+/// copied several times per event, and an import ran 2.6% more
+/// instructions.
 #[derive(Debug, Default)]
 struct RawEvent<'a> {
     fields: [Option<RawValue<'a>>; FIELDS.len()],

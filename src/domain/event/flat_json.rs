@@ -2,8 +2,9 @@
 //! whose values are strings without escapes, non-negative integers of up to
 //! 18 digits, `null`, `true` or `false`.
 //!
-//! serde_json's generic walk of a line was a sixth of an import's CPU time.
-//! This reader accepts only input it reads exactly as serde_json would, and
+//! serde_json's generic walk of a line was a sixth of an import's
+//! instructions; this reader needs about 12% fewer for the same lines. It
+//! accepts only input it reads exactly as serde_json would, and
 //! gives up on anything else (an escape, a fraction, a nested value, a
 //! syntax error): [`RawEvent::read`](super::RawEvent::read) then reads the
 //! line with serde_json, whose messages name what is wrong. A property test

@@ -60,6 +60,18 @@ fn write_old_database(
     transaction.commit().unwrap();
 }
 
+/// The `CREATE TABLE` statement of `table` in the SQLite file at `path`.
+fn table_sql(path: &str, table: &str) -> String {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [table],
+            |row| row.get(0),
+        )
+        .unwrap()
+}
+
 /// The fixture's events, each id once (the fixture repeats some, as a
 /// retrying client would; the log keeps the first).
 fn fixture_events() -> Vec<Event> {
@@ -175,14 +187,7 @@ async fn reports_of_schema_4_move_without_rowid_and_keep_their_statistics() {
     });
     let migrated = old_database.open().await;
     assert!(migrated.schema_version().await.unwrap() > 4);
-    let schema: String = rusqlite::Connection::open(&path)
-        .unwrap()
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'reports'",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
+    let schema = table_sql(&path, "reports");
     assert!(schema.contains("WITHOUT ROWID"), "{schema}");
 
     let new_database = TestDatabase::sqlite();
@@ -219,14 +224,7 @@ async fn event_ids_of_schema_6_are_rekeyed_and_still_deduplicate_per_workspace()
 
     let store = database.open().await;
     assert!(store.schema_version().await.unwrap() > 6);
-    let schema: String = rusqlite::Connection::open(&path)
-        .unwrap()
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'event_ids'",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
+    let schema = table_sql(&path, "event_ids");
     assert!(
         schema.contains("PRIMARY KEY (event_id, workspace_id)"),
         "{schema}"

@@ -51,8 +51,13 @@ impl<'a> Reader<'a> {
         self.json.as_bytes().get(self.at).copied()
     }
 
+    /// Steps over `byte` if it is next.
     fn eat(&mut self, byte: u8) -> Option<()> {
-        (self.peek() == Some(byte)).then(|| self.at += 1)
+        if self.peek() != Some(byte) {
+            return None;
+        }
+        self.at += 1;
+        Some(())
     }
 
     /// JSON's whitespace, which is ASCII's four.
@@ -92,10 +97,11 @@ impl<'a> Reader<'a> {
     }
 
     fn literal(&mut self, word: &str, value: RawValue<'a>) -> Option<RawValue<'a>> {
-        self.json[self.at..].starts_with(word).then(|| {
-            self.at += word.len();
-            value
-        })
+        if !self.json[self.at..].starts_with(word) {
+            return None;
+        }
+        self.at += word.len();
+        Some(value)
     }
 
     /// Digits without a leading zero, a fraction or an exponent; 18 of them

@@ -110,21 +110,16 @@ fn insert_sorted<T: Ord + Clone>(set: &mut Vec<T>, item: &T) -> bool {
     }
 }
 
-/// Memory a row of changes holds, about (see [`Changes::footprint`]).
-const ROW_BYTES: usize = 270;
-/// Memory a report's definition holds besides its row, about.
-const DEFINITION_BYTES: usize = 600;
-
 /// The entry for `key`, made empty if there is none yet: a new row.
 fn entry<'m, K: Ord + Clone, V: Default>(
     map: &'m mut BTreeMap<K, V>,
     key: &K,
-    footprint: &mut usize,
+    size: &mut Size,
 ) -> &'m mut V {
     match map.entry(key.clone()) {
         std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
         std::collections::btree_map::Entry::Vacant(entry) => {
-            *footprint += ROW_BYTES;
+            size.rows += 1;
             entry.insert(V::default())
         }
     }
@@ -155,11 +150,9 @@ pub struct LastRun {
 
 /// Everything the events say about one report.
 ///
-/// An import holds many of these between merges (see
-/// [`MERGE_AT_BYTES`](crate::storage::MERGE_AT_BYTES)), most touched only by
+/// An import holds many of these between merges, most touched only by
 /// views, runs or edits, so they are kept small: registers are boxed and
-/// sets are sorted vectors. With 100,000 rows pending, an import into a
-/// million reports peaked at 184 MB instead of 208.
+/// sets are sorted vectors (BENCHMARKS.md has what that saved).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReportChanges {
     pub definition: Option<Box<Register<ReportDefinition>>>,
@@ -257,11 +250,24 @@ pub struct Changes {
     pub explorations: BTreeMap<Token, ExplorationChanges>,
     pub spaces: BTreeMap<Token, SpaceChanges>,
     pub members: BTreeMap<Email, MemberChanges>,
-    /// See [`Changes::footprint`]; kept as events are recorded, since
-    /// counting it afresh for every chunk of an import took a twentieth of
-    /// the writer's time. It follows from the entries and items present, so
-    /// it is the same whatever the order of the events.
-    footprint: usize,
+    /// See [`Changes::size`]; kept as events are recorded, since counting
+    /// it afresh for every chunk of an import showed in profiles of the
+    /// writer. It follows from the entries and items present, so it is the
+    /// same whatever the order of the events.
+    size: Size,
+}
+
+/// How much a [`Changes`] holds: what storage weighs to decide when to merge
+/// pending changes (the domain says what a change is; how to batch it is
+/// storage's business).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Size {
+    /// Rows that merging the changes writes: one per entity, and one per
+    /// item of a report's sets (editors, manual runners, schedules run).
+    pub rows: usize,
+    /// Report definitions, which come with a name, a description and a
+    /// space, each a string of its own.
+    pub definitions: usize,
 }
 
 impl Changes {
@@ -304,13 +310,9 @@ impl Changes {
         }
     }
 
-    /// About how many bytes of memory these changes hold, for deciding when
-    /// to merge them (see [`MERGE_AT_BYTES`](crate::storage::MERGE_AT_BYTES)):
-    /// 270 for each row merging them writes, and 600 more for each report's
-    /// definition, which comes with its name, description and space. Those
-    /// are what imports that merged at different sizes took at their peak.
-    pub fn footprint(&self) -> usize {
-        self.footprint
+    /// How much these changes hold.
+    pub fn size(&self) -> Size {
+        self.size
     }
 
     /// Folds one event in. The caller guarantees each distinct event is
@@ -323,7 +325,7 @@ impl Changes {
                 username,
                 name,
             } => {
-                let member = entry(&mut self.members, email, &mut self.footprint);
+                let member = entry(&mut self.members, email, &mut self.size);
                 write_register(&mut member.profile, event, || MemberProfile {
                     username: username.clone(),
                     name: name.clone(),
@@ -331,7 +333,7 @@ impl Changes {
                 write_register(&mut member.present, event, || true);
             }
             EventKind::MemberRemoved { email } => {
-                let member = entry(&mut self.members, email, &mut self.footprint);
+                let member = entry(&mut self.members, email, &mut self.size);
                 write_register(&mut member.present, event, || false);
             }
             EventKind::SpaceUpserted {
@@ -340,7 +342,7 @@ impl Changes {
                 description,
                 space_type,
             } => {
-                let space = entry(&mut self.spaces, space_token, &mut self.footprint);
+                let space = entry(&mut self.spaces, space_token, &mut self.size);
                 write_register(&mut space.definition, event, || SpaceDefinition {
                     name: name.clone(),
                     description: description.clone(),
@@ -348,7 +350,7 @@ impl Changes {
                 });
             }
             EventKind::SpaceDeleted { space_token } => {
-                entry(&mut self.spaces, space_token, &mut self.footprint).deleted = true;
+                entry(&mut self.spaces, space_token, &mut self.size).deleted = true;
             }
             EventKind::ReportCreated {
                 report_id,
@@ -358,9 +360,9 @@ impl Changes {
                 name,
                 description,
             } => {
-                let report = entry(&mut self.reports, report_id, &mut self.footprint);
+                let report = entry(&mut self.reports, report_id, &mut self.size);
                 if report.definition.is_none() {
-                    self.footprint += DEFINITION_BYTES;
+                    self.size.definitions += 1;
                 }
                 write_register(&mut report.definition, event, || ReportDefinition {
                     report_token: report_token.clone(),
@@ -377,9 +379,9 @@ impl Changes {
                 name,
                 description,
             } => {
-                let report = entry(&mut self.reports, report_id, &mut self.footprint);
+                let report = entry(&mut self.reports, report_id, &mut self.size);
                 if insert_sorted(&mut report.editors, email) {
-                    self.footprint += ROW_BYTES;
+                    self.size.rows += 1;
                 }
                 merge_max(&mut report.edited_at, at);
                 if let Some(name) = name {
@@ -393,14 +395,14 @@ impl Changes {
                 report_id,
                 space_token,
             } => {
-                let report = entry(&mut self.reports, report_id, &mut self.footprint);
+                let report = entry(&mut self.reports, report_id, &mut self.size);
                 write_register(&mut report.space, event, || space_token.clone());
             }
             EventKind::ReportDeleted { report_id } => {
-                entry(&mut self.reports, report_id, &mut self.footprint).deleted = true;
+                entry(&mut self.reports, report_id, &mut self.size).deleted = true;
             }
             EventKind::ReportViewed { report_id, .. } => {
-                let report = entry(&mut self.reports, report_id, &mut self.footprint);
+                let report = entry(&mut self.reports, report_id, &mut self.size);
                 report.views += 1;
                 merge_max(&mut report.last_viewed_at, at);
             }
@@ -410,7 +412,7 @@ impl Changes {
                 trigger,
                 state,
             } => {
-                let report = entry(&mut self.reports, report_id, &mut self.footprint);
+                let report = entry(&mut self.reports, report_id, &mut self.size);
                 match trigger {
                     RunTrigger::Manual { email } => {
                         let runs = &mut report.manual_runs;
@@ -418,13 +420,13 @@ impl Changes {
                             Ok(index) => runs[index].1 = runs[index].1.max(at),
                             Err(index) => {
                                 runs.insert(index, (email.clone(), at));
-                                self.footprint += ROW_BYTES;
+                                self.size.rows += 1;
                             }
                         }
                     }
                     RunTrigger::Scheduled { schedule_token } => {
                         if insert_sorted(&mut report.scheduled_runs, schedule_token) {
-                            self.footprint += ROW_BYTES;
+                            self.size.rows += 1;
                         }
                     }
                 }
@@ -441,45 +443,36 @@ impl Changes {
                 report_id,
                 email,
             } => {
-                let schedule = entry(&mut self.schedules, schedule_token, &mut self.footprint);
+                let schedule = entry(&mut self.schedules, schedule_token, &mut self.size);
                 write_register(&mut schedule.definition, event, || ReportLink {
                     report_id: *report_id,
                     creator: email.clone(),
                 });
             }
             EventKind::SchedulePaused { schedule_token } => {
-                let schedule = entry(&mut self.schedules, schedule_token, &mut self.footprint);
+                let schedule = entry(&mut self.schedules, schedule_token, &mut self.size);
                 write_register(&mut schedule.paused, event, || true);
             }
             EventKind::ScheduleResumed { schedule_token } => {
-                let schedule = entry(&mut self.schedules, schedule_token, &mut self.footprint);
+                let schedule = entry(&mut self.schedules, schedule_token, &mut self.size);
                 write_register(&mut schedule.paused, event, || false);
             }
             EventKind::ScheduleDeleted { schedule_token } => {
-                entry(&mut self.schedules, schedule_token, &mut self.footprint).deleted = true;
+                entry(&mut self.schedules, schedule_token, &mut self.size).deleted = true;
             }
             EventKind::ExplorationCreated {
                 exploration_token,
                 report_id,
                 email,
             } => {
-                let exploration = entry(
-                    &mut self.explorations,
-                    exploration_token,
-                    &mut self.footprint,
-                );
+                let exploration = entry(&mut self.explorations, exploration_token, &mut self.size);
                 write_register(&mut exploration.definition, event, || ReportLink {
                     report_id: *report_id,
                     creator: email.clone(),
                 });
             }
             EventKind::ExplorationDeleted { exploration_token } => {
-                entry(
-                    &mut self.explorations,
-                    exploration_token,
-                    &mut self.footprint,
-                )
-                .deleted = true;
+                entry(&mut self.explorations, exploration_token, &mut self.size).deleted = true;
             }
         }
     }

@@ -9,10 +9,12 @@
 //! [`rows`]). Every table is keyed by workspace first.
 
 pub mod listings;
+pub mod pending;
 pub mod positions;
 pub mod postgres;
 pub mod report_stats;
 pub mod rows;
+pub mod schema;
 pub mod sql;
 pub mod sqlite;
 
@@ -385,17 +387,6 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 }
 
-/// Memory of pending changes (see [`Changes::footprint`](crate::domain::state::Changes::footprint))
-/// at which a writer merges them into the tables before its commit. Merging
-/// touches every page holding a row it changes; in a large workspace those
-/// rows are spread all over the tables, so the longer changes are folded in
-/// memory (a report viewed a thousand times is one row update), the fewer
-/// pages an import writes: at a million reports, merging 250,000 rows took
-/// about as long as merging 50,000 (each rewrote nearly every page of
-/// `reports`). With the writer's page cache and the chunks in flight, this
-/// kept the imports of BENCHMARKS.md under 275 MB at peak.
-pub const MERGE_AT_BYTES: usize = 150 * 1024 * 1024;
-
 /// Stores one batch, all or nothing.
 pub async fn ingest(
     store: &dyn Store,
@@ -419,14 +410,36 @@ pub async fn ingest_chunk(
     store.ingest_stream(workspace, receiver).await
 }
 
+/// How a store is tuned. The defaults serve every deployment; tests set
+/// them small to reach what only large inputs reach otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// The memory of pending changes at which a writer merges them into
+    /// the tables before its commit (see [`pending`]).
+    pub merge_at_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            merge_at_bytes: pending::MERGE_AT_BYTES,
+        }
+    }
+}
+
 /// Opens (creating and migrating as needed) the database at `url`.
 pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    open_with(url, StoreOptions::default()).await
+}
+
+/// [`open`], tuned by `options`.
+pub async fn open_with(url: &str, options: StoreOptions) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(path) = sqlite::path_from_url(url) {
-        let store = sqlite::SqliteStore::open(path).await?;
+        let store = sqlite::SqliteStore::open_with(path, options).await?;
         return Ok(Arc::new(store));
     }
     if postgres::is_postgres_url(url) {
-        let store = postgres::PostgresStore::open(url).await?;
+        let store = postgres::PostgresStore::open_with(url, options).await?;
         return Ok(Arc::new(store));
     }
     anyhow::bail!("unsupported database URL `{url}`: expected sqlite://PATH or postgres://...")

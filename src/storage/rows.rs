@@ -1,15 +1,11 @@
-//! A batch's [`Changes`] as rows of the state tables, for any backend.
-//!
-//! This is the one place that maps the domain's merged state onto columns;
-//! each backend only binds the values, row by row (SQLite) or column by
-//! column (PostgreSQL). Tables come in a fixed order and rows in key order,
-//! so concurrent PostgreSQL writers lock rows in the same order and cannot
-//! deadlock on each other.
+//! Rows of the state tables as backends bind them: values, the rows of one
+//! upsert, and which merges a row needs. The rows themselves come from the
+//! declarations in [`crate::storage::schema`]; each backend only binds the
+//! values, row by row (SQLite) or column by column (PostgreSQL).
 
-use super::sql::{self, MergeMask, Neutral, Upsert};
-use crate::domain::Timestamp;
-use crate::domain::listings::space_id;
-use crate::domain::state::{Changes, Register};
+use super::sql::{MergeMask, Neutral, Upsert};
+
+pub use super::schema::table_rows;
 
 /// One bound value. `None` is SQL `NULL`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,9 +16,7 @@ pub enum SqlValue<'a> {
 }
 
 /// An upsert and the rows to merge with it; each row holds one value per
-/// column of `upsert.columns`, `workspace_id` aside. Rows are made one at a
-/// time as the merge goes: made all at once, they raised the peak memory of
-/// a 1M-event import from 180 MB to 256.
+/// column of `upsert.columns`, `workspace_id` aside, made as the merge goes.
 pub struct TableRows<'a> {
     pub upsert: Upsert,
     pub rows: Box<dyn Iterator<Item = Vec<SqlValue<'a>>> + Send + 'a>,
@@ -69,194 +63,12 @@ impl MergePicker {
     }
 }
 
-fn int(value: i64) -> SqlValue<'static> {
-    SqlValue::Int(Some(value))
-}
-
-fn at(value: Option<Timestamp>) -> SqlValue<'static> {
-    SqlValue::Int(value.map(Timestamp::as_micros))
-}
-
-fn text(value: &str) -> SqlValue<'_> {
-    SqlValue::Text(Some(value))
-}
-
-fn flag(value: bool) -> SqlValue<'static> {
-    SqlValue::Bool(Some(value))
-}
-
-/// A register's stamp columns and its value columns (all NULL if absent).
-fn register<'a, T>(
-    register: Option<&'a Register<T>>,
-    values: impl FnOnce(Option<&'a T>) -> Vec<SqlValue<'a>>,
-) -> Vec<SqlValue<'a>> {
-    let mut columns = match register {
-        Some(register) => vec![
-            at(Some(register.stamp.at)),
-            text(register.stamp.event.as_str()),
-        ],
-        None => vec![SqlValue::Int(None), SqlValue::Text(None)],
-    };
-    columns.extend(values(register.map(|register| &register.value)));
-    columns
-}
-
-/// The rows of every state table that `changes` touches, in lock order.
-pub fn table_rows(changes: &Changes) -> Vec<TableRows<'_>> {
-    let reports = changes.reports.iter().map(|(report_id, report)| {
-        [
-            vec![int(report_id.get())],
-            register(report.definition.as_deref(), |definition| {
-                vec![
-                    SqlValue::Text(definition.map(|d| d.report_token.as_str())),
-                    SqlValue::Text(definition.map(|d| d.creator.as_str())),
-                ]
-            }),
-            register(report.name.as_deref(), |name| {
-                vec![SqlValue::Text(name.map(|n| n.as_str()))]
-            }),
-            register(report.description.as_deref(), |description| {
-                vec![SqlValue::Text(
-                    description.and_then(|d| d.as_ref()).map(|d| d.as_str()),
-                )]
-            }),
-            register(report.space.as_deref(), |space| {
-                vec![SqlValue::Text(space.map(|s| s.as_str()))]
-            }),
-            register(report.last_run.as_deref(), |run| {
-                vec![
-                    SqlValue::Text(run.map(|run| run.run_token.as_str())),
-                    SqlValue::Text(run.map(|run| run.state.as_str())),
-                ]
-            }),
-            vec![
-                flag(report.deleted),
-                int(i64::try_from(report.views).unwrap_or(i64::MAX)),
-                at(report.last_viewed_at),
-                at(report.created_at),
-                at(report.edited_at),
-                at(report.last_successful_run_at),
-            ],
-        ]
-        .concat()
-    });
-    let editors = changes.reports.iter().flat_map(|(report_id, report)| {
-        report
-            .editors
-            .iter()
-            .map(|email| vec![int(report_id.get()), text(email.as_str())])
-    });
-    let manual_runs = changes.reports.iter().flat_map(|(report_id, report)| {
-        report.manual_runs.iter().map(|(email, latest)| {
-            vec![
-                int(report_id.get()),
-                text(email.as_str()),
-                at(Some(*latest)),
-            ]
-        })
-    });
-    let scheduled_runs = changes.reports.iter().flat_map(|(report_id, report)| {
-        report
-            .scheduled_runs
-            .iter()
-            .map(|token| vec![int(report_id.get()), text(token.as_str())])
-    });
-
-    let schedules = changes.schedules.iter().map(|(token, schedule)| {
-        [
-            vec![text(token.as_str())],
-            register(schedule.definition.as_ref(), |link| {
-                vec![
-                    SqlValue::Int(link.map(|link| link.report_id.get())),
-                    SqlValue::Text(link.map(|link| link.creator.as_str())),
-                ]
-            }),
-            register(schedule.paused.as_ref(), |paused| {
-                vec![flag(paused.copied().unwrap_or(false))]
-            }),
-            vec![flag(schedule.deleted)],
-        ]
-        .concat()
-    });
-
-    let explorations = changes.explorations.iter().map(|(token, exploration)| {
-        [
-            vec![text(token.as_str())],
-            register(exploration.definition.as_ref(), |link| {
-                vec![
-                    SqlValue::Int(link.map(|link| link.report_id.get())),
-                    SqlValue::Text(link.map(|link| link.creator.as_str())),
-                ]
-            }),
-            vec![flag(exploration.deleted)],
-        ]
-        .concat()
-    });
-
-    let spaces = changes.spaces.iter().map(|(token, space)| {
-        [
-            vec![text(token.as_str()), int(space_id(token.as_str()))],
-            register(space.definition.as_ref(), |definition| {
-                vec![
-                    SqlValue::Text(definition.map(|d| d.name.as_str())),
-                    SqlValue::Text(
-                        definition
-                            .and_then(|d| d.description.as_ref())
-                            .map(|d| d.as_str()),
-                    ),
-                    SqlValue::Text(definition.map(|d| d.space_type.as_str())),
-                ]
-            }),
-            vec![flag(space.deleted)],
-        ]
-        .concat()
-    });
-
-    let members = changes.members.iter().map(|(email, member)| {
-        [
-            vec![text(email.as_str())],
-            register(member.profile.as_ref(), |profile| {
-                vec![
-                    SqlValue::Text(
-                        profile
-                            .and_then(|p| p.username.as_ref())
-                            .map(|u| u.as_str()),
-                    ),
-                    SqlValue::Text(profile.and_then(|p| p.name.as_ref()).map(|n| n.as_str())),
-                ]
-            }),
-            register(member.present.as_ref(), |present| {
-                vec![SqlValue::Bool(present.copied())]
-            }),
-        ]
-        .concat()
-    });
-
-    fn table<'a>(
-        upsert: Upsert,
-        rows: impl Iterator<Item = Vec<SqlValue<'a>>> + Send + 'a,
-    ) -> TableRows<'a> {
-        TableRows {
-            upsert,
-            rows: Box::new(rows),
-        }
-    }
-    vec![
-        table(sql::reports(), reports),
-        table(sql::report_editors(), editors),
-        table(sql::report_manual_runs(), manual_runs),
-        table(sql::report_scheduled_runs(), scheduled_runs),
-        table(sql::schedules(), schedules),
-        table(sql::explorations(), explorations),
-        table(sql::spaces(), spaces),
-        table(sql::members(), members),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Event, Position};
+    use crate::domain::state::Changes;
+    use crate::domain::{Event, Position, Timestamp};
+    use crate::storage::sql::ColumnType;
 
     /// The merges a row of `table` needs, by input column.
     fn merges_of(changes: &Changes, table: &str) -> Vec<String> {
@@ -331,9 +143,9 @@ mod tests {
                 for (value, (column, column_type)) in row.iter().zip(&table.upsert.columns) {
                     let matches = matches!(
                         (value, column_type),
-                        (SqlValue::Int(_), sql::ColumnType::BigInt)
-                            | (SqlValue::Text(_), sql::ColumnType::Text)
-                            | (SqlValue::Bool(_), sql::ColumnType::Bool)
+                        (SqlValue::Int(_), ColumnType::BigInt)
+                            | (SqlValue::Text(_), ColumnType::Text)
+                            | (SqlValue::Bool(_), ColumnType::Bool)
                     );
                     assert!(matches, "{}.{column}: {value:?}", table.upsert.table);
                 }

@@ -65,14 +65,15 @@ pub struct Merge {
     pub assignments: Vec<String>,
 }
 
-/// An upsert into one state table. `workspace_id` is the first column of
-/// every table and is bound once; `columns` follow it in binding order.
+/// An upsert into one state table, derived from its declaration in
+/// [`crate::storage::schema`]. `workspace_id` is the first column of every
+/// table and is bound once; `columns` follow it in binding order.
 #[derive(Clone, Debug)]
 pub struct Upsert {
     pub table: &'static str,
-    pub columns: Vec<(&'static str, ColumnType)>,
+    pub columns: Vec<(String, ColumnType)>,
     /// The primary key after `workspace_id`.
-    pub key: &'static [&'static str],
+    pub key: Vec<String>,
     /// What `DO UPDATE SET` does; none means `DO NOTHING` (a set).
     pub merges: Vec<Merge>,
 }
@@ -103,14 +104,14 @@ impl Upsert {
 
     fn column_list(&self) -> String {
         std::iter::once("workspace_id")
-            .chain(self.columns.iter().map(|(name, _)| *name))
+            .chain(self.columns.iter().map(|(name, _)| name.as_str()))
             .collect::<Vec<_>>()
             .join(", ")
     }
 
     fn conflict_clause(&self, merges: MergeMask) -> String {
         let key = std::iter::once("workspace_id")
-            .chain(self.key.iter().copied())
+            .chain(self.key.iter().map(String::as_str))
             .collect::<Vec<_>>()
             .join(", ");
         let assignments: Vec<&str> = self
@@ -165,253 +166,79 @@ impl Upsert {
     }
 }
 
-/// Merges the register `prefix` (columns `{prefix}_at`, `{prefix}_event`
-/// and `values`) of `table`: the incoming write replaces the stored one when
-/// it has one and its `(at, event)` is larger.
-pub fn merge_register(table: &str, prefix: &str, values: &[&str]) -> Merge {
-    let wins = format!(
-        "excluded.{prefix}_at IS NOT NULL AND ({table}.{prefix}_at IS NULL \
-         OR (excluded.{prefix}_at, excluded.{prefix}_event) > ({table}.{prefix}_at, {table}.{prefix}_event))"
-    );
-    let at = format!("{prefix}_at");
-    let event = format!("{prefix}_event");
-    let assignments = [at.as_str(), event.as_str()]
-        .into_iter()
-        .chain(values.iter().copied())
-        .map(|column| {
-            format!("{column} = CASE WHEN {wins} THEN excluded.{column} ELSE {table}.{column} END")
-        })
-        .collect();
-    Merge {
-        input: at,
-        neutral: Neutral::Null,
-        assignments,
+impl Merge {
+    /// A last-writer-wins register: the incoming write (`at`, `event`,
+    /// `values`) replaces the stored one when it has one and its
+    /// `(at, event)` is larger.
+    pub fn register(table: &str, at: &str, event: &str, values: &[&str]) -> Merge {
+        let wins = format!(
+            "excluded.{at} IS NOT NULL AND ({table}.{at} IS NULL \
+             OR (excluded.{at}, excluded.{event}) > ({table}.{at}, {table}.{event}))"
+        );
+        let assignments = [at, event]
+            .into_iter()
+            .chain(values.iter().copied())
+            .map(|column| {
+                format!(
+                    "{column} = CASE WHEN {wins} THEN excluded.{column} ELSE {table}.{column} END"
+                )
+            })
+            .collect();
+        Merge {
+            input: at.to_owned(),
+            neutral: Neutral::Null,
+            assignments,
+        }
     }
-}
 
-fn merge_one(column: &str, neutral: Neutral, assignment: String) -> Merge {
-    Merge {
-        input: column.to_owned(),
-        neutral,
-        assignments: vec![assignment],
+    fn one(column: &str, neutral: Neutral, assignment: String) -> Merge {
+        Merge {
+            input: column.to_owned(),
+            neutral,
+            assignments: vec![assignment],
+        }
     }
-}
 
-/// Keeps the later of two instants (either may be NULL).
-pub fn merge_later(table: &str, column: &str) -> Merge {
-    let assignment = format!(
-        "{column} = CASE WHEN {table}.{column} IS NULL OR excluded.{column} > {table}.{column} \
-         THEN excluded.{column} ELSE {table}.{column} END"
-    );
-    merge_one(column, Neutral::Null, assignment)
-}
-
-/// Keeps the earlier of two instants (either may be NULL).
-pub fn merge_earlier(table: &str, column: &str) -> Merge {
-    let assignment = format!(
-        "{column} = CASE WHEN {table}.{column} IS NULL OR excluded.{column} < {table}.{column} \
-         THEN excluded.{column} ELSE {table}.{column} END"
-    );
-    merge_one(column, Neutral::Null, assignment)
-}
-
-/// A flag that, once set, stays set (deletions are final).
-pub fn merge_flag(table: &str, column: &str) -> Merge {
-    let assignment = format!("{column} = ({table}.{column} OR excluded.{column})");
-    merge_one(column, Neutral::False, assignment)
-}
-
-/// A counter that adds up.
-pub fn merge_sum(table: &str, column: &str) -> Merge {
-    let assignment = format!("{column} = {table}.{column} + excluded.{column}");
-    merge_one(column, Neutral::Zero, assignment)
-}
-
-use ColumnType::{BigInt, Bool, Text};
-
-/// The columns of a register: its stamp, then its values.
-fn register(
-    prefix: &'static str,
-    values: &[(&'static str, ColumnType)],
-) -> Vec<(&'static str, ColumnType)> {
-    let stamp: [(&'static str, ColumnType); 2] = match prefix {
-        "definition" => [("definition_at", BigInt), ("definition_event", Text)],
-        "name" => [("name_at", BigInt), ("name_event", Text)],
-        "description" => [("description_at", BigInt), ("description_event", Text)],
-        "space" => [("space_at", BigInt), ("space_event", Text)],
-        "last_run" => [("last_run_at", BigInt), ("last_run_event", Text)],
-        "paused" => [("paused_at", BigInt), ("paused_event", Text)],
-        "profile" => [("profile_at", BigInt), ("profile_event", Text)],
-        "present" => [("present_at", BigInt), ("present_event", Text)],
-        other => unreachable!("no register `{other}`"),
-    };
-    stamp.into_iter().chain(values.iter().copied()).collect()
-}
-
-pub fn reports() -> Upsert {
-    const TABLE: &str = "reports";
-    let columns = [
-        vec![("report_id", BigInt)],
-        register(
-            "definition",
-            &[("report_token", Text), ("creator_email", Text)],
-        ),
-        register("name", &[("name", Text)]),
-        register("description", &[("description", Text)]),
-        register("space", &[("space_token", Text)]),
-        register(
-            "last_run",
-            &[("last_run_token", Text), ("last_run_state", Text)],
-        ),
-        vec![
-            ("deleted", Bool),
-            ("view_count", BigInt),
-            ("last_viewed_at", BigInt),
-            ("created_at", BigInt),
-            ("edited_at", BigInt),
-            ("last_successful_run_at", BigInt),
-        ],
-    ]
-    .concat();
-    let merges = vec![
-        merge_register(TABLE, "definition", &["report_token", "creator_email"]),
-        merge_register(TABLE, "name", &["name"]),
-        merge_register(TABLE, "description", &["description"]),
-        merge_register(TABLE, "space", &["space_token"]),
-        merge_register(TABLE, "last_run", &["last_run_token", "last_run_state"]),
-        merge_flag(TABLE, "deleted"),
-        merge_sum(TABLE, "view_count"),
-        merge_later(TABLE, "last_viewed_at"),
-        merge_earlier(TABLE, "created_at"),
-        merge_later(TABLE, "edited_at"),
-        merge_later(TABLE, "last_successful_run_at"),
-    ];
-    Upsert {
-        table: TABLE,
-        columns,
-        key: &["report_id"],
-        merges,
+    /// Keeps the later of two instants (either may be NULL).
+    pub fn later(table: &str, column: &str) -> Merge {
+        let assignment = format!(
+            "{column} = CASE WHEN {table}.{column} IS NULL OR excluded.{column} > {table}.{column} \
+             THEN excluded.{column} ELSE {table}.{column} END"
+        );
+        Merge::one(column, Neutral::Null, assignment)
     }
-}
 
-pub fn report_editors() -> Upsert {
-    Upsert {
-        table: "report_editors",
-        columns: vec![("report_id", BigInt), ("email", Text)],
-        key: &["report_id", "email"],
-        merges: Vec::new(),
+    /// Keeps the earlier of two instants (either may be NULL).
+    pub fn earlier(table: &str, column: &str) -> Merge {
+        let assignment = format!(
+            "{column} = CASE WHEN {table}.{column} IS NULL OR excluded.{column} < {table}.{column} \
+             THEN excluded.{column} ELSE {table}.{column} END"
+        );
+        Merge::one(column, Neutral::Null, assignment)
     }
-}
 
-pub fn report_manual_runs() -> Upsert {
-    Upsert {
-        table: "report_manual_runs",
-        columns: vec![
-            ("report_id", BigInt),
-            ("email", Text),
-            ("last_run_at", BigInt),
-        ],
-        key: &["report_id", "email"],
-        merges: vec![merge_later("report_manual_runs", "last_run_at")],
+    /// A flag that, once set, stays set (deletions are final).
+    pub fn flag(table: &str, column: &str) -> Merge {
+        let assignment = format!("{column} = ({table}.{column} OR excluded.{column})");
+        Merge::one(column, Neutral::False, assignment)
     }
-}
 
-pub fn report_scheduled_runs() -> Upsert {
-    Upsert {
-        table: "report_scheduled_runs",
-        columns: vec![("report_id", BigInt), ("schedule_token", Text)],
-        key: &["report_id", "schedule_token"],
-        merges: Vec::new(),
-    }
-}
-
-pub fn schedules() -> Upsert {
-    const TABLE: &str = "schedules";
-    Upsert {
-        table: TABLE,
-        columns: [
-            vec![("schedule_token", Text)],
-            register(
-                "definition",
-                &[("report_id", BigInt), ("creator_email", Text)],
-            ),
-            register("paused", &[("paused", Bool)]),
-            vec![("deleted", Bool)],
-        ]
-        .concat(),
-        key: &["schedule_token"],
-        merges: vec![
-            merge_register(TABLE, "definition", &["report_id", "creator_email"]),
-            merge_register(TABLE, "paused", &["paused"]),
-            merge_flag(TABLE, "deleted"),
-        ],
-    }
-}
-
-pub fn explorations() -> Upsert {
-    const TABLE: &str = "explorations";
-    Upsert {
-        table: TABLE,
-        columns: [
-            vec![("exploration_token", Text)],
-            register(
-                "definition",
-                &[("report_id", BigInt), ("creator_email", Text)],
-            ),
-            vec![("deleted", Bool)],
-        ]
-        .concat(),
-        key: &["exploration_token"],
-        merges: vec![
-            merge_register(TABLE, "definition", &["report_id", "creator_email"]),
-            merge_flag(TABLE, "deleted"),
-        ],
-    }
-}
-
-pub fn spaces() -> Upsert {
-    const TABLE: &str = "spaces";
-    Upsert {
-        table: TABLE,
-        columns: [
-            // The id is a function of the token, so it needs no merge rule.
-            vec![("space_token", Text), ("space_id", BigInt)],
-            register(
-                "definition",
-                &[("name", Text), ("description", Text), ("space_type", Text)],
-            ),
-            vec![("deleted", Bool)],
-        ]
-        .concat(),
-        key: &["space_token"],
-        merges: vec![
-            merge_register(TABLE, "definition", &["name", "description", "space_type"]),
-            merge_flag(TABLE, "deleted"),
-        ],
-    }
-}
-
-pub fn members() -> Upsert {
-    const TABLE: &str = "members";
-    Upsert {
-        table: TABLE,
-        columns: [
-            vec![("email", Text)],
-            register("profile", &[("username", Text), ("name", Text)]),
-            register("present", &[("present", Bool)]),
-        ]
-        .concat(),
-        key: &["email"],
-        merges: vec![
-            merge_register(TABLE, "profile", &["username", "name"]),
-            merge_register(TABLE, "present", &["present"]),
-        ],
+    /// A counter that adds up.
+    pub fn sum(table: &str, column: &str) -> Merge {
+        let assignment = format!("{column} = {table}.{column} + excluded.{column}");
+        Merge::one(column, Neutral::Zero, assignment)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::state::Changes;
+    use crate::storage::schema::{self, table_rows};
+
+    fn reports() -> Upsert {
+        schema::reports().upsert()
+    }
 
     #[test]
     fn a_single_row_upsert_binds_every_column_once() {
@@ -424,7 +251,7 @@ mod tests {
 
     #[test]
     fn an_unnest_upsert_casts_each_array_to_its_column_type() {
-        let sql = report_editors().unnest_sql();
+        let sql = schema::report_editors().upsert().unnest_sql();
         assert!(sql.contains("UNNEST($2::bigint[], $3::text[])"), "{sql}");
         assert!(
             sql.ends_with("ON CONFLICT (workspace_id, report_id, email) DO NOTHING"),
@@ -434,20 +261,16 @@ mod tests {
 
     #[test]
     fn every_assignment_names_a_bound_column() {
-        for upsert in [
-            reports(),
-            schedules(),
-            explorations(),
-            spaces(),
-            members(),
-            report_manual_runs(),
-        ] {
+        for upsert in table_rows(&Changes::default())
+            .into_iter()
+            .map(|table| table.upsert)
+        {
             upsert.merge_inputs();
             for merge in &upsert.merges {
                 for assignment in &merge.assignments {
                     let column = assignment.split(" = ").next().unwrap();
                     assert!(
-                        upsert.columns.iter().any(|(name, _)| *name == column),
+                        upsert.columns.iter().any(|(name, _)| name == column),
                         "{}: {column}",
                         upsert.table
                     );

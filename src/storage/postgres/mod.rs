@@ -22,8 +22,8 @@ use tokio::sync::mpsc;
 use super::positions::PositionCache;
 use super::{
     ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
-    ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey,
-    StoredSignatureToken, Workspace, WorkspaceId,
+    ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreOptions, StoreResult,
+    StoredApiKey, StoredSignatureToken, Workspace, WorkspaceId,
 };
 use crate::domain::api_key::SecretHash;
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
@@ -55,11 +55,17 @@ impl From<sqlx::Error> for StoreError {
 pub struct PostgresStore {
     pool: PgPool,
     positions: PositionCache,
+    options: StoreOptions,
 }
 
 impl PostgresStore {
     /// Connects and runs the migrations this database has not seen yet.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
+        Self::open_with(url, StoreOptions::default()).await
+    }
+
+    /// [`PostgresStore::open`], tuned by `options`.
+    pub async fn open_with(url: &str, options: StoreOptions) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
@@ -70,6 +76,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             positions: PositionCache::default(),
+            options,
         })
     }
 }
@@ -382,7 +389,8 @@ impl Store for PostgresStore {
         workspace: WorkspaceId,
         messages: mpsc::Receiver<IngestMessage>,
     ) -> StoreResult<IngestSummary> {
-        write::ingest_stream(&self.pool, workspace, messages).await
+        let merge_at = self.options.merge_at_bytes;
+        write::ingest_stream(&self.pool, workspace, merge_at, messages).await
     }
 
     async fn report_stats(

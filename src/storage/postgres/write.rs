@@ -22,10 +22,11 @@ use tokio::sync::mpsc;
 
 use crate::domain::Event;
 use crate::domain::state::{Changes, ListingChange};
+use crate::storage::pending::footprint;
 use crate::storage::rows::{SqlValue, table_rows};
 use crate::storage::sql::{self, ColumnType};
 use crate::storage::{
-    EventChunk, IngestMessage, IngestSummary, MERGE_AT_BYTES, StoreError, StoreResult, WorkspaceId,
+    EventChunk, IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId,
 };
 
 /// How often a single batch is retried after a deadlock or serialization
@@ -35,6 +36,7 @@ const BATCH_ATTEMPTS: usize = 3;
 pub(super) async fn ingest_stream(
     pool: &PgPool,
     workspace: WorkspaceId,
+    merge_at_bytes: usize,
     mut messages: mpsc::Receiver<IngestMessage>,
 ) -> StoreResult<IngestSummary> {
     let first = match messages.recv().await {
@@ -45,7 +47,7 @@ pub(super) async fn ingest_stream(
     match messages.recv().await {
         Some(IngestMessage::Commit) => ingest_batch(pool, workspace, &first).await,
         Some(IngestMessage::Events(second)) => {
-            ingest_chunks(pool, workspace, first, second, messages).await
+            ingest_chunks(pool, workspace, merge_at_bytes, first, second, messages).await
         }
         None => Err(StoreError::Aborted),
     }
@@ -89,6 +91,7 @@ async fn ingest_batch(
 async fn ingest_chunks(
     pool: &PgPool,
     workspace: WorkspaceId,
+    merge_at_bytes: usize,
     first: EventChunk,
     second: EventChunk,
     mut messages: mpsc::Receiver<IngestMessage>,
@@ -120,7 +123,7 @@ async fn ingest_chunks(
         for event in new_events {
             pending.record(event);
         }
-        if pending.footprint() >= MERGE_AT_BYTES {
+        if footprint(&pending) >= merge_at_bytes {
             listings_changed |= reorders_listing(&pending);
             merge_changes(&mut transaction, workspace, &std::mem::take(&mut pending)).await?;
         }
@@ -253,7 +256,7 @@ async fn upsert_rows(
     transaction: &mut Transaction<'static, Postgres>,
     workspace: WorkspaceId,
     sql: &str,
-    columns: &[(&'static str, ColumnType)],
+    columns: &[(String, ColumnType)],
     rows: &[Vec<SqlValue<'_>>],
 ) -> Result<(), sqlx::Error> {
     let mut query = sqlx::query(sql).bind(workspace);

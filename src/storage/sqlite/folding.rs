@@ -5,7 +5,7 @@
 //! freeing it (thousands of small values). The writer goes on to the next
 //! chunk's ids meanwhile, and takes back what is finished: the blocks to
 //! insert, in the chunks' order, and the changes to merge once they reach
-//! [`MERGE_AT_BYTES`].
+//! the store's threshold (see [`crate::storage::pending`]).
 //!
 //! The first chunk is folded on the writer's own thread: a batch is one
 //! chunk, and a thread for it would cost more than it saves.
@@ -17,7 +17,8 @@ use anyhow::Context;
 
 use super::log;
 use crate::domain::state::Changes;
-use crate::storage::{EventChunk, MERGE_AT_BYTES, StoreError, StoreResult};
+use crate::storage::pending::footprint;
+use crate::storage::{EventChunk, StoreError, StoreResult};
 
 /// What folding gives back to the writer.
 pub(super) enum Folded {
@@ -29,8 +30,7 @@ pub(super) enum Folded {
 }
 
 pub(super) struct Folder {
-    /// The footprint at which changes go back to be merged:
-    /// [`MERGE_AT_BYTES`], but for tests.
+    /// The footprint at which changes go back to be merged.
     merge_at: usize,
     chunks: usize,
     /// The changes folded on the writer's thread: those of the first chunk
@@ -53,14 +53,8 @@ struct FoldThread {
     handle: JoinHandle<()>,
 }
 
-impl Default for Folder {
-    fn default() -> Self {
-        Folder::merging_at(MERGE_AT_BYTES)
-    }
-}
-
 impl Folder {
-    fn merging_at(merge_at: usize) -> Self {
+    pub(super) fn merging_at(merge_at: usize) -> Self {
         Folder {
             merge_at,
             chunks: 0,
@@ -190,7 +184,7 @@ fn fold_chunk(
     }
     let block = log::compress(chunk, new).context("compressing a log block")?;
     let mut folded = vec![Folded::Block(block)];
-    if pending.footprint() >= merge_at {
+    if footprint(pending) >= merge_at {
         folded.push(Folded::Changes(std::mem::take(pending)));
     }
     Ok(folded)
@@ -222,7 +216,7 @@ mod tests {
     /// the new events, and the changes handed back hold every new view once.
     #[test]
     fn blocks_come_back_in_order_and_changes_hold_every_new_event() {
-        for merge_at in [1, MERGE_AT_BYTES] {
+        for merge_at in [1, crate::storage::pending::MERGE_AT_BYTES] {
             fold_and_check(merge_at);
         }
     }

@@ -23,8 +23,8 @@ use tokio::sync::mpsc;
 use super::positions::PositionCache;
 use super::{
     ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
-    ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey,
-    StoredSignatureToken, Workspace, WorkspaceId,
+    ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreOptions, StoreResult,
+    StoredApiKey, StoredSignatureToken, Workspace, WorkspaceId,
 };
 use crate::domain::api_key::SecretHash;
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
@@ -71,6 +71,7 @@ impl From<rusqlite::Error> for StoreError {
 pub struct SqliteStore {
     inner: Arc<Connections>,
     positions: Arc<PositionCache>,
+    options: StoreOptions,
 }
 
 struct Connections {
@@ -102,7 +103,7 @@ const PAGE_SIZE: i64 = 16 * 1024;
 /// hundred thousand reports; past that no cache the memory budget allows
 /// holds it (at a million reports 96 and 200 MiB imported equally fast), so
 /// the budget goes to folding more changes in memory between merges
-/// instead (see [`MERGE_AT_BYTES`](crate::storage::MERGE_AT_BYTES)). Readers
+/// instead (see [`crate::storage::pending`]). Readers
 /// need less.
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
 const READER_CACHE_KIB: i64 = 16 * 1024;
@@ -144,11 +145,16 @@ fn migrate(connection: &mut Connection) -> anyhow::Result<()> {
 impl SqliteStore {
     /// Opens the file at `path`, creating and migrating it as needed.
     pub async fn open(path: impl AsRef<Path>) -> anyhow::Result<Self> {
-        let path: PathBuf = path.as_ref().to_owned();
-        tokio::task::spawn_blocking(move || Self::open_blocking(&path)).await?
+        Self::open_with(path, StoreOptions::default()).await
     }
 
-    fn open_blocking(path: &Path) -> anyhow::Result<Self> {
+    /// [`SqliteStore::open`], tuned by `options`.
+    pub async fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> anyhow::Result<Self> {
+        let path: PathBuf = path.as_ref().to_owned();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&path, options)).await?
+    }
+
+    fn open_blocking(path: &Path, options: StoreOptions) -> anyhow::Result<Self> {
         let mut writer = Connection::open(path)
             .with_context(|| format!("opening SQLite database {}", path.display()))?;
         // Only a new, empty database takes a page size; an existing one keeps its own.
@@ -185,6 +191,7 @@ impl SqliteStore {
                 next_reader: AtomicUsize::new(0),
             }),
             positions: Arc::default(),
+            options,
         })
     }
 
@@ -525,8 +532,11 @@ impl Store for SqliteStore {
         workspace: WorkspaceId,
         messages: mpsc::Receiver<IngestMessage>,
     ) -> StoreResult<IngestSummary> {
-        self.write(move |connection| write::ingest_stream(connection, workspace, messages))
-            .await
+        let merge_at = self.options.merge_at_bytes;
+        self.write(move |connection| {
+            write::ingest_stream(connection, workspace, merge_at, messages)
+        })
+        .await
     }
 
     async fn report_stats(

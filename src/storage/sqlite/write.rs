@@ -22,12 +22,13 @@ use crate::storage::{
 pub(super) fn ingest_stream(
     connection: &mut Connection,
     workspace: WorkspaceId,
+    merge_at_bytes: usize,
     mut messages: mpsc::Receiver<IngestMessage>,
 ) -> StoreResult<IngestSummary> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut summary = IngestSummary::default();
     let mut listings_changed = false;
-    let mut folder = Folder::default();
+    let mut folder = Folder::merging_at(merge_at_bytes);
     let mut apply = |folded: Folded| -> rusqlite::Result<()> {
         match folded {
             Folded::Block(block) => log::insert(&transaction, workspace, block),

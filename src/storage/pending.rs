@@ -1,0 +1,29 @@
+//! When a writer merges the changes it has folded.
+//!
+//! A writer folds a long stream's events into one [`Changes`] in memory and
+//! merges it into the tables only when it holds about so many bytes (and at
+//! the commit). Merging touches every page holding a row it changes; in a
+//! large workspace those rows are spread all over the tables, so the longer
+//! changes are folded in memory (a report viewed a thousand times is one
+//! row update), the fewer pages an import writes. The bound keeps an
+//! import's peak memory within what BENCHMARKS.md records.
+
+use crate::domain::state::Changes;
+
+/// The default memory of pending changes at which a writer merges them.
+/// BENCHMARKS.md has how merges of different sizes compared.
+pub const MERGE_AT_BYTES: usize = 150 * 1024 * 1024;
+
+/// About the memory one pending row holds (an entity, or one item of a
+/// report's sets), as imports that merged at different sizes showed at
+/// their peak.
+const ROW_BYTES: usize = 270;
+/// About the memory a report's definition holds besides its row: its
+/// token, creator, name, description and space.
+const DEFINITION_BYTES: usize = 600;
+
+/// About how many bytes of memory `changes` hold.
+pub fn footprint(changes: &Changes) -> usize {
+    let size = changes.size();
+    size.rows * ROW_BYTES + size.definitions * DEFINITION_BYTES
+}

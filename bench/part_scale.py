@@ -1,0 +1,143 @@
+"""Part 3, scale: first/last page latency at three workspace sizes, and the
+ingest rate at the start and the end of a large import split into files.
+"""
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+from harness import (FRESH_AT, Client, StepError, create_workspace, generate, import_file, log, paths, run, serve,
+                     sqlite_url)
+from reporting import count, verdict
+
+
+def page_latency(url, key, name, requests) -> dict:
+    """Median latency of the first and the last page (per_page=1000), two ways:
+
+    repeated   the same request again and again (after two warm-ups): what a
+               client paging through an unchanged workspace sees; reportstats
+               may answer these from its page cache.
+    after write each request preceded (untimed) by a one-event batch, so
+               whatever was cached for the workspace is stale: the cost of
+               computing the page, as on a workspace receiving events.
+    after create
+               each request preceded by a batch creating a report, which
+               moves every page boundary: the cost of the first deep page
+               after the listing changed (fewer requests: it is the slow case).
+    """
+    with serve(url, name) as port:
+        client, writer = Client(port, key), Client(port, key)
+        first = client.page(1)
+        total_pages = first["pagination"]["total_pages"]
+        total = first["pagination"]["total_count"]
+        report_id = first["report_stats"][0]["report_id"]
+        result = {"total_count": total, "total_pages": total_pages}
+        writes = 0
+
+        def invalidate(create=False):
+            nonlocal writes
+            writes += 1
+            event = {"id": f"bench-invalidate-{os.getpid()}-{time.time_ns()}-{writes}", "type": "report_viewed",
+                     "occurred_at": FRESH_AT, "report_id": report_id}
+            if create:
+                new_id = 10**12 + time.time_ns() % 10**9 * 100 + writes
+                event.update(type="report_created", report_id=new_id, report_token=f"bench{new_id}",
+                             space_token="bench-space", email="bench@bench.example", name="Bench")
+            answer = json.loads(writer.request("POST", f"/api/{key['workspace']}/events",
+                                               json.dumps(event).encode() + b"\n", "application/x-ndjson"))
+            if answer != {"accepted": 1, "duplicates": 0}:
+                raise StepError(f"unexpected answer to a one-event batch: {answer}")
+
+        for mode, warmups in (("repeated", 2), ("after_write", 0), ("after_create", 0)):
+            result[mode] = {}
+            for label, page in (("first", 1), ("last", total_pages)):
+                samples = []
+                for i in range(requests + warmups if mode != "after_create" else max(3, requests // 4)):
+                    if mode != "repeated":
+                        invalidate(create=mode == "after_create")
+                    started = time.perf_counter()
+                    body = client.request("GET", client.stats_path(page))
+                    elapsed = (time.perf_counter() - started) * 1000
+                    if i >= warmups:
+                        samples.append(elapsed)
+                rows_on_page = len(json.loads(body)["report_stats"])
+                if rows_on_page == 0:
+                    raise StepError(f"{name}: page {page} of {total_pages} is empty")
+                result[mode][label] = {"page": page, "median_ms": statistics.median(samples),
+                                       "min_ms": min(samples), "max_ms": max(samples), "rows": rows_on_page}
+            log(f"  {name} ({total:,} reports listed), {mode}: first page "
+                f"{result[mode]['first']['median_ms']:.2f} ms, last (page {total_pages}) "
+                f"{result[mode]['last']['median_ms']:.2f} ms")
+        client.close()
+        writer.close()
+    return result
+
+
+def part_scale(cfg, rows, serving_db):
+    details = {"latency": {}}
+    requests = cfg["latency_requests"]
+
+    # The 10M-event stream, split into equal files imported one after the
+    # other into one database: `import` prints only a summary, so the rate
+    # of the first file is the start of the import and the last file's its end.
+    path, events, _ = generate("big", cfg["big"])
+    parts = cfg["big_files"]
+    pieces_dir = paths.work / "big-parts"
+    pieces_dir.mkdir()
+    run(["split", "-l", -(-events // parts), "-d", "-a", "2", path, f"{pieces_dir}/part-"])
+    path.unlink()
+    os.sync()
+    pieces = sorted(pieces_dir.iterdir())
+    url = sqlite_url("big")
+    key = create_workspace(url)
+    imports = []
+    for i, piece in enumerate(pieces, 1):
+        result = import_file(url, piece)
+        result["file"] = piece.name
+        db_file = paths.work / "big.db"
+        wal = Path(str(db_file) + "-wal")
+        result["db_mb"] = db_file.stat().st_size / 2**20
+        result["wal_mb"] = wal.stat().st_size / 2**20 if wal.exists() else 0.0
+        imports.append(result)
+        log(f"  big import {i}/{len(pieces)}: {result['events']:,} events, {result['tool_rate']:,} ev/s (tool), "
+            f"wall {result['wall']:.2f} s, RSS {result['rss_mb']:.0f} MB; db {result['db_mb']:,.0f} MB, "
+            f"WAL {result['wal_mb']:,.0f} MB")
+        piece.unlink()
+    details["big_import"] = imports
+    first, last = imports[0], imports[-1]
+    kept = last["tool_rate"] / first["tool_rate"]
+
+    latency_dbs = [
+        (f"{cfg['small']['reports']:,}", "small", cfg["small"]),
+    ]
+    small_path, _, _ = generate("small", cfg["small"])
+    small_url = sqlite_url("small")
+    small_key = create_workspace(small_url)
+    import_file(small_url, small_path)
+    log("page latency ...")
+    for label, url_, key_ in ((latency_dbs[0][0], small_url, small_key),
+                              (f"{serving_db[2]:,}", serving_db[0], serving_db[1]),
+                              (f"{cfg['big']['reports']:,}", url, key)):
+        details["latency"][label] = page_latency(url_, key_, f"latency-{label.replace(',', '')}", requests)
+
+    for label, result in details["latency"].items():
+        is_big = label == f"{cfg['big']['reports']:,}"
+        for mode, how in (("repeated", "same request repeated"),
+                          ("after_write", "each request after a 1-event batch"),
+                          ("after_create", "each request after a batch creating a report")):
+            f, l = result[mode]["first"], result[mode]["last"]
+            ratio = l["median_ms"] / f["median_ms"]
+            samples = requests if mode != "after_create" else max(3, requests // 4)
+            rows.append(("3 scale", f"page latency, {label} reports created ({result['total_count']:,} listed, "
+                                    f"{result['total_pages']} page{'s' if result['total_pages'] != 1 else ''}), median of {samples}, {how}",
+                         f"first {f['median_ms']:.2f} ms; last {l['median_ms']:.2f} ms ({ratio:.2f}×)",
+                         "last ≤ 2× first" if is_big else "—", verdict(ratio <= 2) if is_big else "—"))
+    total_events = sum(r["events"] for r in imports)
+    rows.append(("3 scale", f"`import` {count(total_events)} events as {len(imports)} files into one SQLite db",
+                 f"file 1: {first['tool_rate']:,} ev/s; file {len(imports)}: {last['tool_rate']:,} ev/s ({kept:.0%}); "
+                 f"peak RSS {max(r['rss_mb'] for r in imports):.0f} MB; after the last file: db "
+                 f"{last['db_mb']:,.0f} MB, WAL file {last['wal_mb']:,.0f} MB",
+                 "end ≥ 80% of start", verdict(kept >= 0.8)))
+    return details

@@ -120,9 +120,9 @@ pub enum IngestMessage {
 /// the reading side keeps that work off it.
 ///
 /// The bodies share one buffer, each followed by a newline, rather than a
-/// string each: an import allocated and freed two million of those, which
-/// took a tenth of its CPU time, and a chunk whose events are all new is
-/// already the text of its log block.
+/// string each: an import allocated and freed one per event, which showed
+/// in its profiles, and a chunk whose events are all new is already the
+/// text of its log block.
 #[derive(Debug, Default)]
 pub struct EventChunk {
     pub events: Vec<Event>,

@@ -72,8 +72,9 @@ impl Folder {
             self.thread = FoldThread::spawn(self.merge_at).ok();
             if let Some(thread) = &self.thread {
                 // The thread goes on from the first chunk's changes, so that
-                // they are not merged on their own at the end (at a million
-                // reports, a merge costs 0.2 s however small).
+                // they are not merged on their own at the end: in a large
+                // workspace a merge has a fixed cost however small it is
+                // (BENCHMARKS.md).
                 if let Err(mpsc::SendError(changes)) =
                     thread.start.send(std::mem::take(&mut self.pending))
                 {

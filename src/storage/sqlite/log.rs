@@ -3,11 +3,11 @@
 //!
 //! The bodies are most of the bytes an import writes, and every byte is
 //! written twice: into the WAL, then, read back from it, into the database
-//! by the checkpoint. Uncompressed, storing the 300 MB of bodies
-//! of the 2M-event import in BENCHMARKS.md took the writer about 3 s of its
-//! 8.5; zstd's fastest level makes them 6.5 times smaller for about 1 s of
-//! CPU, which the folding thread (see [`super::folding`]) spends while the
-//! writer goes on.
+//! by the checkpoint. Uncompressed, storing them took the writer about a
+//! third of an import's time; zstd's fastest level makes them several times
+//! smaller for less CPU than that, which the folding thread (see
+//! [`super::folding`]) spends while the writer goes on. BENCHMARKS.md has
+//! the measurements.
 //!
 //! `event_blocks.bodies` is a BLOB holding the frame, or, for blocks written
 //! before schema version 6, the TEXT itself; [`block_text`] reads either.
@@ -20,8 +20,8 @@ use rusqlite::{Transaction, params};
 
 use crate::storage::{EventChunk, WorkspaceId};
 
-/// zstd's level 1: compressing 300 MB of bodies took 1.0 s and left 46 MB
-/// (lz4 took 0.6 s and left 78 MB, which the writer then spends longer on).
+/// zstd's level 1. lz4 compresses faster but leaves more bytes, which the
+/// writer then spends longer on (BENCHMARKS.md, "tried and dropped").
 const LEVEL: i32 = 1;
 
 /// The text of a stored block, one body per line.

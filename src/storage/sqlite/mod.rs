@@ -93,15 +93,16 @@ fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 }
 
 /// Page size of a new database. With SQLite's default of 4 KiB the event id
-/// index is deeper and splits its pages more often: 16 KiB pages made the
-/// 2M-event import of BENCHMARKS.md 5–20% faster (64 KiB was slower again),
+/// index is deeper and splits its pages more often: 16 KiB pages made
+/// imports faster, and 64 KiB slower again (BENCHMARKS.md),
 /// and cost reads of single rows little, since the hot pages are cached.
 const PAGE_SIZE: i64 = 16 * 1024;
 
 /// Page cache of the writer connection, in KiB. An import's working set
 /// (the state rows it merges into) fits in it for workspaces of up to some
 /// hundred thousand reports; past that no cache the memory budget allows
-/// holds it (at a million reports 96 and 200 MiB imported equally fast), so
+/// holds it (at a million reports, a cache twice as large imported no
+/// faster: BENCHMARKS.md), so
 /// the budget goes to folding more changes in memory between merges
 /// instead (see [`crate::storage::pending`]). Readers
 /// need less.

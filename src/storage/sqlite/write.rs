@@ -113,13 +113,13 @@ fn insert_ids(
 
 /// The order in which to insert a chunk's ids: nearly the ids' own, so that
 /// successive inserts descend through the same pages of the index, which
-/// are then in the CPU's caches (the 2M-event import of BENCHMARKS.md went
-/// from 348k to 377k events/s). Repeats of an id keep their order, so the
+/// are then in the CPU's caches (BENCHMARKS.md has what it bought).
+/// Repeats of an id keep their order, so the
 /// first is the one stored.
 ///
 /// Ids are ordered by the eight bytes after the prefix all of the chunk's
 /// ids share, not whole: generated and time-based ids share long prefixes,
-/// and sorting by whole ids took a tenth of the writer's time.
+/// and sorting by whole ids showed in profiles of the writer.
 fn locality_order(chunk: &EventChunk) -> Vec<usize> {
     let ids = || {
         chunk
@@ -165,9 +165,8 @@ impl ToSql for SqlValue<'_> {
 /// round trip to save).
 ///
 /// Each row's statement sets only the columns the row brings something
-/// for: a view or a run then rewrites its report's row and no index (the
-/// last of ten 1M-event files into a million reports took 18.9 s instead of
-/// 20.4). Rows stay in key order, so each page of a table larger than the
+/// for: a view or a run then rewrites its report's row and no index
+/// (BENCHMARKS.md). Rows stay in key order, so each page of a table larger than the
 /// cache is read once per merge.
 fn merge_changes(
     transaction: &Transaction<'_>,

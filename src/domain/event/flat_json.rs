@@ -6,13 +6,13 @@
 //! instructions; this reader needs about 12% fewer for the same lines. It
 //! accepts only input it reads exactly as serde_json would, and
 //! gives up on anything else (an escape, a fraction, a nested value, a
-//! syntax error): [`RawEvent::read`](super::RawEvent::read) then reads the
+//! syntax error): [`RawEvent::read`](super::raw_event::RawEvent::read) then reads the
 //! line with serde_json, whose messages name what is wrong. A property test
 //! below checks that the two agree wherever this one answers.
 
 use std::borrow::Cow;
 
-use super::{RawEvent, RawValue};
+use super::raw_event::{RawEvent, RawValue};
 
 /// Fills the empty `raw` from `json` if `json` has the flat shape. `None`
 /// if it has not; `raw` may then hold some of its fields.

@@ -149,10 +149,10 @@ impl<'de> de::Deserialize<'de> for RawValue<'de> {
 /// An event object before validation: each known field's raw value, and the
 /// first unknown field seen.
 ///
-/// It is some 550 bytes, so it is filled and read where it lies
-/// ([`RawEvent::read`], [`RawEvent::take_event`]): returned by value, it was
-/// copied several times per event, and an import ran 2.6% more
-/// instructions.
+/// It is large (a value for each of the [`FIELDS`]), so it is filled and
+/// read where it lies ([`RawEvent::read`], [`RawEvent::take_event`]):
+/// returned by value, it was copied several times per event, at a cost
+/// BENCHMARKS.md records ("What reading an event and checking its id cost").
 #[derive(Debug, Default)]
 pub(super) struct RawEvent<'a> {
     pub(super) fields: [Option<RawValue<'a>>; FIELDS.len()],

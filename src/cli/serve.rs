@@ -14,6 +14,8 @@ use crate::domain::clock::{FixedClock, SharedClock, SystemClock};
 use crate::http::{self, AppState, Settings};
 use crate::storage::{self, Store};
 
+/// The flags of `serve` and `demo`. The defaults of those that become
+/// [`Settings`] are taken from [`Settings::default`], so each is written once.
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
     /// Address to listen on.
@@ -21,27 +23,45 @@ pub struct ServerArgs {
     pub listen: SocketAddr,
 
     /// Manual runs this many days old or newer count as recent.
-    #[arg(long, env = "REPORTSTATS_RECENT_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    #[arg(
+        long,
+        env = "REPORTSTATS_RECENT_DAYS",
+        default_value_t = Settings::default().recent_days,
+        value_parser = clap::value_parser!(u32).range(1..=36_500)
+    )]
     pub recent_days: u32,
 
     /// Largest accepted request body, in bytes.
-    #[arg(long, env = "REPORTSTATS_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
+    #[arg(
+        long,
+        env = "REPORTSTATS_MAX_BODY_BYTES",
+        default_value_t = Settings::default().max_body_bytes
+    )]
     pub max_body_bytes: usize,
 
     /// Most events accepted in one batch.
-    #[arg(long, env = "REPORTSTATS_MAX_BATCH_EVENTS", default_value_t = 100_000)]
+    #[arg(
+        long,
+        env = "REPORTSTATS_MAX_BATCH_EVENTS",
+        default_value_t = Settings::default().max_batch_events
+    )]
     pub max_batch_events: usize,
 
     /// Requests per minute allowed to each credential (also the burst); 0 turns the limit off.
     #[arg(
         long,
         env = "REPORTSTATS_RATE_LIMIT_PER_MINUTE",
-        default_value_t = 6_000
+        default_value_t = Settings::default().rate_limit_per_minute
     )]
     pub rate_limit_per_minute: u32,
 
     /// Seconds before an unanswered request gets a 503.
-    #[arg(long, env = "REPORTSTATS_REQUEST_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(
+        long,
+        env = "REPORTSTATS_REQUEST_TIMEOUT_SECONDS",
+        default_value_t = Settings::default().request_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     pub request_timeout_seconds: u64,
 
     /// A browser origin allowed to call the API with credentials (CORS),
@@ -55,7 +75,11 @@ pub struct ServerArgs {
 
     /// Memory for rendered pages, reused until their workspace changes; 0
     /// turns the cache off.
-    #[arg(long, env = "REPORTSTATS_PAGE_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    #[arg(
+        long,
+        env = "REPORTSTATS_PAGE_CACHE_BYTES",
+        default_value_t = Settings::default().page_cache_bytes
+    )]
     pub page_cache_bytes: usize,
 
     /// Stop the server's clock at this RFC 3339 instant: statistics are then
@@ -146,5 +170,28 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    #[test]
+    fn a_server_started_without_flags_has_the_default_settings() {
+        let flags = Flags::try_parse_from(["reportstats"]).expect("no flag is required");
+        let settings = flags.server.settings().expect("the defaults are valid");
+        assert_eq!(
+            format!("{settings:?}"),
+            format!("{:?}", Settings::default())
+        );
     }
 }

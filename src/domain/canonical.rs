@@ -3,7 +3,8 @@
 //!
 //! Written by hand into one `String` because it runs once per event on the
 //! import path, where building a `serde_json::Value` map first (a key
-//! allocation and a tree insert per field) cost twice the parse itself.
+//! allocation and a tree insert per field) cost more than the parse itself
+//! (BENCHMARKS.md, "What the previous session's changes bought").
 
 use std::fmt::Write;
 

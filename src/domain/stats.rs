@@ -3,8 +3,9 @@
 //! The storage backends read [`ReportStat`] rows from tables they maintain as
 //! events arrive; [`compute_report_stats`] derives the same rows from a
 //! [`Changes`] folded over a whole event log. The second is slow and simple:
-//! it is the reference the first is tested against, and what
-//! `reportstats verify` compares a database with.
+//! it is the reference the first is tested against (`tests/laws.rs` and
+//! `tests/postgres.rs` compare a store's rows with it, folded from the events
+//! sent and from the store's own event log). No command runs it.
 
 use std::collections::BTreeSet;
 

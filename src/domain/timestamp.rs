@@ -102,8 +102,9 @@ impl Timestamp {
 
 /// Reads the form nearly every event carries, `2026-11-01T12:00:00.123Z`
 /// (UTC, a fraction of up to nine digits or none, from 1970 on), without
-/// the `time` crate's general parser, which took a ninth of the time spent
-/// reading an event. `None` for anything else, valid or not, which
+/// the `time` crate's general parser, which was a sizeable part of reading
+/// an event (BENCHMARKS.md, "What reading an event and checking its id
+/// cost"). `None` for anything else, valid or not, which
 /// [`Timestamp::parse`] then reads in full.
 fn parse_utc(text: &str) -> Option<Timestamp> {
     let bytes = text.as_bytes();

@@ -39,6 +39,10 @@ use crate::domain::clock::SharedClock;
 use crate::storage::Store;
 
 /// Server settings that shape answers.
+///
+/// `reportstats serve` and `reportstats demo` build them from their flags
+/// (`cli/serve.rs`), whose defaults are those of [`Settings::default`]: the
+/// one place a default is written.
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// The recent window of `recent_manual_run_creators_emails`, in days.
@@ -56,6 +60,8 @@ pub struct Settings {
 }
 
 impl Default for Settings {
+    /// The defaults of the command line's flags (`--recent-days` and the
+    /// rest), and what the tests run with.
     fn default() -> Self {
         Settings {
             recent_days: 90,

@@ -2,17 +2,18 @@
 //! whose values are strings without escapes, non-negative integers of up to
 //! 18 digits, `null`, `true` or `false`.
 //!
-//! serde_json's generic walk of a line was a sixth of an import's
-//! instructions; this reader needs about 12% fewer for the same lines. It
-//! accepts only input it reads exactly as serde_json would, and
+//! serde_json's generic walk of a line is a large share of an import's
+//! instructions, and this reader needs fewer for the same lines (what it
+//! saves is in BENCHMARKS.md, "What reading an event and checking its id
+//! cost"). It accepts only input it reads exactly as serde_json would, and
 //! gives up on anything else (an escape, a fraction, a nested value, a
-//! syntax error): [`RawEvent::read`](super::RawEvent::read) then reads the
+//! syntax error): [`RawEvent::read`](super::raw_event::RawEvent::read) then reads the
 //! line with serde_json, whose messages name what is wrong. A property test
 //! below checks that the two agree wherever this one answers.
 
 use std::borrow::Cow;
 
-use super::{RawEvent, RawValue};
+use super::raw_event::{RawEvent, RawValue};
 
 /// Fills the empty `raw` from `json` if `json` has the flat shape. `None`
 /// if it has not; `raw` may then hold some of its fields.

@@ -1,5 +1,8 @@
-//! Test helpers: fresh databases, a server on a real socket, fixtures.
+//! Test helpers: fresh databases, a server on a real socket, fixtures,
+//! and varied streams of events ([`activity`]).
 #![allow(dead_code)]
+
+pub mod activity;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -9,8 +9,8 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::activity::Activity;
 use common::{Credentials, TestApp, TestDatabase, fixture_lines};
-use reportstats::demo::{ActivityConfig, write_activity};
 use reportstats::domain::state::Changes;
 use reportstats::domain::stats::{SpaceFilter, compute_report_stats};
 use reportstats::domain::{Event, Position, Timestamp, WorkspaceName};
@@ -81,26 +81,21 @@ fn create_workspace_with_cli(database_url: &str, name: &str) -> (String, String)
     )
 }
 
-/// Generated activity ending an hour ago, shuffled, with retries in it.
+/// Varied activity ending an hour ago, shuffled, with retries in it.
 fn shuffled_activity() -> Vec<String> {
-    let config = ActivityConfig {
+    let mut lines = Activity {
         seed: 7,
-        reports: 80,
         members: 20,
-        shared_spaces: 4,
+        team_spaces: 4,
+        reports: 80,
         views: 4_000,
+        manual_runs: 350,
+        scheduled_runs: 2_200,
         end: Timestamp::now().saturating_add_seconds(-3600),
         days: 180,
-        company_domain: "example.com".into(),
         duplicate_fraction: 0.05,
-    };
-    let mut ndjson = Vec::new();
-    write_activity(&config, &mut ndjson).unwrap();
-    let mut lines: Vec<String> = String::from_utf8(ndjson)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    }
+    .lines();
     let mut seed = 11u64;
     for i in (1..lines.len()).rev() {
         seed = seed

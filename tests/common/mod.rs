@@ -1,5 +1,8 @@
-//! Test helpers: fresh databases, a server on a real socket, fixtures.
+//! Test helpers: fresh databases, a server on a real socket, fixtures,
+//! and varied streams of events ([`activity`]).
 #![allow(dead_code)]
+
+pub mod activity;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -53,6 +56,43 @@ pub fn fixture_expected(include_all: bool) -> Value {
 /// The PostgreSQL server the PostgreSQL half of the suite runs against.
 pub const POSTGRES_URL_VARIABLE: &str = "REPORTSTATS_TEST_POSTGRES_URL";
 
+/// How long the test server may take to accept a connection.
+const POSTGRES_CONNECT_SECONDS: u64 = 10;
+
+/// Whether the PostgreSQL half of the suite runs, decided here for every
+/// test: the server's URL when [`POSTGRES_URL_VARIABLE`] is set; `None`,
+/// after saying so loudly, when it is not. Under CI (the variable `CI` set,
+/// as CI services set it) a skip would let half the suite pass untested, so
+/// the test fails instead.
+pub fn postgres_server_url(test: &str) -> Option<String> {
+    let example = format!("{POSTGRES_URL_VARIABLE}=postgres://USER@HOST:5432/DATABASE");
+    match std::env::var(POSTGRES_URL_VARIABLE) {
+        Ok(url) => Some(url),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            panic!("{test} on PostgreSQL: {POSTGRES_URL_VARIABLE} is not valid UTF-8")
+        }
+        Err(std::env::VarError::NotPresent) if running_in_ci() => panic!(
+            "{test} on PostgreSQL cannot be skipped under CI: {POSTGRES_URL_VARIABLE} is not \
+             set. Set {example} (a server where the tests may create and drop schemas)."
+        ),
+        Err(std::env::VarError::NotPresent) => {
+            use std::io::Write;
+            // Written past the test harness's capture, so the skip is seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: {test} on PostgreSQL, because {POSTGRES_URL_VARIABLE} is not set; \
+                 set {example} to run it"
+            );
+            None
+        }
+    }
+}
+
+/// `CI` set to anything but empty, `0` or `false`.
+fn running_in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|value| !matches!(value.to_str(), Some("" | "0" | "false")))
+}
+
 /// A database of its own for one test: a SQLite file in a temporary
 /// directory, or a fresh schema on the test PostgreSQL server. Removed when
 /// dropped.
@@ -80,23 +120,28 @@ impl TestDatabase {
     }
 
     /// A fresh schema on the server named by `REPORTSTATS_TEST_POSTGRES_URL`,
-    /// or `None` (after saying why on stderr) when the variable is not set.
+    /// or `None` when the test is skipped (see [`postgres_server_url`]).
+    /// Fails if the variable is set but the server cannot be reached.
     pub async fn postgres(test: &str) -> Option<Self> {
-        let Ok(server_url) = std::env::var(POSTGRES_URL_VARIABLE) else {
-            use std::io::Write;
-            // Written past the test harness's capture, so the skip is seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped {test} on PostgreSQL: {POSTGRES_URL_VARIABLE} is not set"
-            );
-            return None;
-        };
+        let server_url = postgres_server_url(test)?;
         let schema = format!("test_{}", hex::encode(rand::random::<[u8; 8]>()));
-        let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&server_url)
-            .await
-            .unwrap_or_else(|error| {
-                panic!("cannot reach {POSTGRES_URL_VARIABLE}={server_url}: {error}")
-            });
+        let fail = |reason: String| -> ! {
+            panic!(
+                "{test} on PostgreSQL: {POSTGRES_URL_VARIABLE}={server_url} is set, but {reason}"
+            )
+        };
+        let connecting = <sqlx::PgConnection as sqlx::Connection>::connect(&server_url);
+        let mut connection = tokio::time::timeout(
+            std::time::Duration::from_secs(POSTGRES_CONNECT_SECONDS),
+            connecting,
+        )
+        .await
+        .unwrap_or_else(|_| {
+            fail(format!(
+                "the server did not answer within {POSTGRES_CONNECT_SECONDS} s"
+            ))
+        })
+        .unwrap_or_else(|error| fail(format!("the server cannot be reached: {error}")));
         sqlx::Executor::execute(&mut connection, format!("CREATE SCHEMA {schema}").as_str())
             .await
             .unwrap();

@@ -193,18 +193,60 @@ fn fold_chunk(
 
 #[cfg(test)]
 mod tests {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use serde_json::json;
+
     use super::*;
-    use crate::demo::{ActivityConfig, write_activity};
     use crate::domain::{Event, EventKind, Position, Timestamp};
 
+    /// Ten chunks of a varied stream, made here rather than by the demo
+    /// generator: mostly views and runs, and every other kind of event the
+    /// fold turns into changes, spread over 180 days.
     fn chunks_of_activity() -> Vec<EventChunk> {
         let end = Timestamp::parse("2026-11-01T00:00:00Z").unwrap();
-        let mut ndjson = Vec::new();
-        write_activity(&ActivityConfig::demo(end), &mut ndjson).unwrap();
-        let events: Vec<Event> = String::from_utf8(ndjson)
-            .unwrap()
-            .lines()
-            .map(|line| Event::parse(line, Position::Line(1), end).unwrap())
+        let mut rng = StdRng::seed_from_u64(20_261_101);
+        let events: Vec<Event> = (0..40_000)
+            .map(|index| {
+                let report = rng.random_range(1001..1401);
+                let email = format!("member{}@example.com", rng.random_range(0..60));
+                let space = format!("space{}", rng.random_range(0..70));
+                let space_type = ["custom", "community", "private"][rng.random_range(0..3)];
+                let schedule = format!("s{}", rng.random_range(0..170));
+                let change = ["schedule_paused", "schedule_resumed"][rng.random_range(0..2)];
+                let exploration = format!("x{}", rng.random_range(0..250));
+                let run = format!("run{index}");
+                let mut event = match rng.random_range(0..100) {
+                    0 => json!({"type": "member_upserted", "email": email, "name": "A member"}),
+                    1 => json!({"type": "member_removed", "email": email}),
+                    2 => json!({"type": "space_upserted", "space_token": space, "name": "A space",
+                        "space_type": space_type}),
+                    3 => json!({"type": "space_deleted", "space_token": space}),
+                    4..=5 => json!({"type": "report_created", "report_id": report,
+                        "report_token": format!("r{report}"), "space_token": space,
+                        "email": email, "name": format!("Report {report}")}),
+                    6..=7 => json!({"type": "report_edited", "report_id": report, "email": email,
+                        "name": format!("Report {report} v2")}),
+                    8 => json!({"type": "report_moved", "report_id": report, "space_token": space}),
+                    9 => json!({"type": "report_deleted", "report_id": report}),
+                    10 => json!({"type": "schedule_created", "schedule_token": schedule,
+                        "report_id": report, "email": email}),
+                    11 => json!({"type": change, "schedule_token": schedule}),
+                    12 => json!({"type": "schedule_deleted", "schedule_token": schedule}),
+                    13 => json!({"type": "exploration_created", "exploration_token": exploration,
+                        "report_id": report, "email": email}),
+                    14 => json!({"type": "exploration_deleted", "exploration_token": exploration}),
+                    15..=19 => json!({"type": "report_run", "report_id": report, "run_token": run,
+                        "trigger": "manual", "email": email, "state": "failed"}),
+                    20..=44 => json!({"type": "report_run", "report_id": report, "run_token": run,
+                        "trigger": "scheduled", "schedule_token": schedule}),
+                    _ => json!({"type": "report_viewed", "report_id": report, "email": email}),
+                };
+                let seconds_ago = rng.random_range(0..180 * 86_400);
+                event["id"] = format!("e{index:06}").into();
+                event["occurred_at"] = end.saturating_add_seconds(-seconds_ago).to_string().into();
+                Event::parse(&event.to_string(), Position::Line(index + 1), end).unwrap()
+            })
             .collect();
         events
             .chunks(4_000)

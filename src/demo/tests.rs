@@ -1,0 +1,340 @@
+//! The generator's own tests: the demo parses, is reproducible, stays in
+//! its period and in time order, keeps its references consistent, and
+//! looks like real use.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::sync::OnceLock;
+
+use super::{ActivityConfig, write_activity};
+use crate::domain::event::RunTrigger;
+use crate::domain::{Email, Event, EventKind, Position, ReportId, Timestamp, Token};
+
+fn end() -> Timestamp {
+    Timestamp::parse("2026-11-01T12:00:00Z").unwrap()
+}
+
+fn generate(config: &ActivityConfig) -> (Vec<u8>, u64) {
+    let mut out = Vec::new();
+    let lines = write_activity(config, &mut out).unwrap();
+    (out, lines)
+}
+
+fn parse_all(config: &ActivityConfig, ndjson: &[u8]) -> Vec<Event> {
+    let text = std::str::from_utf8(ndjson).unwrap();
+    assert!(text.ends_with('\n'));
+    text.lines()
+        .enumerate()
+        .map(|(index, line)| {
+            Event::parse(line, Position::Line(index + 1), config.end)
+                .unwrap_or_else(|error| panic!("{error}: {line}"))
+        })
+        .collect()
+}
+
+/// The demo is generated once and shared: the tests only read it.
+fn demo() -> &'static (ActivityConfig, Vec<u8>, Vec<Event>) {
+    static DEMO: OnceLock<(ActivityConfig, Vec<u8>, Vec<Event>)> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let config = ActivityConfig::demo(end());
+        let (ndjson, lines) = generate(&config);
+        let events = parse_all(&config, &ndjson);
+        assert_eq!(events.len() as u64, lines);
+        (config, ndjson, events)
+    })
+}
+
+fn count(events: &[Event], type_name: &str) -> usize {
+    events
+        .iter()
+        .filter(|event| event.kind.type_name() == type_name)
+        .count()
+}
+
+#[test]
+fn every_line_of_the_demo_parses_as_an_event() {
+    let (config, _, events) = demo();
+    assert_eq!(count(events, "report_created"), config.reports);
+    assert_eq!(count(events, "report_viewed"), config.views);
+    for type_name in [
+        "member_upserted",
+        "member_removed",
+        "space_upserted",
+        "space_deleted",
+        "report_edited",
+        "report_moved",
+        "report_deleted",
+        "report_run",
+        "schedule_created",
+        "schedule_paused",
+        "schedule_resumed",
+        "schedule_deleted",
+        "exploration_created",
+        "exploration_deleted",
+    ] {
+        assert!(count(events, type_name) > 0, "no {type_name} events");
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_bytes_and_another_seed_does_not() {
+    let (config, ndjson, _) = demo();
+    assert_eq!(&generate(config).0, ndjson);
+    let other = ActivityConfig {
+        seed: config.seed + 1,
+        ..config.clone()
+    };
+    assert_ne!(&generate(&other).0, ndjson);
+}
+
+#[test]
+fn every_event_happens_within_the_period_and_in_time_order() {
+    let (config, _, events) = demo();
+    let start = config.end.saturating_sub_days(config.days);
+    for event in events {
+        assert!(
+            start <= event.occurred_at && event.occurred_at <= config.end,
+            "{event:?}"
+        );
+    }
+    assert!(
+        events
+            .windows(2)
+            .all(|pair| pair[0].occurred_at <= pair[1].occurred_at)
+    );
+}
+
+#[test]
+fn event_ids_report_ids_and_report_tokens_are_unique() {
+    let (_, _, events) = demo();
+    let ids: HashSet<&str> = events.iter().map(|event| event.id.as_str()).collect();
+    assert_eq!(ids.len(), events.len());
+    let mut report_ids = HashSet::new();
+    let mut report_tokens = HashSet::new();
+    for event in events {
+        if let EventKind::ReportCreated {
+            report_id,
+            report_token,
+            ..
+        } = &event.kind
+        {
+            assert!(report_ids.insert(report_id.get()));
+            assert!(report_tokens.insert(report_token.as_str()));
+        }
+    }
+}
+
+#[test]
+fn views_favour_a_few_popular_reports() {
+    let (_, _, events) = demo();
+    let mut views: HashMap<i64, usize> = HashMap::new();
+    let mut anonymous = 0;
+    for event in events {
+        if let EventKind::ReportViewed { report_id, email } = &event.kind {
+            *views.entry(report_id.get()).or_default() += 1;
+            anonymous += usize::from(email.is_none());
+        }
+    }
+    let mut counts: Vec<usize> = views.into_values().collect();
+    counts.sort_unstable();
+    let median = counts[counts.len() / 2];
+    let most = counts[counts.len() - 1];
+    assert!(
+        most >= 20 * median.max(1),
+        "most viewed {most}, median {median}"
+    );
+    let share = anonymous as f64 / count(events, "report_viewed") as f64;
+    assert!((0.01..0.10).contains(&share), "anonymous share {share}");
+}
+
+#[test]
+fn references_are_consistent_at_the_time_of_each_event() {
+    let (_, _, events) = demo();
+    let mut members: HashMap<&str, (Timestamp, Option<Timestamp>)> = HashMap::new();
+    let mut spaces: HashMap<&str, (Timestamp, Option<Timestamp>)> = HashMap::new();
+    let mut reports: HashMap<i64, (Timestamp, Option<Timestamp>)> = HashMap::new();
+    let mut schedules: HashMap<&str, Timestamp> = HashMap::new();
+    for event in events {
+        let at = event.occurred_at;
+        match &event.kind {
+            EventKind::MemberUpserted { email, .. } => {
+                members.insert(email.as_str(), (at, None));
+            }
+            EventKind::MemberRemoved { email } => {
+                members.get_mut(email.as_str()).unwrap().1 = Some(at)
+            }
+            EventKind::SpaceUpserted { space_token, .. } => {
+                spaces.insert(space_token.as_str(), (at, None));
+            }
+            EventKind::SpaceDeleted { space_token } => {
+                spaces.get_mut(space_token.as_str()).unwrap().1 = Some(at)
+            }
+            EventKind::ReportCreated { report_id, .. } => {
+                reports.insert(report_id.get(), (at, None));
+            }
+            EventKind::ReportDeleted { report_id } => {
+                reports.get_mut(&report_id.get()).unwrap().1 = Some(at)
+            }
+            EventKind::ScheduleCreated { schedule_token, .. } => {
+                schedules.insert(schedule_token.as_str(), at);
+            }
+            _ => {}
+        }
+    }
+    let exists = |lifetime: Option<&(Timestamp, Option<Timestamp>)>, at: Timestamp| {
+        lifetime.is_some_and(|(from, until)| *from <= at && until.is_none_or(|until| at < until))
+    };
+    let mut paused: HashSet<&str> = HashSet::new();
+    let mut deleted: HashSet<&str> = HashSet::new();
+    for event in events {
+        let at = event.occurred_at;
+        let member = |email: &Email| exists(members.get(email.as_str()), at);
+        let report = |id: &ReportId| exists(reports.get(&id.get()), at);
+        let space = |token: &Token| exists(spaces.get(token.as_str()), at);
+        let ok = match &event.kind {
+            EventKind::ReportCreated {
+                space_token, email, ..
+            } => space(space_token) && member(email),
+            EventKind::ReportEdited {
+                report_id, email, ..
+            } => report(report_id) && member(email),
+            EventKind::ReportMoved {
+                report_id,
+                space_token,
+            } => report(report_id) && space(space_token),
+            EventKind::ReportViewed { report_id, email } => {
+                report(report_id) && email.as_ref().is_none_or(member)
+            }
+            EventKind::ReportRun {
+                report_id, trigger, ..
+            } => {
+                report(report_id)
+                    && match trigger {
+                        RunTrigger::Manual { email } => member(email),
+                        RunTrigger::Scheduled { schedule_token } => {
+                            let token = schedule_token.as_str();
+                            schedules.get(token).is_some_and(|created| *created < at)
+                                && !paused.contains(token)
+                                && !deleted.contains(token)
+                        }
+                    }
+            }
+            EventKind::ScheduleCreated {
+                report_id, email, ..
+            }
+            | EventKind::ExplorationCreated {
+                report_id, email, ..
+            } => report(report_id) && member(email),
+            EventKind::SchedulePaused { schedule_token } => paused.insert(schedule_token.as_str()),
+            EventKind::ScheduleResumed { schedule_token } => paused.remove(schedule_token.as_str()),
+            EventKind::ScheduleDeleted { schedule_token } => {
+                deleted.insert(schedule_token.as_str())
+            }
+            _ => true,
+        };
+        assert!(ok, "inconsistent at its time: {event:?}");
+    }
+}
+
+#[test]
+fn manual_runs_fall_both_inside_and_outside_the_recent_window() {
+    let (config, _, events) = demo();
+    let recent_from = config.end.saturating_sub_days(90);
+    let manual_runs: Vec<&Event> = events
+        .iter()
+        .filter(|event| {
+            matches!(
+                &event.kind,
+                EventKind::ReportRun {
+                    trigger: RunTrigger::Manual { .. },
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert!(manual_runs.iter().any(|run| run.occurred_at < recent_from));
+    assert!(manual_runs.iter().any(|run| run.occurred_at >= recent_from));
+}
+
+#[test]
+fn retries_repeat_earlier_lines_verbatim_and_are_counted() {
+    let config = ActivityConfig {
+        views: 2_000,
+        reports: 50,
+        members: 12,
+        duplicate_fraction: 0.1,
+        ..ActivityConfig::demo(end())
+    };
+    let (ndjson, lines) = generate(&config);
+    let text = std::str::from_utf8(&ndjson).unwrap();
+    assert_eq!(text.lines().count() as u64, lines);
+    let mut seen = HashSet::new();
+    let mut repeated = 0;
+    for line in text.lines() {
+        if !seen.insert(line) {
+            repeated += 1;
+        }
+    }
+    let share = repeated as f64 / seen.len() as f64;
+    assert!((0.07..0.13).contains(&share), "retried share {share}");
+    parse_all(&config, &ndjson);
+}
+
+#[test]
+fn tiny_workspaces_still_produce_valid_events() {
+    let tiny = ActivityConfig {
+        reports: 1,
+        members: 1,
+        shared_spaces: 0,
+        views: 100,
+        days: 1,
+        ..ActivityConfig::demo(end())
+    };
+    let (ndjson, lines) = generate(&tiny);
+    assert_eq!(parse_all(&tiny, &ndjson).len() as u64, lines);
+
+    let empty = ActivityConfig {
+        reports: 0,
+        views: 0,
+        ..tiny.clone()
+    };
+    let (ndjson, _) = generate(&empty);
+    assert!(parse_all(&empty, &ndjson).iter().all(|event| matches!(
+        event.kind,
+        EventKind::MemberUpserted { .. } | EventKind::SpaceUpserted { .. }
+    )));
+}
+
+#[test]
+fn impossible_configurations_are_refused() {
+    let demo = ActivityConfig::demo(end());
+    for config in [
+        ActivityConfig {
+            members: 0,
+            ..demo.clone()
+        },
+        ActivityConfig {
+            days: 0,
+            ..demo.clone()
+        },
+        ActivityConfig {
+            reports: 0,
+            ..demo.clone()
+        },
+        ActivityConfig {
+            duplicate_fraction: 1.5,
+            ..demo.clone()
+        },
+        ActivityConfig {
+            company_domain: "a@b".to_owned(),
+            ..demo.clone()
+        },
+        ActivityConfig {
+            end: Timestamp::EPOCH,
+            ..demo.clone()
+        },
+    ] {
+        let error = write_activity(&config, &mut Vec::new()).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput, "{config:?}");
+    }
+}

@@ -263,8 +263,8 @@ async fn the_fixture_stream_recomputed_from_its_log_matches_the_expected_file(
 }
 
 /// An import long enough to cross every internal boundary of the writers
-/// (chunks, merges of accumulated changes), checked against the reference
-/// computation over the same stream.
+/// (chunks, and, with a small merge threshold, many merges of accumulated
+/// changes), checked against the reference computation over the same stream.
 async fn a_large_import_in_many_chunks_matches_the_reference(database: TestDatabase) {
     use common::activity::Activity;
     use reportstats::ingest::import_ndjson;
@@ -292,8 +292,16 @@ async fn a_large_import_in_many_chunks_matches_the_reference(database: TestDatab
         .filter(|event| seen.insert(event.id.clone()))
         .collect();
     let reference = Changes::from_events(distinct.iter().copied());
+    // Writers merge what they have folded whenever it reaches this size, so
+    // an import whose changes are several times larger merges many times
+    // before its commit, each merge on top of the last.
+    let options = reportstats::storage::StoreOptions {
+        merge_at_bytes: 64 * 1024,
+    };
+    let footprint = reportstats::storage::pending::footprint(&reference);
+    assert!(footprint > 8 * options.merge_at_bytes, "{footprint}");
 
-    let store = database.open().await;
+    let store = database.open_with(options).await;
     let credentials = create_workspace(store.as_ref(), "acme").await;
     let workspace = credentials.workspace.id;
     let summary = import_ndjson(

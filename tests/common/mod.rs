@@ -157,6 +157,11 @@ impl TestDatabase {
         storage::open(&self.url).await.unwrap()
     }
 
+    /// [`TestDatabase::open`], tuned by `options`.
+    pub async fn open_with(&self, options: storage::StoreOptions) -> Arc<dyn Store> {
+        storage::open_with(&self.url, options).await.unwrap()
+    }
+
     /// Everything stored, as bytes: the SQLite files, or a data dump of the
     /// PostgreSQL schema. For checking what is (not) kept at rest.
     pub fn stored_bytes(&self) -> Vec<u8> {

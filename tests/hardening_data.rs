@@ -1,12 +1,18 @@
 //! Findings of issue 18's adversarial review about data and the command
-//! line, each checked the way it was found: database URLs in messages.
+//! line, each checked the way it was found: a NUL character (U+0000) in an
+//! event or a credential, `reportstats copy` from an older SQLite file
+//! holding a NUL, and database URLs in messages.
 
+#[macro_use]
 mod common;
 
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use reportstats::storage;
+use common::{TestApp, TestDatabase, fixture_lines, fixture_now};
+use reportstats::domain::{Event, Position, WorkspaceName};
+use reportstats::storage::{self, Store};
+use serde_json::{Value, json};
 
 fn reportstats() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_reportstats"));
@@ -42,6 +48,293 @@ fn run_within(command: &mut Command, limit: Duration) -> Output {
 fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+fn parse(json: &str) -> Event {
+    Event::parse(json, Position::Line(1), fixture_now()).unwrap()
+}
+
+async fn workspace_id(store: &dyn Store, name: &str) -> Option<i64> {
+    store
+        .workspace(&WorkspaceName::parse(name).unwrap())
+        .await
+        .unwrap()
+        .map(|workspace| workspace.id)
+}
+
+// ---------------------------------------------------------------------------
+// Finding 1: NUL characters.
+
+/// One event per string field, that field holding a NUL.
+fn events_with_a_nul_in_each_string_field() -> Vec<(&'static str, Value)> {
+    let nul = "a\u{0}b";
+    vec![
+        (
+            "id",
+            json!({"id": nul, "type": "report_viewed", "report_id": 1}),
+        ),
+        (
+            "type",
+            json!({"id": "e", "type": "report_viewed\u{0}", "report_id": 1}),
+        ),
+        (
+            "occurred_at",
+            json!({"id": "e", "type": "report_viewed", "report_id": 1,
+            "occurred_at": "2026-10-01T00:00:00Z\u{0}"}),
+        ),
+        (
+            "email",
+            json!({"id": "e", "type": "member_upserted", "email": "a\u{0}@acme.com"}),
+        ),
+        (
+            "username",
+            json!({"id": "e", "type": "member_upserted", "email": "a@acme.com",
+            "username": nul}),
+        ),
+        (
+            "name",
+            json!({"id": "e", "type": "member_upserted", "email": "a@acme.com", "name": nul}),
+        ),
+        (
+            "space_token",
+            json!({"id": "e", "type": "space_upserted", "space_token": nul,
+            "name": "Space"}),
+        ),
+        (
+            "description",
+            json!({"id": "e", "type": "space_upserted", "space_token": "s",
+            "name": "Space", "description": nul}),
+        ),
+        (
+            "space_type",
+            json!({"id": "e", "type": "space_upserted", "space_token": "s",
+            "name": "Space", "space_type": "custom\u{0}"}),
+        ),
+        (
+            "report_token",
+            json!({"id": "e", "type": "report_created", "report_id": 1,
+            "report_token": nul, "space_token": "s", "email": "a@acme.com", "name": "R"}),
+        ),
+        (
+            "description",
+            json!({"id": "e", "type": "report_created", "report_id": 1,
+            "report_token": "r", "space_token": "s", "email": "a@acme.com", "name": "R",
+            "description": nul}),
+        ),
+        (
+            "description",
+            json!({"id": "e", "type": "report_edited", "report_id": 1,
+            "email": "a@acme.com", "description": "\u{0}"}),
+        ),
+        (
+            "run_token",
+            json!({"id": "e", "type": "report_run", "report_id": 1, "run_token": nul,
+            "trigger": "manual", "email": "a@acme.com"}),
+        ),
+        (
+            "trigger",
+            json!({"id": "e", "type": "report_run", "report_id": 1, "run_token": "t",
+            "trigger": "manual\u{0}", "email": "a@acme.com"}),
+        ),
+        (
+            "state",
+            json!({"id": "e", "type": "report_run", "report_id": 1, "run_token": "t",
+            "trigger": "manual", "email": "a@acme.com", "state": "failed\u{0}"}),
+        ),
+        (
+            "schedule_token",
+            json!({"id": "e", "type": "schedule_created", "schedule_token": nul,
+            "report_id": 1, "email": "a@acme.com"}),
+        ),
+        (
+            "exploration_token",
+            json!({"id": "e", "type": "exploration_created",
+            "exploration_token": nul, "report_id": 1, "email": "a@acme.com"}),
+        ),
+    ]
+}
+
+async fn a_nul_in_any_string_field_of_an_event_is_a_400_naming_the_field(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
+    let credentials = app.create_workspace("acme").await;
+    for (field, event) in events_with_a_nul_in_each_string_field() {
+        // serde_json writes the NUL as `\u0000`, as any JSON client must.
+        let line = event.to_string();
+        assert!(line.contains("\\u0000"), "{line}");
+        for (content_type, body) in [
+            ("application/x-ndjson", line.clone()),
+            ("application/json", format!("[{line}]")),
+        ] {
+            let response = app.post_events(&credentials, content_type, body).await;
+            let status = response.status();
+            let answer: Value = response.json().await.unwrap();
+            assert_eq!(status, 400, "{line}: {answer}");
+            assert_eq!(answer["errors"][0]["field"], field, "{line}: {answer}");
+        }
+    }
+    let log = app.store.event_log(credentials.workspace.id).await.unwrap();
+    assert!(log.is_empty(), "{log:?}");
+
+    // Other control characters stay allowed where they were: a description
+    // may span lines.
+    let multiline = json!({"id": "e", "type": "space_upserted", "space_token": "s",
+        "name": "Space", "description": "line one\n\tline two"});
+    app.post_ndjson_ok(&credentials, &[multiline.to_string()])
+        .await;
+}
+
+/// Sends `authorization` where a credential goes, expecting a 401.
+async fn assert_refused(app: &TestApp, authorization: &str) {
+    let response = app
+        .get_with(Some(authorization), "/batch/acme/report_stats")
+        .await;
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 401, "{authorization}: {body}");
+}
+
+async fn a_credential_or_token_holding_a_nul_is_refused_not_a_500(database: TestDatabase) {
+    use base64::Engine;
+    let encode = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+    let app = TestApp::spawn(database).await;
+    let credentials = app.create_workspace("acme").await;
+    assert_refused(&app, &format!("Basic {}", encode("to\u{0}ken:secret"))).await;
+    assert_refused(&app, &format!("Bearer {}", encode("to\u{0}ken:key:secret"))).await;
+    let response = app
+        .client
+        .delete(app.url("/batch/acme/signature_tokens/to%00ken"))
+        .header("Authorization", credentials.basic_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+/// The schema of a SQLite file as reportstats 0.1 wrote it before the event
+/// log was split into blocks, when descriptions could hold a NUL.
+const SQLITE_SCHEMA_2: [&str; 2] = [
+    include_str!("../src/storage/sqlite/migrations/0001_initial.sql"),
+    include_str!("../src/storage/sqlite/migrations/0002_signature_tokens.sql"),
+];
+
+/// Two stored events with NULs in their descriptions, as an older
+/// reportstats stored them (canonical JSON escapes a NUL as `\u0000`).
+const NUL_EVENTS: [&str; 2] = [
+    r#"{"id":"nul-space","type":"space_upserted","occurred_at":"2026-10-01T00:00:00Z","space_token":"nulspace","name":"Odd","description":"\u0000"}"#,
+    r#"{"id":"nul-report","type":"report_created","occurred_at":"2026-10-01T00:00:01Z","report_id":9001,"report_token":"nulreport","space_token":"nulspace","email":"ann@acme.com","name":"Odd","description":"before\u0000after"}"#,
+];
+
+/// A SQLite file at schema version 2 holding workspace `acme`, an API key,
+/// the fixture's events and [`NUL_EVENTS`], written directly.
+fn write_sqlite_file_with_nul_events(path: &str) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    let mut bodies: Vec<(String, String)> = fixture_lines()
+        .iter()
+        .map(|line| parse(line))
+        .filter(|event| seen.insert(event.id.clone()))
+        .map(|event| (event.id.to_string(), event.to_json()))
+        .collect();
+    for body in NUL_EVENTS {
+        let id: Value = serde_json::from_str(body).unwrap();
+        bodies.push((id["id"].as_str().unwrap().to_owned(), body.to_owned()));
+    }
+    let mut old = rusqlite::Connection::open(path).unwrap();
+    let transaction = old.transaction().unwrap();
+    for migration in SQLITE_SCHEMA_2 {
+        transaction.execute_batch(migration).unwrap();
+    }
+    transaction
+        .execute_batch(
+            "INSERT INTO workspaces (workspace_id, name, created_at, version) VALUES (1, 'acme', 0, 1);
+             INSERT INTO api_keys (workspace_id, token, secret_sha256, created_at)
+             VALUES (1, 'oldkey', zeroblob(32), 0);",
+        )
+        .unwrap();
+    for (id, body) in &bodies {
+        transaction
+            .execute(
+                "INSERT INTO events (workspace_id, event_id, body) VALUES (1, ?1, ?2)",
+                (id, body),
+            )
+            .unwrap();
+    }
+    transaction.pragma_update(None, "user_version", 2).unwrap();
+    transaction.commit().unwrap();
+    bodies.len()
+}
+
+async fn a_copy_from_an_older_sqlite_file_holding_nuls_drops_them_with_a_warning(
+    target: TestDatabase,
+) {
+    let source = TestDatabase::sqlite();
+    let events = write_sqlite_file_with_nul_events(source.url.strip_prefix("sqlite://").unwrap());
+
+    let copy = || {
+        run_within(
+            reportstats().args(["copy", "--from", &source.url, "--to", &target.url]),
+            Duration::from_secs(120),
+        )
+    };
+    let output = copy();
+    let warnings = stderr_of(&output);
+    assert!(output.status.success(), "{warnings}");
+    for id in ["nul-space", "nul-report"] {
+        assert!(
+            warnings
+                .lines()
+                .any(|line| line.contains(id) && line.contains("NUL")),
+            "no warning names {id}: {warnings}"
+        );
+    }
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        said.contains(&format!("{events} events ({events} new")),
+        "{said}"
+    );
+
+    let store = target.open().await;
+    let acme = workspace_id(store.as_ref(), "acme").await.unwrap();
+    let log = store.event_log(acme).await.unwrap();
+    assert_eq!(log.len(), events);
+    let copied: Vec<String> = log
+        .iter()
+        .filter(|event| event.id.as_str().starts_with("nul-"))
+        .map(Event::to_json)
+        .collect();
+    assert_eq!(copied.len(), 2);
+    assert!(
+        copied.iter().all(|json| !json.contains("\\u0000")),
+        "{copied:?}"
+    );
+    assert!(
+        copied
+            .iter()
+            .any(|json| json.contains(r#""description":"beforeafter""#))
+    );
+    let reports = store
+        .reports(
+            acme,
+            storage::PageRequest {
+                page: 1,
+                per_page: 1000,
+            },
+            reportstats::domain::stats::SpaceFilter::All,
+        )
+        .await
+        .unwrap();
+    let odd = reports
+        .items
+        .iter()
+        .find(|row| row.token == "nulreport")
+        .expect("the report with a NUL was copied");
+    assert_eq!(odd.description.as_deref(), Some("beforeafter"));
+
+    // Rerun, the copy finds everything there already.
+    let again = copy();
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    let said = String::from_utf8_lossy(&again.stdout).into_owned();
+    assert!(said.contains(&format!("{events} events (0 new")), "{said}");
+}
+
 // ---------------------------------------------------------------------------
 // Finding 12: database URLs in messages.
 
@@ -84,3 +377,9 @@ async fn opening_a_database_fails_without_showing_its_password() {
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(shown.contains("mysql://admin:***@db.example/x"), "{shown}");
 }
+
+on_every_backend!(
+    a_nul_in_any_string_field_of_an_event_is_a_400_naming_the_field,
+    a_credential_or_token_holding_a_nul_is_refused_not_a_500,
+    a_copy_from_an_older_sqlite_file_holding_nuls_drops_them_with_a_warning,
+);

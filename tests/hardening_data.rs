@@ -1,13 +1,13 @@
 //! Findings of issue 18's adversarial review about data and the command
 //! line, each checked the way it was found: a NUL character (U+0000) in an
-//! event or a credential, `reportstats copy` from an older SQLite file
-//! holding a NUL, and database URLs in messages.
+//! event or a credential, `reportstats copy` from a source it cannot read or
+//! from an older SQLite file holding a NUL, and database URLs in messages.
 
 #[macro_use]
 mod common;
 
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{TestApp, TestDatabase, fixture_lines, fixture_now};
 use reportstats::domain::{Event, Position, WorkspaceName};
@@ -336,6 +336,84 @@ async fn a_copy_from_an_older_sqlite_file_holding_nuls_drops_them_with_a_warning
 }
 
 // ---------------------------------------------------------------------------
+// Finding 8: a copy whose source cannot be read.
+
+async fn a_copy_whose_source_fails_mid_read_ends_with_the_error_and_leaves_the_target_writable(
+    target: TestDatabase,
+) {
+    let source = TestDatabase::sqlite();
+    {
+        let store = source.open().await;
+        let acme = common::create_workspace(store.as_ref(), "acme").await;
+        let view = |index: usize| {
+            parse(&format!(
+                r#"{{"id":"view-{index:05}","type":"report_viewed","report_id":{}}}"#,
+                index % 50 + 1
+            ))
+        };
+        // Two log blocks: the first fills a whole page of the copy's reads,
+        // so the second, which is made unreadable, is met mid-copy.
+        storage::ingest(
+            store.as_ref(),
+            acme.workspace.id,
+            (0..10_000).map(view).collect(),
+        )
+        .await
+        .unwrap();
+        storage::ingest(
+            store.as_ref(),
+            acme.workspace.id,
+            (10_000..12_000).map(view).collect(),
+        )
+        .await
+        .unwrap();
+    }
+    rusqlite::Connection::open(source.url.strip_prefix("sqlite://").unwrap())
+        .unwrap()
+        .execute(
+            "UPDATE event_blocks SET bodies = x'28b52ffd0011223344556677'
+             WHERE block_id = (SELECT max(block_id) FROM event_blocks)",
+            [],
+        )
+        .unwrap();
+
+    let started = Instant::now();
+    let output = run_within(
+        reportstats().args(["copy", "--from", &source.url, "--to", &target.url]),
+        Duration::from_secs(60),
+    );
+    let said = stderr_of(&output);
+    assert!(!output.status.success(), "{said}");
+    assert!(
+        said.contains("block"),
+        "the error names the unreadable block: {said}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Nothing of the workspace's log was stored, and the target takes
+    // writes at once.
+    let store = target.open().await;
+    let acme = workspace_id(store.as_ref(), "acme").await.unwrap();
+    assert!(store.event_log(acme).await.unwrap().is_empty());
+    let write = storage::ingest(
+        store.as_ref(),
+        acme,
+        vec![parse(
+            r#"{"id":"after","type":"report_viewed","report_id":1}"#,
+        )],
+    );
+    let written = tokio::time::timeout(Duration::from_secs(10), write)
+        .await
+        .expect("the target was still locked")
+        .unwrap();
+    assert_eq!(written.accepted, 1);
+}
+
+// ---------------------------------------------------------------------------
 // Finding 12: database URLs in messages.
 
 #[test]
@@ -382,4 +460,5 @@ on_every_backend!(
     a_nul_in_any_string_field_of_an_event_is_a_400_naming_the_field,
     a_credential_or_token_holding_a_nul_is_refused_not_a_500,
     a_copy_from_an_older_sqlite_file_holding_nuls_drops_them_with_a_warning,
+    a_copy_whose_source_fails_mid_read_ends_with_the_error_and_leaves_the_target_writable,
 );

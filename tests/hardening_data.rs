@@ -1,16 +1,21 @@
 //! Findings of issue 18's adversarial review about data and the command
 //! line, each checked the way it was found: a NUL character (U+0000) in an
 //! event or a credential, `reportstats copy` from a source it cannot read or
-//! from an older SQLite file holding a NUL, and database URLs in messages.
+//! from an older SQLite file holding a NUL, `reportstats import` into a
+//! database that fails, and database URLs in messages.
 
 #[macro_use]
 mod common;
 
+use std::io::{BufReader, Read, Write};
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{TestApp, TestDatabase, fixture_lines, fixture_now};
 use reportstats::domain::{Event, Position, WorkspaceName};
+use reportstats::ingest::{ImportError, import_ndjson};
 use reportstats::storage::{self, Store};
 use serde_json::{Value, json};
 
@@ -414,6 +419,157 @@ async fn a_copy_whose_source_fails_mid_read_ends_with_the_error_and_leaves_the_t
 }
 
 // ---------------------------------------------------------------------------
+// Finding 9: an import into a database that fails.
+
+/// Makes every write of an event into `database`'s log fail, as a full disk
+/// or a lost connection would, with the message `disk on fire`.
+async fn make_the_log_refuse_writes(database: &TestDatabase) {
+    match database.url.strip_prefix("sqlite://") {
+        Some(path) => {
+            rusqlite::Connection::open(path)
+                .unwrap()
+                .execute_batch(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON event_ids
+                     BEGIN SELECT raise(ABORT, 'disk on fire'); END;",
+                )
+                .unwrap();
+        }
+        None => {
+            let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&database.url)
+                .await
+                .unwrap();
+            sqlx::Executor::execute(
+                &mut connection,
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+                     $$ BEGIN RAISE EXCEPTION 'disk on fire'; END $$;
+                 CREATE TRIGGER refuse BEFORE INSERT ON events
+                     FOR EACH ROW EXECUTE FUNCTION refuse();",
+            )
+            .await
+            .unwrap();
+        }
+    }
+}
+
+/// Valid NDJSON events without end, counting the lines it gave, until told
+/// to stop (so that a test that fails does not read for ever).
+struct EndlessEvents {
+    lines: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    buffered: Vec<u8>,
+    offset: usize,
+}
+
+impl Read for EndlessEvents {
+    fn read(&mut self, into: &mut [u8]) -> std::io::Result<usize> {
+        if self.offset == self.buffered.len() {
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(0);
+            }
+            let line = self.lines.fetch_add(1, Ordering::Relaxed);
+            self.buffered = format!(
+                "{{\"id\":\"endless-{line}\",\"type\":\"report_viewed\",\"report_id\":{}}}\n",
+                line % 100 + 1
+            )
+            .into_bytes();
+            self.offset = 0;
+        }
+        let count = into.len().min(self.buffered.len() - self.offset);
+        into[..count].copy_from_slice(&self.buffered[self.offset..self.offset + count]);
+        self.offset += count;
+        Ok(count)
+    }
+}
+
+async fn an_import_stops_reading_and_reports_the_error_as_soon_as_the_database_fails(
+    database: TestDatabase,
+) {
+    let store = database.open().await;
+    let acme = common::create_workspace(store.as_ref(), "acme").await;
+    make_the_log_refuse_writes(&database).await;
+
+    let lines = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = BufReader::new(EndlessEvents {
+        lines: lines.clone(),
+        stop: stop.clone(),
+        buffered: Vec::new(),
+        offset: 0,
+    });
+    let started = Instant::now();
+    let import = import_ndjson(store, acme.workspace.id, reader, fixture_now(), ());
+    let result = tokio::time::timeout(Duration::from_secs(30), import).await;
+    stop.store(true, Ordering::Relaxed);
+    let result = result.expect("the import kept reading after the database failed");
+    match result {
+        Err(ImportError::Store(error)) => {
+            assert!(format!("{error:#}").contains("disk on fire"), "{error:#}");
+        }
+        other => panic!("expected the database's error, got {other:?}"),
+    }
+    // The reader is at most a few chunks ahead of the writer, which failed
+    // on its first or second.
+    let read = lines.load(Ordering::Relaxed);
+    assert!(
+        read < 8 * reportstats::ingest::import::CHUNK_EVENTS as u64,
+        "{read} lines read"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+async fn the_import_command_exits_with_the_database_error_while_input_keeps_coming(
+    database: TestDatabase,
+) {
+    let store = database.open().await;
+    common::create_workspace(store.as_ref(), "acme").await;
+    make_the_log_refuse_writes(&database).await;
+
+    let mut child = reportstats()
+        .env("REPORTSTATS_DATABASE_URL", &database.url)
+        .args(["import", "--workspace", "acme", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // `yes | reportstats import -`: input without end, until the pipe closes.
+    std::thread::spawn(move || {
+        for line in 0u64.. {
+            let event =
+                format!("{{\"id\":\"piped-{line}\",\"type\":\"report_viewed\",\"report_id\":1}}\n");
+            if stdin.write_all(event.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the import was still running 30 s after the database failed");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut said = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    assert!(!status.success());
+    assert!(said.contains("disk on fire"), "{said}");
+}
+
+// ---------------------------------------------------------------------------
 // Finding 12: database URLs in messages.
 
 #[test]
@@ -461,4 +617,6 @@ on_every_backend!(
     a_credential_or_token_holding_a_nul_is_refused_not_a_500,
     a_copy_from_an_older_sqlite_file_holding_nuls_drops_them_with_a_warning,
     a_copy_whose_source_fails_mid_read_ends_with_the_error_and_leaves_the_target_writable,
+    an_import_stops_reading_and_reports_the_error_as_soon_as_the_database_fails,
+    the_import_command_exits_with_the_database_error_while_input_keeps_coming,
 );

@@ -10,9 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{TestDatabase, fixture_expected, fixture_lines};
-use reportstats::domain::WorkspaceName;
 use reportstats::domain::stats::SpaceFilter;
-use reportstats::storage::{PageRequest, ReportStatsQuery};
+use reportstats::domain::{Event, Position, Timestamp, WorkspaceName};
+use reportstats::storage::{self, PageRequest, ReportStatsQuery};
 use serde_json::Value;
 
 fn reportstats(database_url: &str) -> Command {
@@ -114,6 +114,217 @@ async fn sigkill_right_after_an_acknowledgement_loses_nothing(database: TestData
         serde_json::to_value(page.items).unwrap(),
         fixture_expected(true)
     );
+}
+
+/// Rounds of the SIGKILL loop in the suite: `SIGKILL_ROUNDS`, or 5. The
+/// full run is 100 (`cargo test --test processes -- --ignored`).
+fn sigkill_rounds() -> usize {
+    std::env::var("SIGKILL_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .unwrap_or(5)
+}
+
+/// Concurrent clients posting batches in each round, and events per batch.
+const CLIENTS: usize = 4;
+const BATCH_EVENTS: usize = 100;
+
+/// A batch of its own ids: a report created, then views and manual runs of
+/// it and of reports created before, so that batches merge into the same
+/// rows as they would in production.
+fn sigkill_batch(round: usize, client: usize, batch: usize) -> Vec<String> {
+    let prefix = format!("r{round}-c{client}-b{batch}");
+    let report = (round * 100_000 + client * 10_000 + batch + 1) as u64;
+    let mut lines = vec![format!(
+        r#"{{"id":"{prefix}-0","type":"report_created","report_id":{report},"report_token":"t{report}","space_token":"space{client}","email":"user{client}@acme.com","name":"Report {report}"}}"#
+    )];
+    for index in 1..BATCH_EVENTS {
+        let target = report - (index as u64 % 7).min(report - 1);
+        lines.push(if index % 3 == 0 {
+            format!(
+                r#"{{"id":"{prefix}-{index}","type":"report_run","report_id":{target},"run_token":"{prefix}-{index}","trigger":"manual","email":"user{index}@acme.com"}}"#
+            )
+        } else {
+            format!(
+                r#"{{"id":"{prefix}-{index}","type":"report_viewed","report_id":{target},"email":"user{}@acme.com"}}"#,
+                index % 13
+            )
+        });
+    }
+    lines
+}
+
+/// What a round of the loop saw.
+#[derive(Default)]
+struct KillTally {
+    rounds: usize,
+    acknowledged: u64,
+    lost: u64,
+}
+
+/// Runs `rounds` rounds of: start a server on the same database, have
+/// [`CLIENTS`] clients post batches as fast as it answers, SIGKILL it at a
+/// random moment while they do, then check that every batch it answered
+/// 200 to is stored whole. Replaying an acknowledged batch into the
+/// database must find every one of its events there already.
+async fn sigkill_rounds_lose_nothing(database: TestDatabase, rounds: usize) -> KillTally {
+    use std::sync::{Arc, Mutex};
+
+    let created = reportstats(&database.url)
+        .args(["workspace", "create", "acme", "--json"])
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let key: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let (token, secret) = (
+        key["token"].as_str().unwrap().to_owned(),
+        key["secret"].as_str().unwrap().to_owned(),
+    );
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let mut tally = KillTally::default();
+    let mut every_acknowledged = Vec::new();
+    for round in 0..rounds {
+        let port = free_port();
+        let mut server = Server(
+            reportstats(&database.url)
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .args(["--rate-limit-per-minute", "0"])
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        wait_until_listening(port).await;
+        let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+        let mut clients = Vec::new();
+        for number in 0..CLIENTS {
+            let (client, token, secret) = (client.clone(), token.clone(), secret.clone());
+            let acknowledged = acknowledged.clone();
+            clients.push(tokio::spawn(async move {
+                for batch in 0.. {
+                    let lines = sigkill_batch(round, number, batch);
+                    let sent = client
+                        .post(format!("http://127.0.0.1:{port}/api/acme/events"))
+                        .basic_auth(&token, Some(&secret))
+                        .header("Content-Type", "application/x-ndjson")
+                        .body(lines.join("\n"))
+                        .send()
+                        .await;
+                    match sent {
+                        // The status is sent after the commit: a 200 is an
+                        // acknowledgement, whether or not the body arrives.
+                        Ok(response) if response.status() == 200 => {
+                            acknowledged.lock().unwrap().extend(lines);
+                        }
+                        Ok(response) => panic!("a batch got {}", response.status()),
+                        // The server is gone.
+                        Err(_) => break,
+                    }
+                }
+            }));
+        }
+        // Kill it at a random moment after it acknowledged something.
+        while acknowledged.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % 500)).await;
+        server.0.kill().unwrap();
+        server.0.wait().unwrap();
+        for client in clients {
+            client.await.unwrap();
+        }
+
+        let acknowledged: Vec<Event> = std::mem::take(&mut *acknowledged.lock().unwrap())
+            .iter()
+            .map(|line| Event::parse(line, Position::Line(1), Timestamp::now()).unwrap())
+            .collect();
+        let store = database.open().await;
+        let workspace = store
+            .workspace(&WorkspaceName::parse("acme").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let replayed = storage::ingest(store.as_ref(), workspace.id, acknowledged.clone())
+            .await
+            .unwrap();
+        tally.rounds += 1;
+        tally.acknowledged += acknowledged.len() as u64;
+        tally.lost += replayed.accepted;
+        assert_eq!(
+            replayed.accepted,
+            0,
+            "round {round}: {} of {} acknowledged events were not stored",
+            replayed.accepted,
+            acknowledged.len()
+        );
+        every_acknowledged.extend(acknowledged.into_iter().map(|event| event.id));
+    }
+
+    // And read back once from the log itself, not through the idempotency
+    // check.
+    let store = database.open().await;
+    let workspace = store
+        .workspace(&WorkspaceName::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let logged: std::collections::HashSet<_> = store
+        .event_log(workspace.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| event.id)
+        .collect();
+    let missing = every_acknowledged
+        .iter()
+        .filter(|id| !logged.contains(*id))
+        .count();
+    assert_eq!(missing, 0, "acknowledged events missing from the log");
+    let backend = database.url.split(':').next().unwrap_or_default();
+    eprintln!(
+        "SIGKILL on {backend}: {} rounds, {} events acknowledged, {} lost, {} in the log, in {:.1} s",
+        tally.rounds,
+        tally.acknowledged,
+        tally.lost,
+        logged.len(),
+        started.elapsed().as_secs_f64()
+    );
+    tally
+}
+
+async fn sigkill_while_batches_are_in_flight_loses_no_acknowledged_event(database: TestDatabase) {
+    let tally = sigkill_rounds_lose_nothing(database, sigkill_rounds()).await;
+    assert_eq!(tally.lost, 0);
+}
+
+/// The full loop, 100 rounds on each backend (or `SIGKILL_ROUNDS`, if more):
+/// `cargo test --test processes -- --ignored --nocapture`.
+mod a_hundred_sigkills {
+    use super::{TestDatabase, sigkill_rounds, sigkill_rounds_lose_nothing};
+
+    fn rounds() -> usize {
+        sigkill_rounds().max(100)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "minutes long; the suite runs a few rounds"]
+    async fn sqlite() {
+        let tally = sigkill_rounds_lose_nothing(TestDatabase::sqlite(), rounds()).await;
+        assert_eq!((tally.rounds, tally.lost), (rounds(), 0));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "minutes long; the suite runs a few rounds"]
+    async fn postgres() {
+        let database = TestDatabase::postgres("a_hundred_sigkills::postgres")
+            .await
+            .expect("the full SIGKILL run needs REPORTSTATS_TEST_POSTGRES_URL");
+        let tally = sigkill_rounds_lose_nothing(database, rounds()).await;
+        assert_eq!((tally.rounds, tally.lost), (rounds(), 0));
+    }
 }
 
 async fn the_demo_answers_its_own_curl_command_with_real_statistics(database: TestDatabase) {
@@ -271,5 +482,6 @@ fn base64_of(text: &str) -> String {
 on_every_backend!(
     no_secret_is_stored_or_logged,
     sigkill_right_after_an_acknowledgement_loses_nothing,
+    sigkill_while_batches_are_in_flight_loses_no_acknowledged_event,
     the_demo_answers_its_own_curl_command_with_real_statistics,
 );

@@ -1,5 +1,6 @@
 //! `reportstats migrate` and `reportstats copy`: moving a deployment's data.
 
+use anyhow::Context;
 use clap::Args;
 use tokio::sync::mpsc;
 
@@ -70,6 +71,13 @@ pub async fn copy(args: CopyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Replays `from`'s event log into `to` in one transaction of the target:
+/// the source is read a page at a time while the target writes the page
+/// before. Whichever side fails first, the other stops: a failed read
+/// drops the sender, so the target sees its stream end without
+/// [`IngestMessage::Commit`] and rolls back (releasing a SQLite target's
+/// write lock); a failed write closes the channel, so the next send fails
+/// and reading stops.
 async fn copy_events(
     source: &dyn Store,
     from: &Workspace,
@@ -79,30 +87,44 @@ async fn copy_events(
     let (sender, receiver) = mpsc::channel(2);
     let target_id = to.id;
     let writing = tokio::spawn(async move { target.ingest_stream(target_id, receiver).await });
-    let mut from_cursor = None;
-    let reading = async {
-        loop {
-            let page = source
-                .read_log(from.id, from_cursor.as_ref(), COPY_CHUNK_EVENTS)
-                .await?;
-            if !page.events.is_empty()
-                && sender
-                    .send(IngestMessage::Events(EventChunk::new(page.events)))
-                    .await
-                    .is_err()
-            {
-                // The writer failed; its error is reported below.
-                return Ok::<_, StoreError>(false);
-            }
-            match page.next {
-                Some(next) => from_cursor = Some(next),
-                None => break,
-            }
-        }
-        Ok(sender.send(IngestMessage::Commit).await.is_ok())
-    };
-    let read = reading.await;
+    let read = send_log(source, from, sender).await;
     let written = writing.await?;
-    read?;
-    Ok(written?)
+    match (read, written) {
+        (Err(error), _) => Err(anyhow::Error::new(error).context(format!(
+            "reading the event log of `{}` from the source failed; none of its events were stored",
+            from.name
+        ))),
+        (Ok(()), written) => Ok(written
+            .with_context(|| format!("storing the event log of `{}` in the target", to.name))?),
+    }
+}
+
+/// Sends `from`'s whole log, then `Commit`. Takes the sender, so that it is
+/// dropped however this ends. `Ok` also when the writer hung up early: its
+/// error is the one to report.
+async fn send_log(
+    source: &dyn Store,
+    from: &Workspace,
+    sender: mpsc::Sender<IngestMessage>,
+) -> Result<(), StoreError> {
+    let mut cursor = None;
+    loop {
+        let page = source
+            .read_log(from.id, cursor.as_ref(), COPY_CHUNK_EVENTS)
+            .await?;
+        if !page.events.is_empty()
+            && sender
+                .send(IngestMessage::Events(EventChunk::new(page.events)))
+                .await
+                .is_err()
+        {
+            return Ok(());
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let _ = sender.send(IngestMessage::Commit).await;
+    Ok(())
 }

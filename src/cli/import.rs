@@ -98,6 +98,12 @@ pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
             }
             anyhow::bail!("{count} events were rejected; nothing was stored")
         }
+        // The import stopped the moment the database failed (see
+        // `import_ndjson`): nothing after the error was read.
+        Err(ImportError::Store(error)) => Err(anyhow::Error::new(error).context(format!(
+            "importing into `{}` failed; nothing was stored",
+            workspace.name
+        ))),
         Err(error) => Err(error.into()),
     }
 }

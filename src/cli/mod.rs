@@ -19,7 +19,8 @@ use crate::storage::DEFAULT_DATABASE_URL;
 )]
 pub struct Cli {
     /// Where the data lives: sqlite://PATH (created on first use) or postgres://USER@HOST/DATABASE.
-    #[arg(long, global = true, env = "REPORTSTATS_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    // The variable's value may hold a password: `--help` must not print it.
+    #[arg(long, global = true, env = "REPORTSTATS_DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
     #[command(subcommand)]

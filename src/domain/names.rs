@@ -34,6 +34,9 @@ fn check_length(text: &str, max: usize) -> Result<(), NameError> {
     }
 }
 
+/// Why a description with a NUL is refused.
+const NUL_REFUSED: &str = "must not contain NUL (U+0000) characters";
+
 fn has_control_characters(text: &str) -> bool {
     text.chars().any(char::is_control)
 }
@@ -107,7 +110,12 @@ bounded_string!(
     64
 );
 
-/// A free-text description, 0–10,000 characters (newlines allowed).
+/// A free-text description, 0–10,000 characters: newlines and other control
+/// characters allowed, except NUL (U+0000).
+///
+/// No string of an event may hold a NUL: PostgreSQL's text cannot store one
+/// (SQLite can), and the two backends must accept the same events. The
+/// other types here refuse every control character, NUL included.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Description(String);
 
@@ -121,6 +129,9 @@ impl Description {
                 max: Self::MAX_CHARS,
                 len,
             });
+        }
+        if text.contains('\0') {
+            return Err(NameError::Invalid(NUL_REFUSED));
         }
         Ok(Self(text.to_owned()))
     }
@@ -336,6 +347,30 @@ mod tests {
         fn an_ascii_email_parses_as_any_other_would(text in "[ -~\t\u{0}\u{7f}@]{1,12}") {
             prop_assert_eq!(Email::parse_ascii(&text), Email::parse_unicode(&text));
         }
+    }
+
+    #[test]
+    fn no_string_type_holds_a_nul() {
+        let nul = "a\u{0}b";
+        assert_eq!(
+            Description::parse(nul),
+            Err(NameError::Invalid(NUL_REFUSED))
+        );
+        assert!(Description::parse("\u{0}").is_err());
+        assert!(EventId::parse(nul).is_err());
+        assert!(Token::parse(nul).is_err());
+        assert!(Name::parse(nul).is_err());
+        assert!(Username::parse(nul).is_err());
+        assert!(Email::parse("a\u{0}@b.c").is_err());
+        assert!(Email::parse("a@b.c\u{0}é").is_err());
+        assert!(WorkspaceName::parse(nul).is_err());
+    }
+
+    #[test]
+    fn descriptions_keep_newlines_tabs_and_other_control_characters() {
+        let text = "line one\n\tline two\r\n\u{1}\u{7f}";
+        assert_eq!(Description::parse(text).unwrap().as_str(), text);
+        assert_eq!(Description::parse("").unwrap().as_str(), "");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::io::BufRead;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::batch::Rejections;
 use crate::domain::{Event, EventError, Position, Timestamp};
@@ -51,6 +51,10 @@ impl ImportProgress for () {
 }
 
 /// Imports NDJSON from `reader` into `workspace`, all or nothing.
+///
+/// Returns as soon as the outcome is known: when the store fails, its error
+/// comes back at once, and the reader stops at its next chunk rather than
+/// reading the rest of the input.
 pub async fn import_ndjson<R, P>(
     store: Arc<dyn Store>,
     workspace: WorkspaceId,
@@ -63,35 +67,51 @@ where
     P: ImportProgress,
 {
     let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
-    let reading =
-        tokio::task::spawn_blocking(move || read_chunks(reader, received_at, &sender, &progress));
-    let writing = store.ingest_stream(workspace, receiver).await;
-    let read = reading
-        .await
-        .map_err(|error| ImportError::Io(std::io::Error::other(error)))?;
-    let rejections = read?;
-    if !rejections.is_empty() {
-        return Err(ImportError::Rejected {
-            errors: rejections.errors,
-            count: rejections.count,
-        });
+    let (read_sender, read) = oneshot::channel();
+    // A thread of its own rather than `spawn_blocking`: after the store
+    // failed, the reader may still be blocked reading (a pipe, standard
+    // input) when this returns, and a runtime waits for its blocking tasks
+    // at shutdown but not for a thread: the process exits with the error.
+    std::thread::Builder::new()
+        .name("import-reader".into())
+        .spawn(move || {
+            let _ = read_sender.send(read_chunks(reader, received_at, sender, &progress));
+        })?;
+    match store.ingest_stream(workspace, receiver).await {
+        // The stream ended without `Commit`: the reader stopped, and why is
+        // the error to report.
+        Err(StoreError::Aborted) => {}
+        Err(error) => return Err(ImportError::Store(error)),
+        Ok(summary) => return Ok(summary),
     }
-    Ok(writing?)
+    let rejections = read
+        .await
+        .map_err(|_| ImportError::Io(std::io::Error::other("the reader panicked")))??;
+    if rejections.is_empty() {
+        return Err(ImportError::Store(StoreError::Aborted));
+    }
+    Err(ImportError::Rejected {
+        errors: rejections.errors,
+        count: rejections.count,
+    })
 }
 
 /// Reads the whole input. Sends chunks while every line is good; after the
-/// first bad line it only keeps reading to report the others.
+/// first bad line it drops the sender, so that the store rolls back and
+/// lets go of the database at once, and keeps reading only to report the
+/// other bad lines. Stops as soon as the store hangs up, which it does
+/// only when it failed.
 fn read_chunks(
     mut reader: impl BufRead,
     received_at: Timestamp,
-    sender: &mpsc::Sender<IngestMessage>,
+    sender: mpsc::Sender<IngestMessage>,
     progress: &impl ImportProgress,
 ) -> Result<Rejections, ImportError> {
+    let mut sender = Some(sender);
     let mut rejections = Rejections::default();
     let mut chunk = EventChunk::with_capacity(CHUNK_EVENTS, 0);
     let mut line = Vec::new();
     let mut line_number = 0usize;
-    let mut store_gone = false;
     // Bytes and events read since progress was last told.
     let mut unreported = (0u64, 0u64);
     loop {
@@ -115,6 +135,7 @@ fn read_chunks(
             Some(Err(error)) => {
                 rejections.push(error);
                 chunk = EventChunk::default();
+                sender = None;
             }
         }
         unreported.0 += bytes as u64;
@@ -123,23 +144,27 @@ fn read_chunks(
             progress.advanced(unreported.0, unreported.1);
             unreported = (0, 0);
         }
-        if chunk.len() >= CHUNK_EVENTS && !store_gone {
+        if chunk.len() >= CHUNK_EVENTS {
             // The next chunk's bodies are likely about as long as these:
             // room for them and an eighth more.
             let room = chunk.text_len() + chunk.text_len() / 8;
             let next = EventChunk::with_capacity(CHUNK_EVENTS, room);
             let full = std::mem::replace(&mut chunk, next);
-            // The store hangs up only when it failed; its error is the one to
-            // report, so keep reading just to count bad lines.
-            store_gone = sender.blocking_send(IngestMessage::Events(full)).is_err();
+            let sent = sender
+                .as_ref()
+                .is_some_and(|store| store.blocking_send(IngestMessage::Events(full)).is_ok());
+            if !sent {
+                // The store failed; its error is the one to report.
+                return Ok(rejections);
+            }
         }
     }
     progress.advanced(unreported.0, unreported.1);
-    if rejections.is_empty() && !store_gone {
+    if let Some(store) = sender {
         if !chunk.is_empty() {
-            let _ = sender.blocking_send(IngestMessage::Events(chunk));
+            let _ = store.blocking_send(IngestMessage::Events(chunk));
         }
-        let _ = sender.blocking_send(IngestMessage::Commit);
+        let _ = store.blocking_send(IngestMessage::Commit);
     }
     Ok(rejections)
 }

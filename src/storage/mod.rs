@@ -20,6 +20,7 @@ pub mod sqlite;
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use async_trait::async_trait;
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -432,29 +433,165 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     open_with(url, StoreOptions::default()).await
 }
 
-/// [`open`], tuned by `options`.
+/// [`open`], tuned by `options`. Errors name the database by its
+/// [`redacted`] URL.
 pub async fn open_with(url: &str, options: StoreOptions) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(path) = sqlite::path_from_url(url) {
-        let store = sqlite::SqliteStore::open_with(path, options).await?;
+        let store = sqlite::SqliteStore::open_with(path, options)
+            .await
+            .with_context(|| format!("opening the database {}", redacted(url)))?;
         return Ok(Arc::new(store));
     }
     if postgres::is_postgres_url(url) {
-        let store = postgres::PostgresStore::open_with(url, options).await?;
+        let store = postgres::PostgresStore::open_with(url, options)
+            .await
+            .with_context(|| format!("opening the database {}", redacted(url)))?;
         return Ok(Arc::new(store));
     }
-    anyhow::bail!("unsupported database URL `{url}`: expected sqlite://PATH or postgres://...")
+    anyhow::bail!(
+        "unsupported database URL `{}`: expected sqlite://PATH or postgres://...",
+        redacted(url)
+    )
+}
+
+/// `url` fit to show or log: a password in it (`user:password@`, or a
+/// `password=` parameter) becomes `***`. Every message that names a
+/// database URL shows it through this function.
+///
+/// ```
+/// use reportstats::storage::redacted;
+///
+/// assert_eq!(
+///     redacted("postgres://app:hunter2@db.internal:5432/stats?sslmode=require"),
+///     "postgres://app:***@db.internal:5432/stats?sslmode=require"
+/// );
+/// assert_eq!(redacted("sqlite://reportstats.db"), "sqlite://reportstats.db");
+/// ```
+pub fn redacted(url: &str) -> String {
+    const HIDDEN: &str = "***";
+    // Whatever follows the scheme up to the path is the authority; a string
+    // that is not quite a URL is treated as one without a scheme, so that a
+    // typo in it does not leak its password either.
+    let (scheme, rest) = match url.find("://") {
+        Some(at) => url.split_at(at + 3),
+        None => ("", url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, after) = rest.split_at(authority_end);
+    let mut shown = String::from(scheme);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            match user_info.split_once(':') {
+                Some((user, _password)) => shown.push_str(&format!("{user}:{HIDDEN}")),
+                None => shown.push_str(user_info),
+            }
+            shown.push('@');
+            shown.push_str(host);
+        }
+        None => shown.push_str(authority),
+    }
+    let (path, query) = after
+        .split_once('?')
+        .map_or((after, None), |(path, query)| (path, Some(query)));
+    shown.push_str(path);
+    if let Some(query) = query {
+        let parameters: Vec<String> = query
+            .split('&')
+            .map(|parameter| match parameter.split_once('=') {
+                Some((key, _)) if key.to_ascii_lowercase().contains("password") => {
+                    format!("{key}={HIDDEN}")
+                }
+                _ => parameter.to_owned(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&parameters.join("&"));
+    }
+    shown
 }
 
 /// An event read back from the log. It passed validation when it arrived;
 /// only the clock check must not apply again.
 ///
+/// One rule changed since: descriptions could hold NUL characters, which
+/// are now refused (see [`crate::domain::names::Description`]). An event
+/// stored before is read without them, with a warning, so that its log
+/// can still be read and copied (`reportstats copy` into PostgreSQL, which
+/// cannot store a NUL) instead of failing on it.
+///
 /// `which` names the event in the error only, so it is formatted only then:
 /// walking a log parses every event, and naming each one cost an allocation.
 pub fn parse_stored_event(which: impl std::fmt::Display, body: &str) -> StoreResult<Event> {
     let far_future = Timestamp::from_micros(i64::MAX / 2);
-    Event::parse(body, crate::domain::Position::Line(1), far_future).map_err(|error| {
-        StoreError::Other(anyhow::anyhow!(
-            "stored event {which} does not parse: {error}"
-        ))
-    })
+    let parse = |body: &str| Event::parse(body, crate::domain::Position::Line(1), far_future);
+    let error = match parse(body) {
+        Ok(event) => return Ok(event),
+        Err(error) => error,
+    };
+    // JSON text holds a NUL only as this escape.
+    if body.contains("\\u0000") {
+        if let Some(event) = without_nul_characters(body).and_then(|body| parse(&body).ok()) {
+            tracing::warn!(
+                event = %event.id,
+                "stored event {which} holds NUL characters, which events may no longer hold; read without them"
+            );
+            return Ok(event);
+        }
+    }
+    Err(StoreError::Other(anyhow::anyhow!(
+        "stored event {which} does not parse: {error}"
+    )))
+}
+
+/// `json` with every NUL character taken out of its strings, or `None` if
+/// it is not JSON.
+fn without_nul_characters(json: &str) -> Option<String> {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(text) => text.retain(|c| c != '\0'),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_str(json).ok()?;
+    strip(&mut value);
+    Some(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn redacted_urls_keep_everything_but_the_password() {
+        for (url, shown) in [
+            (
+                "postgres://app:hunter2@db:5432/stats",
+                "postgres://app:***@db:5432/stats",
+            ),
+            ("postgresql://app@db/stats", "postgresql://app@db/stats"),
+            (
+                "postgres://db/stats?user=app&password=hunter2&sslmode=require",
+                "postgres://db/stats?user=app&password=***&sslmode=require",
+            ),
+            (
+                "postgres://app:p%40ss:w@rd@db/stats",
+                "postgres://app:***@db/stats",
+            ),
+            (
+                "mysql://admin:hunter2@db.example/x",
+                "mysql://admin:***@db.example/x",
+            ),
+            ("admin:hunter2@db.example", "admin:***@db.example"),
+            ("sqlite://reportstats.db", "sqlite://reportstats.db"),
+            (
+                "sqlite:///var/lib/reportstats/data.db?mode=rwc",
+                "sqlite:///var/lib/reportstats/data.db?mode=rwc",
+            ),
+            ("", ""),
+        ] {
+            assert_eq!(redacted(url), shown, "{url}");
+        }
+    }
 }

@@ -46,6 +46,14 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// Whether a string from a request can be a key in PostgreSQL: its text
+/// cannot hold a NUL, and binding one is an error, not a miss. Nothing
+/// stored holds one (every string stored is parsed, and refuses NUL), so a
+/// credential or token with one is one that does not exist.
+fn storable(text: &str) -> bool {
+    !text.contains('\0')
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         StoreError::Other(error.into())
@@ -272,6 +280,9 @@ impl Store for PostgresStore {
     }
 
     async fn api_key(&self, token: &str) -> StoreResult<Option<StoredApiKey>> {
+        if !storable(token) {
+            return Ok(None);
+        }
         let row = sqlx::query(
             "SELECT w.workspace_id, w.name, k.secret_sha256, w.version
              FROM api_keys k JOIN workspaces w ON w.workspace_id = k.workspace_id
@@ -296,6 +307,9 @@ impl Store for PostgresStore {
         token: &str,
         now: Timestamp,
     ) -> StoreResult<bool> {
+        if !storable(token) {
+            return Ok(false);
+        }
         let result = sqlx::query(
             "UPDATE api_keys SET revoked_at = $3 WHERE workspace_id = $1 AND token = $2 AND revoked_at IS NULL",
         )
@@ -348,6 +362,9 @@ impl Store for PostgresStore {
     }
 
     async fn signature_token(&self, token: &str) -> StoreResult<Option<StoredSignatureToken>> {
+        if !storable(token) {
+            return Ok(None);
+        }
         let row = sqlx::query(&format!(
             "SELECT {SIGNATURE_TOKEN_COLUMNS}, w.workspace_id, w.name, w.version
              FROM signature_tokens t JOIN workspaces w ON w.workspace_id = t.workspace_id
@@ -372,6 +389,9 @@ impl Store for PostgresStore {
         token: &str,
         now: Timestamp,
     ) -> StoreResult<bool> {
+        if !storable(token) {
+            return Ok(false);
+        }
         let result = sqlx::query(
             "UPDATE signature_tokens SET revoked_at = $3, updated_at = $3
              WHERE workspace_id = $1 AND token = $2 AND revoked_at IS NULL",

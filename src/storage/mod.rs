@@ -13,6 +13,7 @@ pub mod positions;
 pub mod postgres;
 pub mod report_stats;
 pub mod rows;
+pub mod session;
 pub mod sql;
 pub mod sqlite;
 

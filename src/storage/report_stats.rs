@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 
 use super::Page;
+pub use super::session::sqlite_form;
 use crate::domain::Timestamp;
 use crate::domain::stats::ReportStat;
 
@@ -77,21 +78,6 @@ pub const SCHEDULED_RUN_CREATORS_SQL: &str =
     "SELECT r.report_id, s.creator_email FROM report_scheduled_runs r
     JOIN schedules s ON s.workspace_id = r.workspace_id AND s.schedule_token = r.schedule_token
     WHERE r.workspace_id = $1 AND r.report_id BETWEEN $2 AND $3 AND s.creator_email IS NOT NULL";
-
-/// SQLite numbers parameters `?1`; the shared text uses `$1`.
-///
-/// The shared text also marks, as comments PostgreSQL ignores, where a
-/// query must read `reports` through one of its narrow partial indexes,
-/// and SQLite is told so. `reports` is a `WITHOUT ROWID` table there, and
-/// without statistics SQLite's planner rates a range of its primary key,
-/// which holds whole rows, as good as the index: a count then read every
-/// report row, and the count of reports in personal spaces read them all
-/// once per personal space (over 30 s at 100,000 reports).
-pub fn sqlite_form(sql: &str) -> String {
-    sql.replace('$', "?")
-        .replace("/*live*/", "INDEXED BY reports_live")
-        .replace("/*live_by_space*/", "INDEXED BY reports_live_by_space")
-}
 
 /// Which list a `(report_id, email)` pair belongs to.
 #[derive(Clone, Copy, Debug)]

@@ -2,13 +2,13 @@
 //! backends (in PostgreSQL's `$n` form). Each reads one page of maintained
 //! rows by an index, plus a count.
 
-use super::report_stats::LISTED_REPORTS;
+use super::listing_version::LISTED_REPORTS;
 use crate::domain::Timestamp;
 use crate::domain::listings::{ReportRow, updated_at};
 
 /// The columns [`ReportColumns`] holds, in its order, for the reports
 /// `report_stats` lists: after report id `$5`, `$3` of them from offset `$4`
-/// (positions and count are `report_stats`', see [`super::positions`]).
+/// (positions and count are `report_stats`', see [`super::listing_version`]).
 pub fn reports_page_sql() -> String {
     format!(
         "SELECT r.report_id, r.report_token, r.name, r.description, r.created_at, r.edited_at,

@@ -8,8 +8,8 @@
 //! [`crate::domain::state`], written as SQL upserts ([`sql`], fed by
 //! [`rows`]). Every table is keyed by workspace first.
 
+pub mod listing_version;
 pub mod listings;
-pub mod positions;
 pub mod postgres;
 pub mod report_stats;
 pub mod rows;

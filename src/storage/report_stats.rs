@@ -9,31 +9,13 @@
 use std::collections::BTreeSet;
 
 use super::Page;
+use super::listing_version::LISTED_REPORTS;
 pub use super::session::sqlite_form;
 use crate::domain::Timestamp;
 use crate::domain::stats::ReportStat;
 
-/// The reports a listing shows: created, not deleted, and (unless `$2` asks
-/// for all) not in a personal space. `$1` is the workspace.
-pub(crate) const LISTED_REPORTS: &str = "FROM reports r /*live*/
-    LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
-    WHERE r.workspace_id = $1 AND r.definition_at IS NOT NULL AND NOT r.deleted
-      AND ($2 OR s.space_type IS NULL OR s.space_type <> 'private')";
-
-/// The number of listed reports: all live reports, less (unless `$2`) those
-/// in personal spaces, counted from the few personal spaces rather than by
-/// joining every report to its space (`CROSS JOIN` makes SQLite's planner
-/// keep that order; PostgreSQL's finds it anyway).
-pub const COUNT_SQL: &str = "SELECT
-    (SELECT count(*) FROM reports /*live*/
-        WHERE workspace_id = $1 AND definition_at IS NOT NULL AND NOT deleted)
-    - (SELECT count(*) FROM spaces s CROSS JOIN reports r /*live_by_space*/
-        WHERE s.workspace_id = $1 AND NOT $2 AND s.space_type = 'private'
-          AND r.workspace_id = s.workspace_id AND r.space_token = s.space_token
-          AND r.definition_at IS NOT NULL AND NOT r.deleted)";
-
 /// The listed reports after report id `$5` (0 for all): `$3` is the limit,
-/// `$4` the offset from there (see [`super::positions`]).
+/// `$4` the offset from there (see [`super::listing_version`]).
 pub fn page_sql() -> String {
     format!(
         "SELECT r.report_id, r.report_token, r.view_count, r.creator_email {LISTED_REPORTS}
@@ -41,16 +23,6 @@ pub fn page_sql() -> String {
     ORDER BY r.report_id LIMIT $3 OFFSET $4"
     )
 }
-
-/// The listed report ids from `$3` on, in order: what positions are
-/// computed from.
-pub fn listed_ids_sql() -> String {
-    format!("SELECT r.report_id {LISTED_REPORTS} AND r.report_id >= $3 ORDER BY r.report_id")
-}
-
-/// Read in the page's snapshot: the positions it may use.
-pub const LISTING_VERSION_SQL: &str =
-    "SELECT listing_version FROM workspaces WHERE workspace_id = $1";
 
 /// `(report_id, count)` for ids in `$2..=$3`.
 pub const ACTIVE_SCHEDULES_SQL: &str = "SELECT report_id, count(*) FROM schedules

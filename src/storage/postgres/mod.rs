@@ -19,7 +19,7 @@ use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 
-use super::positions::PositionCache;
+use super::listing_version::PositionCache;
 use super::{
     ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
     ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey,

@@ -1,18 +1,35 @@
 //! The read path, with the SQL shared with SQLite.
 
-use sqlx::postgres::PgPool;
+use sqlx::postgres::{PgArguments, PgPool};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::domain::Event;
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
+use crate::storage::listing_version::{COUNT, LISTED_IDS, LISTING_VERSION, PositionCache};
 use crate::storage::listings::{self, ReportColumns};
-use crate::storage::positions::PositionCache;
 use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder};
+use crate::storage::session::Param;
 use crate::storage::{
     LogCursor, LogPage, Page, PageRequest, ReportStatsQuery, StoreResult, WorkspaceId,
     parse_stored_event,
 };
+
+/// Binds `params` to `query`, in order.
+pub(super) fn bind<'q>(
+    mut query: sqlx::query::Query<'q, Postgres, PgArguments>,
+    params: &[Param<'q>],
+) -> sqlx::query::Query<'q, Postgres, PgArguments> {
+    for param in params {
+        query = match *param {
+            Param::Int(value) => query.bind(value),
+            Param::Bool(value) => query.bind(value),
+            Param::Text(value) => query.bind(value),
+            Param::Bytes(value) => query.bind(value),
+        };
+    }
+    query
+}
 
 /// A read-only transaction on one snapshot, so the count and the rows of a
 /// page agree even while batches are being written.
@@ -26,7 +43,7 @@ async fn snapshot(pool: &PgPool) -> StoreResult<Transaction<'static, Postgres>> 
 
 /// Where the page at `offset` of the listed reports starts, and how many
 /// reports are listed: from the listing's positions when they are known or
-/// the page is deep (see [`crate::storage::positions`]), else by counting.
+/// the page is deep (see [`crate::storage::listing_version`]), else by counting.
 /// Returns the total, the report id the page starts after, and the rows to
 /// skip from there.
 async fn locate(
@@ -36,14 +53,14 @@ async fn locate(
     all: bool,
     offset: u64,
 ) -> StoreResult<(u64, i64, i64)> {
-    let listing_version: i64 = sqlx::query_scalar(sql::LISTING_VERSION_SQL)
+    let listing_version: i64 = sqlx::query_scalar(LISTING_VERSION.postgres())
         .bind(workspace)
         .fetch_one(&mut **transaction)
         .await?;
     let planned = positions.plan(workspace, all, listing_version, offset);
     let mut walked = Vec::new();
     if let Some(planned) = &planned {
-        walked = sqlx::query_scalar(&sql::listed_ids_sql())
+        walked = sqlx::query_scalar(LISTED_IDS.postgres())
             .bind(workspace)
             .bind(all)
             .bind(planned.last_mark())
@@ -54,7 +71,7 @@ async fn locate(
     let total = match &known {
         Some((total, _)) => *total,
         None => {
-            let counted: i64 = sqlx::query_scalar(sql::COUNT_SQL)
+            let counted: i64 = sqlx::query_scalar(COUNT.postgres())
                 .bind(workspace)
                 .bind(all)
                 .fetch_one(&mut **transaction)

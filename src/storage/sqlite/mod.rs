@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::mpsc;
 
-use super::positions::PositionCache;
+use super::listing_version::PositionCache;
 use super::{
     ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
     ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey,
@@ -596,6 +596,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::listing_version::{COUNT, LISTED_IDS};
     use crate::storage::listings::reports_page_sql;
     use crate::storage::report_stats::{self as sql, sqlite_form};
 
@@ -608,9 +609,9 @@ mod tests {
         let mut connection = Connection::open(directory.path().join("plans.db")).unwrap();
         migrate(&mut connection).unwrap();
         let queries = [
-            sql::COUNT_SQL.to_owned(),
+            COUNT.postgres().to_owned(),
             sql::page_sql(),
-            sql::listed_ids_sql(),
+            LISTED_IDS.postgres().to_owned(),
             reports_page_sql(),
         ];
         for query in queries {
@@ -630,7 +631,7 @@ mod tests {
             assert!(!reads.is_empty(), "{plan:?}");
             for step in reads {
                 assert!(step.contains("INDEX reports_live"), "{query}\n{plan:?}");
-                if query == sql::COUNT_SQL {
+                if query == COUNT.postgres() {
                     assert!(step.contains("COVERING INDEX"), "{query}\n{plan:?}");
                 }
             }

@@ -4,16 +4,28 @@ use rusqlite::{Connection, params};
 
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
+use crate::storage::listing_version::{COUNT, LISTED_IDS, LISTING_VERSION, PositionCache};
 use crate::storage::listings::{self, ReportColumns};
-use crate::storage::positions::PositionCache;
 use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder, sqlite_form};
+use crate::storage::session::Param;
 use crate::storage::{
     LogCursor, LogPage, Page, PageRequest, ReportStatsQuery, StoreError, StoreResult, WorkspaceId,
 };
 
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Param::Int(value) => value.to_sql(),
+            Param::Bool(value) => value.to_sql(),
+            Param::Text(value) => value.to_sql(),
+            Param::Bytes(value) => value.to_sql(),
+        }
+    }
+}
+
 /// Where the page at `offset` of the listed reports starts, and how many
 /// reports are listed: from the listing's positions when they are known or
-/// the page is deep (see [`crate::storage::positions`]), else by counting.
+/// the page is deep (see [`crate::storage::listing_version`]), else by counting.
 /// Returns the total, the report id the page starts after, and the rows to
 /// skip from there.
 fn locate(
@@ -23,16 +35,14 @@ fn locate(
     all: bool,
     offset: u64,
 ) -> StoreResult<(u64, i64, i64)> {
-    let listing_version: i64 = query_one(
-        transaction,
-        &sqlite_form(sql::LISTING_VERSION_SQL),
-        [workspace],
-        |row| row.get(0),
-    )?;
+    let listing_version: i64 =
+        query_one(transaction, LISTING_VERSION.sqlite(), [workspace], |row| {
+            row.get(0)
+        })?;
     let planned = positions.plan(workspace, all, listing_version, offset);
     let mut walked = Vec::new();
     if let Some(planned) = &planned {
-        let mut statement = transaction.prepare_cached(&sqlite_form(&sql::listed_ids_sql()))?;
+        let mut statement = transaction.prepare_cached(LISTED_IDS.sqlite())?;
         let mut rows = statement.query(params![workspace, all, planned.last_mark()])?;
         while let Some(row) = rows.next()? {
             walked.push(row.get(0)?);
@@ -43,7 +53,7 @@ fn locate(
         Some((total, _)) => *total,
         None => count(query_one(
             transaction,
-            &sqlite_form(sql::COUNT_SQL),
+            COUNT.sqlite(),
             params![workspace, all],
             |row| row.get(0),
         )?),

@@ -7,6 +7,12 @@
 //! [`Changes`](crate::domain::state::Changes) with the rules of
 //! [`crate::domain::state`], written as SQL upserts ([`sql`], fed by
 //! [`rows`]). Every table is keyed by workspace first.
+//!
+//! The read path is written once: the pages ([`report_stats`],
+//! [`listings`]) are shared SQL run on a [`session::Session`]; where the
+//! pages of a listing start, and when that changes, is [`listing_version`].
+//! The backends execute statements, store batches and read their event
+//! logs.
 
 pub mod listing_version;
 pub mod listings;

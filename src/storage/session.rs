@@ -136,6 +136,27 @@ pub trait Row {
     fn bytes(&self, column: usize) -> StoreResult<Option<Vec<u8>>>;
 }
 
+/// Implements [`Row`] for a backend's row type with its own typed getter
+/// (`$get(column)`, whose error converts into a [`StoreError`]).
+macro_rules! row_through {
+    ($row:ty, $get:ident) => {
+        impl $crate::storage::session::Row for $row {
+            fn int(&self, column: usize) -> $crate::storage::StoreResult<Option<i64>> {
+                Ok(self.$get(column)?)
+            }
+
+            fn text(&self, column: usize) -> $crate::storage::StoreResult<Option<String>> {
+                Ok(self.$get(column)?)
+            }
+
+            fn bytes(&self, column: usize) -> $crate::storage::StoreResult<Option<Vec<u8>>> {
+                Ok(self.$get(column)?)
+            }
+        }
+    };
+}
+pub(crate) use row_through;
+
 impl dyn Row + '_ {
     /// Column `column` as a `T`; a NULL where `T` has none is an error.
     pub fn get<T: FromColumn>(&self, column: usize) -> StoreResult<T> {
@@ -281,9 +302,99 @@ where
     Box::new(work)
 }
 
+/// Declares the columns a query selects as a struct: the fields, in order,
+/// are the select list ([`COLUMNS`](#associatedconstant.COLUMNS),
+/// `select_list`) and the order a row is read in (`from_row`), so the SQL
+/// and the mapping cannot disagree.
+macro_rules! selected_columns {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($field:ident: $type:ty),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $(pub $field: $type),+
+        }
+
+        impl $name {
+            /// The selected columns, in order.
+            pub const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
+
+            /// The columns as a select list, each qualified by `alias`
+            /// (`"r."`, or `""`).
+            pub fn select_list(alias: &str) -> String {
+                $crate::storage::session::select_list(alias, Self::COLUMNS)
+            }
+
+            /// Reads the columns from `row`, in order from column `first`.
+            pub fn from_row_at(
+                row: &dyn $crate::storage::session::Row,
+                first: usize,
+            ) -> $crate::storage::StoreResult<Self> {
+                let mut column = first;
+                Ok($name {
+                    $($field: {
+                        column += 1;
+                        row.get(column - 1)?
+                    }),+
+                })
+            }
+
+            pub fn from_row(
+                row: &dyn $crate::storage::session::Row,
+            ) -> $crate::storage::StoreResult<Self> {
+                Self::from_row_at(row, 0)
+            }
+        }
+    };
+}
+pub(crate) use selected_columns;
+
+/// `alias` before each of `columns`, comma-separated.
+pub fn select_list(alias: &str, columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|column| format!("{alias}{column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    selected_columns! {
+        struct Pair {
+            left: i64,
+            right: Option<String>,
+        }
+    }
+
+    struct Values(Vec<Option<&'static str>>);
+
+    impl Row for Values {
+        fn int(&self, column: usize) -> StoreResult<Option<i64>> {
+            Ok(self.0[column].map(|text| text.parse().unwrap()))
+        }
+        fn text(&self, column: usize) -> StoreResult<Option<String>> {
+            Ok(self.0[column].map(str::to_owned))
+        }
+        fn bytes(&self, column: usize) -> StoreResult<Option<Vec<u8>>> {
+            Ok(self.0[column].map(|text| text.as_bytes().to_vec()))
+        }
+    }
+
+    #[test]
+    fn a_declared_struct_selects_and_reads_its_fields_in_order() {
+        assert_eq!(Pair::select_list("p."), "p.left, p.right");
+        let row = Values(vec![Some("skipped"), Some("7"), None]);
+        let pair = Pair::from_row_at(&row, 1).unwrap();
+        assert_eq!((pair.left, pair.right), (7, None));
+        let missing = Values(vec![None, Some("text")]);
+        assert!(Pair::from_row(&missing).is_err());
+    }
 
     #[test]
     fn sqlite_takes_numbered_parameters_and_the_marked_indexes() {

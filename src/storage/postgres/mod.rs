@@ -11,6 +11,7 @@
 mod read;
 mod write;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -20,10 +21,11 @@ use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 
 use super::listing_version::PositionCache;
+use super::session::{Access, work};
 use super::{
     ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
     ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey,
-    StoredSignatureToken, Workspace, WorkspaceId,
+    StoredSignatureToken, Workspace, WorkspaceId, listings, report_stats,
 };
 use crate::domain::api_key::SecretHash;
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
@@ -54,7 +56,7 @@ impl From<sqlx::Error> for StoreError {
 
 pub struct PostgresStore {
     pool: PgPool,
-    positions: PositionCache,
+    positions: Arc<PositionCache>,
 }
 
 impl PostgresStore {
@@ -69,7 +71,7 @@ impl PostgresStore {
         migrate(&pool).await?;
         Ok(PostgresStore {
             pool,
-            positions: PositionCache::default(),
+            positions: Arc::default(),
         })
     }
 }
@@ -390,7 +392,11 @@ impl Store for PostgresStore {
         workspace: WorkspaceId,
         query: ReportStatsQuery,
     ) -> StoreResult<Page<ReportStat>> {
-        read::report_stats(&self.pool, &self.positions, workspace, query).await
+        let positions = Arc::clone(&self.positions);
+        let page = work(move |session| {
+            Box::pin(async move { report_stats::page(session, &positions, workspace, query).await })
+        });
+        read::run(&self.pool, Access::Snapshot, page).await
     }
 
     async fn reports(
@@ -399,7 +405,13 @@ impl Store for PostgresStore {
         page: PageRequest,
         filter: SpaceFilter,
     ) -> StoreResult<Page<ReportRow>> {
-        read::reports(&self.pool, &self.positions, workspace, page, filter).await
+        let positions = Arc::clone(&self.positions);
+        let page = work(move |session| {
+            Box::pin(async move {
+                listings::reports(session, &positions, workspace, page, filter).await
+            })
+        });
+        read::run(&self.pool, Access::Snapshot, page).await
     }
 
     async fn spaces(
@@ -408,7 +420,9 @@ impl Store for PostgresStore {
         page: PageRequest,
         filter: SpaceFilter,
     ) -> StoreResult<Page<SpaceRow>> {
-        read::spaces(&self.pool, workspace, page, filter).await
+        let page =
+            work(move |session| Box::pin(listings::spaces(session, workspace, page, filter)));
+        read::run(&self.pool, Access::Snapshot, page).await
     }
 
     async fn members(
@@ -416,7 +430,8 @@ impl Store for PostgresStore {
         workspace: WorkspaceId,
         page: PageRequest,
     ) -> StoreResult<Page<MemberRow>> {
-        read::members(&self.pool, workspace, page).await
+        let page = work(move |session| Box::pin(listings::members(session, workspace, page)));
+        read::run(&self.pool, Access::Snapshot, page).await
     }
 
     async fn read_log(
@@ -425,7 +440,8 @@ impl Store for PostgresStore {
         from: Option<&LogCursor>,
         limit: usize,
     ) -> StoreResult<LogPage> {
-        read::read_log(&self.pool, workspace, from, limit).await
+        let read = read::log_work(workspace, from.cloned(), limit);
+        read::run(&self.pool, Access::Statements, read).await
     }
 
     async fn schema_version(&self) -> StoreResult<u32> {

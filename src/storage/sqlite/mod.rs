@@ -21,10 +21,11 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use tokio::sync::mpsc;
 
 use super::listing_version::PositionCache;
+use super::session::{Access, Work, work};
 use super::{
     ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
     ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreResult, StoredApiKey,
-    StoredSignatureToken, Workspace, WorkspaceId,
+    StoredSignatureToken, Workspace, WorkspaceId, listings, report_stats,
 };
 use crate::domain::api_key::SecretHash;
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
@@ -175,6 +176,9 @@ impl SqliteStore {
                         | OpenFlags::SQLITE_OPEN_URI,
                 )?;
                 configure(&reader, READER_CACHE_KIB)?;
+                // Every statement a reader runs stays prepared (some two
+                // dozen; rusqlite keeps 16 by default).
+                reader.set_prepared_statement_cache_capacity(64);
                 Ok(Mutex::new(reader))
             })
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -197,6 +201,12 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || work(&mut lock(&inner.writer)))
             .await
             .map_err(|error| StoreError::Other(error.into()))?
+    }
+
+    /// Runs shared work on a reader (see [`read::run`]).
+    async fn run_read<T: Send + 'static>(&self, access: Access, work: Work<T>) -> StoreResult<T> {
+        self.read(move |connection| read::run(connection, access, work))
+            .await
     }
 
     async fn read<T, F>(&self, work: F) -> StoreResult<T>
@@ -535,8 +545,10 @@ impl Store for SqliteStore {
         query: ReportStatsQuery,
     ) -> StoreResult<Page<ReportStat>> {
         let positions = Arc::clone(&self.positions);
-        self.read(move |connection| read::report_stats(connection, &positions, workspace, query))
-            .await
+        let page = work(move |session| {
+            Box::pin(async move { report_stats::page(session, &positions, workspace, query).await })
+        });
+        self.run_read(Access::Snapshot, page).await
     }
 
     async fn reports(
@@ -546,8 +558,12 @@ impl Store for SqliteStore {
         filter: SpaceFilter,
     ) -> StoreResult<Page<ReportRow>> {
         let positions = Arc::clone(&self.positions);
-        self.read(move |connection| read::reports(connection, &positions, workspace, page, filter))
-            .await
+        let page = work(move |session| {
+            Box::pin(async move {
+                listings::reports(session, &positions, workspace, page, filter).await
+            })
+        });
+        self.run_read(Access::Snapshot, page).await
     }
 
     async fn spaces(
@@ -556,8 +572,9 @@ impl Store for SqliteStore {
         page: PageRequest,
         filter: SpaceFilter,
     ) -> StoreResult<Page<SpaceRow>> {
-        self.read(move |connection| read::spaces(connection, workspace, page, filter))
-            .await
+        let page =
+            work(move |session| Box::pin(listings::spaces(session, workspace, page, filter)));
+        self.run_read(Access::Snapshot, page).await
     }
 
     async fn members(
@@ -565,8 +582,8 @@ impl Store for SqliteStore {
         workspace: WorkspaceId,
         page: PageRequest,
     ) -> StoreResult<Page<MemberRow>> {
-        self.read(move |connection| read::members(connection, workspace, page))
-            .await
+        let page = work(move |session| Box::pin(listings::members(session, workspace, page)));
+        self.run_read(Access::Snapshot, page).await
     }
 
     async fn read_log(
@@ -575,9 +592,8 @@ impl Store for SqliteStore {
         from: Option<&LogCursor>,
         limit: usize,
     ) -> StoreResult<LogPage> {
-        let from = from.cloned();
-        self.read(move |connection| read::read_log(connection, workspace, from.as_ref(), limit))
-            .await
+        let read = read::log_work(workspace, from.cloned(), limit);
+        self.run_read(Access::Statements, read).await
     }
 
     async fn schema_version(&self) -> StoreResult<u32> {
@@ -597,26 +613,23 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
     use crate::storage::listing_version::{COUNT, LISTED_IDS};
-    use crate::storage::listings::reports_page_sql;
-    use crate::storage::report_stats::{self as sql, sqlite_form};
+    use crate::storage::listings::REPORTS_PAGE;
+    use crate::storage::report_stats::PAGE;
 
     /// Every step of a listing's plan that reads `reports` goes through a
     /// narrow live index, never a range of the primary key, which holds
-    /// whole rows (see [`sqlite_form`]); a count reads the index alone.
+    /// whole rows (see [`sqlite_form`](crate::storage::session::sqlite_form));
+    /// a count reads the index alone.
     #[test]
     fn listings_read_reports_through_the_live_indexes() {
         let directory = tempfile::tempdir().unwrap();
         let mut connection = Connection::open(directory.path().join("plans.db")).unwrap();
         migrate(&mut connection).unwrap();
-        let queries = [
-            COUNT.postgres().to_owned(),
-            sql::page_sql(),
-            LISTED_IDS.postgres().to_owned(),
-            reports_page_sql(),
-        ];
-        for query in queries {
+        let queries = [&*COUNT, &*PAGE, &*LISTED_IDS, &*REPORTS_PAGE];
+        for statement in queries {
+            let query = statement.sqlite();
             let mut statement = connection
-                .prepare(&format!("EXPLAIN QUERY PLAN {}", sqlite_form(&query)))
+                .prepare(&format!("EXPLAIN QUERY PLAN {query}"))
                 .unwrap();
             let unbound = std::iter::repeat_n(rusqlite::types::Null, statement.parameter_count());
             let plan: Vec<String> = statement
@@ -631,7 +644,7 @@ mod tests {
             assert!(!reads.is_empty(), "{plan:?}");
             for step in reads {
                 assert!(step.contains("INDEX reports_live"), "{query}\n{plan:?}");
-                if query == COUNT.postgres() {
+                if query == COUNT.sqlite() {
                     assert!(step.contains("COVERING INDEX"), "{query}\n{plan:?}");
                 }
             }

@@ -349,7 +349,7 @@ async fn a_large_import_in_many_chunks_matches_the_reference(database: TestDatab
 }
 
 /// Pages deep in `report_stats` and `/reports` start from remembered
-/// positions (see `storage::positions`), which must follow every batch that
+/// positions (see `storage::listing_version`), which must follow every batch that
 /// changes which reports are listed. Every page of both is checked against
 /// the reference after each kind of batch, at a page size that does not
 /// divide the stride of the positions.

@@ -227,19 +227,6 @@ pub struct MemberChanges {
     pub present: Option<Register<bool>>,
 }
 
-/// What a set of changes can do to the order of listed reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ListingChange {
-    /// No report enters, leaves or moves.
-    None,
-    /// Reports with this id or larger are created or moved; none is deleted
-    /// and no space changes. If the workspace had no report at this id or
-    /// above, the listing only grows at its end.
-    CreatedOrMovedFrom(ReportId),
-    /// Anything may have moved.
-    Reordered,
-}
-
 /// The merged meaning of a set of events, entity by entity. Maps are ordered
 /// so that storage writes rows in key order, which keeps concurrent writers
 /// from deadlocking on each other.
@@ -285,29 +272,6 @@ impl Changes {
             && self.explorations.is_empty()
             && self.spaces.is_empty()
             && self.members.is_empty()
-    }
-
-    /// How these changes can move the reports of a listing: a report
-    /// created, deleted or moved, or a space changed (its type decides
-    /// whether its reports are personal). Views, runs, edits, schedules,
-    /// explorations and members cannot.
-    pub fn report_listing_change(&self) -> ListingChange {
-        if !self.spaces.is_empty() {
-            return ListingChange::Reordered;
-        }
-        let mut first = None;
-        for (id, report) in &self.reports {
-            if report.deleted {
-                return ListingChange::Reordered;
-            }
-            if report.definition.is_some() || report.space.is_some() {
-                first = first.or(Some(*id));
-            }
-        }
-        match first {
-            Some(first) => ListingChange::CreatedOrMovedFrom(first),
-            None => ListingChange::None,
-        }
     }
 
     /// How much these changes hold.

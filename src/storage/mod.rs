@@ -7,14 +7,24 @@
 //! [`Changes`](crate::domain::state::Changes) with the rules of
 //! [`crate::domain::state`], written as SQL upserts ([`sql`], fed by
 //! [`rows`]). Every table is keyed by workspace first.
+//!
+//! The read path is written once: the pages ([`report_stats`],
+//! [`listings`]), workspaces and credentials ([`records`]) are shared SQL
+//! run on a [`session::Session`], and [`backend`] makes a [`Store`] of any
+//! backend that can run them; where the pages of a listing start, and when
+//! that changes, is [`listing_version`]. The backends execute statements,
+//! store batches and read their event logs.
 
+pub mod backend;
+pub mod listing_version;
 pub mod listings;
 pub mod pending;
-pub mod positions;
 pub mod postgres;
+pub mod records;
 pub mod report_stats;
 pub mod rows;
 pub mod schema;
+pub mod session;
 pub mod sql;
 pub mod sqlite;
 

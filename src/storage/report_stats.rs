@@ -1,96 +1,120 @@
-//! Reading a page of report statistics, shared by the backends: the SQL
-//! (in PostgreSQL's `$n` form; SQLite takes it through [`sqlite_form`]) and
-//! the assembly of rows from the query results.
+//! A page of report statistics, shared by the backends: its SQL and the
+//! assembly of rows from the query results, run on a [`Session`].
 //!
 //! A page costs one query for its reports and one per list-valued column,
 //! each a range scan over the page's report ids: the cost follows
 //! `per_page`, never the length of the event history.
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
-use super::Page;
+use super::listing_version::{self, PositionCache};
+use super::session::{Row, Session, Statement, selected_columns};
+use super::{Page, ReportStatsQuery, StoreResult, WorkspaceId};
 use crate::domain::Timestamp;
-use crate::domain::stats::ReportStat;
+use crate::domain::stats::{ReportStat, SpaceFilter};
 
-/// The reports a listing shows: created, not deleted, and (unless `$2` asks
-/// for all) not in a personal space. `$1` is the workspace.
-pub(crate) const LISTED_REPORTS: &str = "FROM reports r /*live*/
-    LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
-    WHERE r.workspace_id = $1 AND r.definition_at IS NOT NULL AND NOT r.deleted
-      AND ($2 OR s.space_type IS NULL OR s.space_type <> 'private')";
-
-/// The number of listed reports: all live reports, less (unless `$2`) those
-/// in personal spaces, counted from the few personal spaces rather than by
-/// joining every report to its space (`CROSS JOIN` makes SQLite's planner
-/// keep that order; PostgreSQL's finds it anyway).
-pub const COUNT_SQL: &str = "SELECT
-    (SELECT count(*) FROM reports /*live*/
-        WHERE workspace_id = $1 AND definition_at IS NOT NULL AND NOT deleted)
-    - (SELECT count(*) FROM spaces s CROSS JOIN reports r /*live_by_space*/
-        WHERE s.workspace_id = $1 AND NOT $2 AND s.space_type = 'private'
-          AND r.workspace_id = s.workspace_id AND r.space_token = s.space_token
-          AND r.definition_at IS NOT NULL AND NOT r.deleted)";
-
-/// The listed reports after report id `$5` (0 for all): `$3` is the limit,
-/// `$4` the offset from there (see [`super::positions`]).
-pub fn page_sql() -> String {
-    format!(
-        "SELECT r.report_id, r.report_token, r.view_count, r.creator_email {LISTED_REPORTS}
-      AND r.report_id > $5
-    ORDER BY r.report_id LIMIT $3 OFFSET $4"
-    )
+selected_columns! {
+    /// A listed report as the page query reads it.
+    pub struct ListedReport {
+        report_id: i64,
+        report_token: String,
+        view_count: i64,
+        creator_email: Option<String>,
+    }
 }
 
-/// The listed report ids from `$3` on, in order: what positions are
-/// computed from.
-pub fn listed_ids_sql() -> String {
-    format!("SELECT r.report_id {LISTED_REPORTS} AND r.report_id >= $3 ORDER BY r.report_id")
-}
-
-/// Read in the page's snapshot: the positions it may use.
-pub const LISTING_VERSION_SQL: &str =
-    "SELECT listing_version FROM workspaces WHERE workspace_id = $1";
+/// The listed reports of a page (see [`listing_version::PageStart`]).
+pub static PAGE: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(listing_version::listed_page_sql(
+        &ListedReport::select_list("r."),
+    ))
+});
 
 /// `(report_id, count)` for ids in `$2..=$3`.
-pub const ACTIVE_SCHEDULES_SQL: &str = "SELECT report_id, count(*) FROM schedules
+pub static ACTIVE_SCHEDULES: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(
+        "SELECT report_id, count(*) FROM schedules
     WHERE workspace_id = $1 AND report_id BETWEEN $2 AND $3
       AND definition_at IS NOT NULL AND NOT deleted AND NOT paused
-    GROUP BY report_id";
+    GROUP BY report_id",
+    )
+});
 
-pub const EXPLORATIONS_SQL: &str = "SELECT report_id, count(*) FROM explorations
+pub static EXPLORATIONS: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(
+        "SELECT report_id, count(*) FROM explorations
     WHERE workspace_id = $1 AND report_id BETWEEN $2 AND $3
       AND definition_at IS NOT NULL AND NOT deleted
-    GROUP BY report_id";
+    GROUP BY report_id",
+    )
+});
 
 /// `(report_id, email)` pairs.
-pub const EDITORS_SQL: &str = "SELECT report_id, email FROM report_editors
-    WHERE workspace_id = $1 AND report_id BETWEEN $2 AND $3";
+pub static EDITORS: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(
+        "SELECT report_id, email FROM report_editors
+    WHERE workspace_id = $1 AND report_id BETWEEN $2 AND $3",
+    )
+});
 
 /// `(report_id, email, last_run_at)`; `$4` is the start of the recent window.
-pub const RECENT_MANUAL_RUNS_SQL: &str =
-    "SELECT report_id, email, last_run_at FROM report_manual_runs
-    WHERE workspace_id = $1 AND report_id BETWEEN $2 AND $3 AND last_run_at >= $4";
+pub static RECENT_MANUAL_RUNS: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(
+        "SELECT report_id, email, last_run_at FROM report_manual_runs
+    WHERE workspace_id = $1 AND report_id BETWEEN $2 AND $3 AND last_run_at >= $4",
+    )
+});
 
 /// A schedule's creator is joined on read: its schedule_created may have
 /// arrived after its runs.
-pub const SCHEDULED_RUN_CREATORS_SQL: &str =
-    "SELECT r.report_id, s.creator_email FROM report_scheduled_runs r
+pub static SCHEDULED_RUN_CREATORS: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(
+        "SELECT r.report_id, s.creator_email FROM report_scheduled_runs r
     JOIN schedules s ON s.workspace_id = r.workspace_id AND s.schedule_token = r.schedule_token
-    WHERE r.workspace_id = $1 AND r.report_id BETWEEN $2 AND $3 AND s.creator_email IS NOT NULL";
+    WHERE r.workspace_id = $1 AND r.report_id BETWEEN $2 AND $3 AND s.creator_email IS NOT NULL",
+    )
+});
 
-/// SQLite numbers parameters `?1`; the shared text uses `$1`.
-///
-/// The shared text also marks, as comments PostgreSQL ignores, where a
-/// query must read `reports` through one of its narrow partial indexes,
-/// and SQLite is told so. `reports` is a `WITHOUT ROWID` table there, and
-/// without statistics SQLite's planner rates a range of its primary key,
-/// which holds whole rows, as good as the index: a count then read every
-/// report row, and the count of reports in personal spaces read them all
-/// once per personal space (over 30 s at 100,000 reports).
-pub fn sqlite_form(sql: &str) -> String {
-    sql.replace('$', "?")
-        .replace("/*live*/", "INDEXED BY reports_live")
-        .replace("/*live_by_space*/", "INDEXED BY reports_live_by_space")
+/// A page of report statistics, read in one snapshot.
+pub async fn page(
+    session: &mut dyn Session,
+    positions: &PositionCache,
+    workspace: WorkspaceId,
+    query: ReportStatsQuery,
+) -> StoreResult<Page<ReportStat>> {
+    let all = query.filter == SpaceFilter::All;
+    let start =
+        listing_version::locate(session, positions, workspace, all, query.page.offset()).await?;
+    let mut page = PageBuilder::default();
+    let params = start.params(query.page.per_page);
+    session
+        .each(PAGE.with(&params), |row| {
+            page.push_report(ListedReport::from_row(row)?);
+            Ok(())
+        })
+        .await?;
+
+    if let Some((first, last)) = page.id_range() {
+        let range = [workspace.into(), first.into(), last.into()];
+        for (detail, statement) in [
+            (Detail::Count(Count::ActiveSchedules), &*ACTIVE_SCHEDULES),
+            (Detail::Count(Count::Explorations), &*EXPLORATIONS),
+            (Detail::Email(EmailList::Editors), &*EDITORS),
+            (
+                Detail::Email(EmailList::ScheduledRunCreators),
+                &*SCHEDULED_RUN_CREATORS,
+            ),
+        ] {
+            let add = |row: &dyn Row| page.add(detail, row);
+            session.each(statement.with(&range), add).await?;
+        }
+        let since = query.recent_since.as_micros();
+        let params = [workspace.into(), first.into(), last.into(), since.into()];
+        let add = |row: &dyn Row| page.add(Detail::RecentRun, row);
+        session.each(RECENT_MANUAL_RUNS.with(&params), add).await?;
+    }
+    Ok(page.finish(start.total_count))
 }
 
 /// Which list a `(report_id, email)` pair belongs to.
@@ -108,6 +132,17 @@ pub enum Count {
     Explorations,
 }
 
+/// What a row of a detail query adds to a page.
+#[derive(Clone, Copy, Debug)]
+pub enum Detail {
+    /// `(report_id, count)`.
+    Count(Count),
+    /// `(report_id, email)`.
+    Email(EmailList),
+    /// `(report_id, email, last_run_at)` of a recent manual run.
+    RecentRun,
+}
+
 /// Collects a page's rows, then their counts and email lists. Pairs for
 /// report ids in the page's range but not on the page (deleted, personal)
 /// are ignored.
@@ -120,17 +155,11 @@ pub struct PageBuilder {
 
 impl PageBuilder {
     /// Adds a report; calls come in report id order.
-    pub fn push_report(
-        &mut self,
-        report_id: i64,
-        report_token: String,
-        views: i64,
-        creator: Option<String>,
-    ) {
-        let views = u64::try_from(views).unwrap_or(0);
+    pub fn push_report(&mut self, report: ListedReport) {
+        let views = u64::try_from(report.view_count).unwrap_or(0);
         self.rows.push(ReportStat {
-            report_id,
-            report_token,
+            report_id: report.report_id,
+            report_token: report.report_token,
             active_schedules_count: 0,
             explorations_count: 0,
             total_views_count: views,
@@ -140,7 +169,7 @@ impl PageBuilder {
             editors_emails: Vec::new(),
         });
         // The creator is an editor (SPEC section 4).
-        let editors = creator.into_iter().collect();
+        let editors = report.creator_email.into_iter().collect();
         self.lists.push([editors, BTreeSet::new(), BTreeSet::new()]);
     }
 
@@ -169,6 +198,16 @@ impl PageBuilder {
         if let Some(index) = self.index_of(report_id) {
             self.lists[index][which as usize].insert(email);
         }
+    }
+
+    /// Adds what a row of a detail query says.
+    pub fn add(&mut self, detail: Detail, row: &dyn Row) -> StoreResult<()> {
+        match detail {
+            Detail::Count(which) => self.set_count(which, row.get(0)?, row.get(1)?),
+            Detail::Email(which) => self.add_email(which, row.get(0)?, row.get(1)?),
+            Detail::RecentRun => self.add_recent_run(row.get(0)?, row.get(1)?, row.get(2)?),
+        }
+        Ok(())
     }
 
     /// A recent manual run: its member is a recent creator, and the page

@@ -18,14 +18,6 @@
 //! for them: an index is rewritten only when the `SET` list names one of its
 //! columns, so a view no longer rewrites the listing indexes of its report.
 
-/// Marks a workspace changed by a batch that stored something: `$2` says
-/// whether the batch can have moved reports already listed (see
-/// [`crate::storage::positions`]). Both versions are read in the snapshot of
-/// every page served, so a page computed before the batch is never reused.
-pub const BUMP_VERSION_SQL: &str = "UPDATE workspaces SET version = version + 1,
-    listing_version = CASE WHEN $2 THEN version + 1 ELSE listing_version END
-    WHERE workspace_id = $1";
-
 /// The SQL type of a bound column, for PostgreSQL's array casts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColumnType {

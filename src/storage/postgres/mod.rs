@@ -11,24 +11,20 @@
 mod read;
 mod write;
 
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use async_trait::async_trait;
-use sqlx::Row;
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 
-use super::positions::PositionCache;
+use super::backend::Backend;
+use super::listing_version::PositionCache;
+use super::session::{Access, Statement, Work};
 use super::{
-    ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
-    ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreOptions, StoreResult,
-    StoredApiKey, StoredSignatureToken, Workspace, WorkspaceId,
+    IngestMessage, IngestSummary, LogCursor, LogPage, StoreError, StoreOptions, StoreResult,
+    WorkspaceId,
 };
-use crate::domain::api_key::SecretHash;
-use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
-use crate::domain::stats::{ReportStat, SpaceFilter};
-use crate::domain::{Timestamp, WorkspaceName};
 
 /// Migrations in order; `reportstats_migrations` records which have run.
 const MIGRATIONS: &[&str] = &[
@@ -46,14 +42,6 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// Whether a string from a request can be a key in PostgreSQL: its text
-/// cannot hold a NUL, and binding one is an error, not a miss. Nothing
-/// stored holds one (every string stored is parsed, and refuses NUL), so a
-/// credential or token with one is one that does not exist.
-fn storable(text: &str) -> bool {
-    !text.contains('\0')
-}
-
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         StoreError::Other(error.into())
@@ -62,7 +50,7 @@ impl From<sqlx::Error> for StoreError {
 
 pub struct PostgresStore {
     pool: PgPool,
-    positions: PositionCache,
+    positions: Arc<PositionCache>,
     options: StoreOptions,
 }
 
@@ -83,7 +71,7 @@ impl PostgresStore {
         migrate(&pool).await?;
         Ok(PostgresStore {
             pool,
-            positions: PositionCache::default(),
+            positions: Arc::default(),
             options,
         })
     }
@@ -134,338 +122,32 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Inserts a key; a taken token is a `Conflict`.
-async fn insert_key(
-    connection: &mut PgConnection,
-    workspace: WorkspaceId,
-    key: &ApiKeyRecord,
-) -> StoreResult<()> {
-    let inserted = sqlx::query(
-        "INSERT INTO api_keys (workspace_id, token, secret_sha256, created_at, revoked_at)
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(workspace)
-    .bind(&key.token)
-    .bind(&key.secret_hash[..])
-    .bind(key.created_at.as_micros())
-    .bind(key.revoked_at.map(Timestamp::as_micros))
-    .execute(connection)
-    .await;
-    match inserted {
-        Ok(_) => Ok(()),
-        Err(error) if is_unique_violation(&error) => Err(StoreError::Conflict(format!(
-            "an API key with token `{}` exists",
-            key.token
-        ))),
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// The columns [`signature_token_from_row`] reads, in its order.
-const SIGNATURE_TOKEN_COLUMNS: &str = "t.token, t.name, t.access_key_sha256, t.access_secret_sha256,
-    t.authentication_for, t.authorization_type, t.created_at, t.updated_at, t.expires_at, t.revoked_at";
-
-fn signature_token_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<SignatureTokenRecord> {
-    Ok(SignatureTokenRecord {
-        token: row.try_get(0)?,
-        name: row.try_get(1)?,
-        access_key_hash: secret_hash_from_column(row.try_get(2)?)?,
-        access_secret_hash: secret_hash_from_column(row.try_get(3)?)?,
-        authentication_for: row.try_get(4)?,
-        authorization_type: row.try_get(5)?,
-        created_at: Timestamp::from_micros(row.try_get(6)?),
-        updated_at: Timestamp::from_micros(row.try_get(7)?),
-        expires_at: Timestamp::from_micros(row.try_get(8)?),
-        revoked_at: row
-            .try_get::<Option<i64>, _>(9)?
-            .map(Timestamp::from_micros),
-    })
-}
-
-fn secret_hash_from_column(hash: Vec<u8>) -> StoreResult<SecretHash> {
-    hash.try_into()
-        .map_err(|_| StoreError::Other(anyhow::anyhow!("a stored key hash has the wrong length")))
-}
-
-fn workspace_from_row(id: i64, name: &str) -> StoreResult<Workspace> {
-    let name = WorkspaceName::parse(name).map_err(|error| {
-        StoreError::Other(anyhow::anyhow!("stored workspace name `{name}` {error}"))
-    })?;
-    Ok(Workspace { id, name })
-}
-
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(database) if database.code().as_deref() == Some("23505"))
-}
-
-#[async_trait]
-impl Store for PostgresStore {
-    async fn create_workspace(
-        &self,
-        name: &WorkspaceName,
-        key: &ApiKeyRecord,
-        now: Timestamp,
-    ) -> StoreResult<Workspace> {
-        let mut transaction = self.pool.begin().await?;
-        let inserted = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO workspaces (name, created_at) VALUES ($1, $2) RETURNING workspace_id",
-        )
-        .bind(name.as_str())
-        .bind(now.as_micros())
-        .fetch_one(&mut *transaction)
-        .await;
-        let id = match inserted {
-            Ok(id) => id,
-            Err(error) if is_unique_violation(&error) => {
-                return Err(StoreError::Conflict(format!(
-                    "workspace `{name}` already exists"
-                )));
-            }
-            Err(error) => return Err(error.into()),
-        };
-        insert_key(&mut transaction, id, key).await?;
-        transaction.commit().await?;
-        Ok(Workspace {
-            id,
-            name: name.clone(),
-        })
+impl Backend for PostgresStore {
+    async fn run<T: Send + 'static>(&self, access: Access, work: Work<T>) -> StoreResult<T> {
+        read::run(&self.pool, access, work).await
     }
 
-    async fn workspace(&self, name: &WorkspaceName) -> StoreResult<Option<Workspace>> {
-        let id =
-            sqlx::query_scalar::<_, i64>("SELECT workspace_id FROM workspaces WHERE name = $1")
-                .bind(name.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(id.map(|id| Workspace {
-            id,
-            name: name.clone(),
-        }))
+    fn positions(&self) -> &Arc<PositionCache> {
+        &self.positions
     }
 
-    async fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
-        let rows = sqlx::query("SELECT workspace_id, name FROM workspaces ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| workspace_from_row(row.try_get(0)?, row.try_get(1)?))
-            .collect()
+    fn schema_version_statement() -> &'static Statement {
+        static APPLIED: LazyLock<Statement> = LazyLock::new(|| {
+            Statement::new("SELECT coalesce(max(version), 0) FROM reportstats_migrations")
+        });
+        &APPLIED
     }
 
-    async fn insert_api_key(&self, workspace: WorkspaceId, key: &ApiKeyRecord) -> StoreResult<()> {
-        let mut connection = self.pool.acquire().await?;
-        insert_key(&mut connection, workspace, key).await
+    fn log_work(workspace: WorkspaceId, from: Option<LogCursor>, limit: usize) -> Work<LogPage> {
+        read::log_work(workspace, from, limit)
     }
 
-    async fn api_keys(&self, workspace: WorkspaceId) -> StoreResult<Vec<ApiKeyRecord>> {
-        let rows = sqlx::query(
-            "SELECT token, secret_sha256, created_at, revoked_at FROM api_keys
-             WHERE workspace_id = $1 ORDER BY created_at, token",
-        )
-        .bind(workspace)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ApiKeyRecord {
-                    token: row.try_get(0)?,
-                    secret_hash: secret_hash_from_column(row.try_get(1)?)?,
-                    created_at: Timestamp::from_micros(row.try_get(2)?),
-                    revoked_at: row
-                        .try_get::<Option<i64>, _>(3)?
-                        .map(Timestamp::from_micros),
-                })
-            })
-            .collect()
-    }
-
-    async fn api_key(&self, token: &str) -> StoreResult<Option<StoredApiKey>> {
-        if !storable(token) {
-            return Ok(None);
-        }
-        let row = sqlx::query(
-            "SELECT w.workspace_id, w.name, k.secret_sha256, w.version
-             FROM api_keys k JOIN workspaces w ON w.workspace_id = k.workspace_id
-             WHERE k.token = $1 AND k.revoked_at IS NULL",
-        )
-        .bind(token)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        Ok(Some(StoredApiKey {
-            workspace: workspace_from_row(row.try_get(0)?, row.try_get(1)?)?,
-            secret_hash: secret_hash_from_column(row.try_get(2)?)?,
-            workspace_version: row.try_get(3)?,
-        }))
-    }
-
-    async fn revoke_api_key(
-        &self,
-        workspace: WorkspaceId,
-        token: &str,
-        now: Timestamp,
-    ) -> StoreResult<bool> {
-        if !storable(token) {
-            return Ok(false);
-        }
-        let result = sqlx::query(
-            "UPDATE api_keys SET revoked_at = $3 WHERE workspace_id = $1 AND token = $2 AND revoked_at IS NULL",
-        )
-        .bind(workspace)
-        .bind(token)
-        .bind(now.as_micros())
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    async fn create_signature_token(
-        &self,
-        workspace: WorkspaceId,
-        record: &SignatureTokenRecord,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO signature_tokens (workspace_id, token, name, access_key_sha256, access_secret_sha256,
-                 authentication_for, authorization_type, created_at, updated_at, expires_at, revoked_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(workspace)
-        .bind(&record.token)
-        .bind(&record.name)
-        .bind(&record.access_key_hash[..])
-        .bind(&record.access_secret_hash[..])
-        .bind(&record.authentication_for)
-        .bind(&record.authorization_type)
-        .bind(record.created_at.as_micros())
-        .bind(record.updated_at.as_micros())
-        .bind(record.expires_at.as_micros())
-        .bind(record.revoked_at.map(Timestamp::as_micros))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn signature_tokens(
-        &self,
-        workspace: WorkspaceId,
-    ) -> StoreResult<Vec<SignatureTokenRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {SIGNATURE_TOKEN_COLUMNS} FROM signature_tokens t
-             WHERE t.workspace_id = $1 ORDER BY t.created_at, t.token"
-        ))
-        .bind(workspace)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(signature_token_from_row).collect()
-    }
-
-    async fn signature_token(&self, token: &str) -> StoreResult<Option<StoredSignatureToken>> {
-        if !storable(token) {
-            return Ok(None);
-        }
-        let row = sqlx::query(&format!(
-            "SELECT {SIGNATURE_TOKEN_COLUMNS}, w.workspace_id, w.name, w.version
-             FROM signature_tokens t JOIN workspaces w ON w.workspace_id = t.workspace_id
-             WHERE t.token = $1 AND t.revoked_at IS NULL"
-        ))
-        .bind(token)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        Ok(Some(StoredSignatureToken {
-            record: signature_token_from_row(&row)?,
-            workspace: workspace_from_row(row.try_get(10)?, row.try_get(11)?)?,
-            workspace_version: row.try_get(12)?,
-        }))
-    }
-
-    async fn revoke_signature_token(
-        &self,
-        workspace: WorkspaceId,
-        token: &str,
-        now: Timestamp,
-    ) -> StoreResult<bool> {
-        if !storable(token) {
-            return Ok(false);
-        }
-        let result = sqlx::query(
-            "UPDATE signature_tokens SET revoked_at = $3, updated_at = $3
-             WHERE workspace_id = $1 AND token = $2 AND revoked_at IS NULL",
-        )
-        .bind(workspace)
-        .bind(token)
-        .bind(now.as_micros())
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    async fn ingest_stream(
+    async fn store_events(
         &self,
         workspace: WorkspaceId,
         messages: mpsc::Receiver<IngestMessage>,
     ) -> StoreResult<IngestSummary> {
         let merge_at = self.options.merge_at_bytes;
         write::ingest_stream(&self.pool, workspace, merge_at, messages).await
-    }
-
-    async fn report_stats(
-        &self,
-        workspace: WorkspaceId,
-        query: ReportStatsQuery,
-    ) -> StoreResult<Page<ReportStat>> {
-        read::report_stats(&self.pool, &self.positions, workspace, query).await
-    }
-
-    async fn reports(
-        &self,
-        workspace: WorkspaceId,
-        page: PageRequest,
-        filter: SpaceFilter,
-    ) -> StoreResult<Page<ReportRow>> {
-        read::reports(&self.pool, &self.positions, workspace, page, filter).await
-    }
-
-    async fn spaces(
-        &self,
-        workspace: WorkspaceId,
-        page: PageRequest,
-        filter: SpaceFilter,
-    ) -> StoreResult<Page<SpaceRow>> {
-        read::spaces(&self.pool, workspace, page, filter).await
-    }
-
-    async fn members(
-        &self,
-        workspace: WorkspaceId,
-        page: PageRequest,
-    ) -> StoreResult<Page<MemberRow>> {
-        read::members(&self.pool, workspace, page).await
-    }
-
-    async fn read_log(
-        &self,
-        workspace: WorkspaceId,
-        from: Option<&LogCursor>,
-        limit: usize,
-    ) -> StoreResult<LogPage> {
-        read::read_log(&self.pool, workspace, from, limit).await
-    }
-
-    async fn schema_version(&self) -> StoreResult<u32> {
-        let version: i64 =
-            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM reportstats_migrations")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(u32::try_from(version).unwrap_or(u32::MAX))
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
     }
 }

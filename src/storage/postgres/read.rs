@@ -1,306 +1,125 @@
-//! The read path, with the SQL shared with SQLite.
+//! PostgreSQL's [`Session`]: the shared statements run on a connection of
+//! the pool (sqlx keeps each prepared per connection). And the event log,
+//! read in event id order.
 
-use sqlx::postgres::PgPool;
-use sqlx::{Postgres, Row, Transaction};
+use async_trait::async_trait;
+use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgRow};
+use sqlx::{Postgres, Row as _};
 
-use crate::domain::Event;
-use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
-use crate::domain::stats::{ReportStat, SpaceFilter};
-use crate::storage::listings::{self, ReportColumns};
-use crate::storage::positions::PositionCache;
-use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder};
-use crate::storage::{
-    LogCursor, LogPage, Page, PageRequest, ReportStatsQuery, StoreResult, WorkspaceId,
-    parse_stored_event,
+use crate::storage::session::{
+    Access, EachRow, Param, Query, Session, Statement, Work, Written, row_through, work,
 };
+use crate::storage::{LogCursor, LogPage, StoreResult, WorkspaceId, parse_stored_event};
 
-/// A read-only transaction on one snapshot, so the count and the rows of a
-/// page agree even while batches are being written.
-async fn snapshot(pool: &PgPool) -> StoreResult<Transaction<'static, Postgres>> {
+/// Binds `params` to `query`, in order.
+pub(super) fn bind<'q>(
+    mut query: sqlx::query::Query<'q, Postgres, PgArguments>,
+    params: &[Param<'q>],
+) -> sqlx::query::Query<'q, Postgres, PgArguments> {
+    for param in params {
+        query = match *param {
+            Param::Int(value) => query.bind(value),
+            Param::Bool(value) => query.bind(value),
+            Param::Text(value) => query.bind(value),
+            Param::Bytes(value) => query.bind(value),
+        };
+    }
+    query
+}
+
+// Columns are read with sqlx's own typed `Row::try_get`.
+row_through!(PgRow, try_get);
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(database) if database.code().as_deref() == Some("23505"))
+}
+
+struct PgSession<'c>(&'c mut PgConnection);
+
+#[async_trait]
+impl Session for PgSession<'_> {
+    async fn rows(&mut self, query: Query<'_>, each: &mut EachRow<'_>) -> StoreResult<()> {
+        let rows = bind(sqlx::query(query.statement.postgres()), query.params)
+            .fetch_all(&mut *self.0)
+            .await?;
+        for row in &rows {
+            if each(row)?.is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn execute(&mut self, query: Query<'_>) -> StoreResult<Written> {
+        let executed = bind(sqlx::query(query.statement.postgres()), query.params)
+            .execute(&mut *self.0)
+            .await;
+        match executed {
+            Ok(done) => Ok(Written::Rows(done.rows_affected())),
+            Err(error) if is_unique_violation(&error) => Ok(Written::Duplicate),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// Runs `work` on a connection of `pool`, in the transaction `access` asks
+/// for: none for single statements; for a snapshot, a read-only one on one
+/// snapshot, so the count and the rows of a page agree even while batches
+/// are being written.
+pub(super) async fn run<T>(pool: &PgPool, access: Access, work: Work<T>) -> StoreResult<T> {
+    if access == Access::Statements {
+        let mut connection = pool.acquire().await?;
+        return work(&mut PgSession(&mut connection)).await;
+    }
     let mut transaction = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .execute(&mut *transaction)
-        .await?;
-    Ok(transaction)
-}
-
-/// Where the page at `offset` of the listed reports starts, and how many
-/// reports are listed: from the listing's positions when they are known or
-/// the page is deep (see [`crate::storage::positions`]), else by counting.
-/// Returns the total, the report id the page starts after, and the rows to
-/// skip from there.
-async fn locate(
-    transaction: &mut Transaction<'static, Postgres>,
-    positions: &PositionCache,
-    workspace: WorkspaceId,
-    all: bool,
-    offset: u64,
-) -> StoreResult<(u64, i64, i64)> {
-    let listing_version: i64 = sqlx::query_scalar(sql::LISTING_VERSION_SQL)
-        .bind(workspace)
-        .fetch_one(&mut **transaction)
-        .await?;
-    let planned = positions.plan(workspace, all, listing_version, offset);
-    let mut walked = Vec::new();
-    if let Some(planned) = &planned {
-        walked = sqlx::query_scalar(&sql::listed_ids_sql())
-            .bind(workspace)
-            .bind(all)
-            .bind(planned.last_mark())
-            .fetch_all(&mut **transaction)
+    if access == Access::Snapshot {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *transaction)
             .await?;
     }
-    let known = planned.and_then(|planned| positions.settle(workspace, all, planned, &walked));
-    let total = match &known {
-        Some((total, _)) => *total,
-        None => {
-            let counted: i64 = sqlx::query_scalar(sql::COUNT_SQL)
-                .bind(workspace)
-                .bind(all)
-                .fetch_one(&mut **transaction)
-                .await?;
-            u64::try_from(counted).unwrap_or(0)
-        }
-    };
-    let (after, skip) = known.map_or((0, offset), |(_, known)| known.start(offset));
-    Ok((total, after, i64::try_from(skip).unwrap_or(i64::MAX)))
-}
-
-pub(super) async fn report_stats(
-    pool: &PgPool,
-    positions: &PositionCache,
-    workspace: WorkspaceId,
-    query: ReportStatsQuery,
-) -> StoreResult<Page<ReportStat>> {
-    let mut transaction = snapshot(pool).await?;
-    let all = query.filter == SpaceFilter::All;
-    let offset = query.page.offset();
-    let (total_count, after, skip) =
-        locate(&mut transaction, positions, workspace, all, offset).await?;
-
-    let limit = i64::try_from(query.page.per_page).unwrap_or(i64::MAX);
-    let mut page = PageBuilder::default();
-    let rows = sqlx::query(&sql::page_sql())
-        .bind(workspace)
-        .bind(all)
-        .bind(limit)
-        .bind(skip)
-        .bind(after)
-        .fetch_all(&mut *transaction)
-        .await?;
-    for row in rows {
-        page.push_report(
-            row.try_get(0)?,
-            row.try_get(1)?,
-            row.try_get(2)?,
-            row.try_get(3)?,
-        );
-    }
-
-    if let Some((first, last)) = page.id_range() {
-        for (which, query_text) in [
-            (Count::ActiveSchedules, sql::ACTIVE_SCHEDULES_SQL),
-            (Count::Explorations, sql::EXPLORATIONS_SQL),
-        ] {
-            let rows = sqlx::query(query_text)
-                .bind(workspace)
-                .bind(first)
-                .bind(last)
-                .fetch_all(&mut *transaction)
-                .await?;
-            for row in rows {
-                page.set_count(which, row.try_get(0)?, row.try_get(1)?);
-            }
-        }
-        for (which, query_text) in [
-            (EmailList::Editors, sql::EDITORS_SQL),
-            (
-                EmailList::ScheduledRunCreators,
-                sql::SCHEDULED_RUN_CREATORS_SQL,
-            ),
-        ] {
-            let rows = sqlx::query(query_text)
-                .bind(workspace)
-                .bind(first)
-                .bind(last)
-                .fetch_all(&mut *transaction)
-                .await?;
-            for row in rows {
-                page.add_email(which, row.try_get(0)?, row.try_get(1)?);
-            }
-        }
-        let rows = sqlx::query(sql::RECENT_MANUAL_RUNS_SQL)
-            .bind(workspace)
-            .bind(first)
-            .bind(last)
-            .bind(query.recent_since.as_micros())
-            .fetch_all(&mut *transaction)
-            .await?;
-        for row in rows {
-            page.add_recent_run(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-        }
-    }
+    let result = work(&mut PgSession(&mut transaction)).await?;
     transaction.commit().await?;
-    Ok(page.finish(total_count))
+    Ok(result)
 }
 
-/// The log in event id order; a cursor is the last id read.
-pub(super) async fn read_log(
-    pool: &PgPool,
-    workspace: WorkspaceId,
-    from: Option<&LogCursor>,
-    limit: usize,
-) -> StoreResult<LogPage> {
-    let rows = sqlx::query(
+static LOG: std::sync::LazyLock<Statement> = std::sync::LazyLock::new(|| {
+    Statement::new(
         "SELECT event_id, body FROM events
          WHERE workspace_id = $1 AND ($2::text IS NULL OR event_id > $2)
          ORDER BY event_id LIMIT $3",
     )
-    .bind(workspace)
-    .bind(from.map(|cursor| cursor.0.as_str()))
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-    .fetch_all(pool)
-    .await?;
-    let events = rows
-        .iter()
-        .map(|row| {
-            parse_stored_event(
-                format_args!("`{}`", row.try_get::<&str, _>(0)?),
-                row.try_get(1)?,
-            )
-        })
-        .collect::<StoreResult<Vec<Event>>>()?;
-    let next = (events.len() == limit)
-        .then(|| {
-            events
-                .last()
-                .map(|event| LogCursor(event.id.as_str().to_owned()))
-        })
-        .flatten();
-    Ok(LogPage { events, next })
-}
+});
 
-fn limit_offset(page: PageRequest) -> (i64, i64) {
-    (
-        i64::try_from(page.per_page).unwrap_or(i64::MAX),
-        i64::try_from(page.offset()).unwrap_or(i64::MAX),
-    )
-}
-
-fn count(total: i64) -> u64 {
-    u64::try_from(total).unwrap_or(0)
-}
-
-pub(super) async fn reports(
-    pool: &PgPool,
-    positions: &PositionCache,
+/// The log in event id order; a cursor is the last id read.
+pub(super) fn log_work(
     workspace: WorkspaceId,
-    page: PageRequest,
-    filter: SpaceFilter,
-) -> StoreResult<Page<ReportRow>> {
-    let mut transaction = snapshot(pool).await?;
-    let all = filter == SpaceFilter::All;
-    let (total, after, skip) =
-        locate(&mut transaction, positions, workspace, all, page.offset()).await?;
-    let (limit, _) = limit_offset(page);
-    let rows = sqlx::query(&listings::reports_page_sql())
-        .bind(workspace)
-        .bind(all)
-        .bind(limit)
-        .bind(skip)
-        .bind(after)
-        .fetch_all(&mut *transaction)
-        .await?;
-    transaction.commit().await?;
-    let items = rows
-        .iter()
-        .map(|row| {
-            Ok(ReportRow::from(ReportColumns {
-                report_id: row.try_get(0)?,
-                report_token: row.try_get(1)?,
-                name: row.try_get(2)?,
-                description: row.try_get(3)?,
-                created_at: row.try_get(4)?,
-                edited_at: row.try_get(5)?,
-                definition_at: row.try_get(6)?,
-                space_at: row.try_get(7)?,
-                last_run_at: row.try_get(8)?,
-                last_run_token: row.try_get(9)?,
-                last_run_state: row.try_get(10)?,
-                last_successful_run_at: row.try_get(11)?,
-                last_viewed_at: row.try_get(12)?,
-                creator_email: row.try_get(13)?,
-                space_token: row.try_get(14)?,
-            }))
+    from: Option<LogCursor>,
+    limit: usize,
+) -> Work<LogPage> {
+    work(move |session| {
+        Box::pin(async move {
+            let params = [
+                workspace.into(),
+                from.as_ref().map(|cursor| cursor.0.as_str()).into(),
+                i64::try_from(limit).unwrap_or(i64::MAX).into(),
+            ];
+            let mut events = Vec::new();
+            session
+                .each(LOG.with(&params), |row| {
+                    let id: String = row.get(0)?;
+                    let body: String = row.get(1)?;
+                    events.push(parse_stored_event(format_args!("`{id}`"), &body)?);
+                    Ok(())
+                })
+                .await?;
+            let next = (events.len() == limit)
+                .then(|| {
+                    events
+                        .last()
+                        .map(|event| LogCursor(event.id.as_str().to_owned()))
+                })
+                .flatten();
+            Ok(LogPage { events, next })
         })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(Page::new(total, items))
-}
-
-pub(super) async fn spaces(
-    pool: &PgPool,
-    workspace: WorkspaceId,
-    page: PageRequest,
-    filter: SpaceFilter,
-) -> StoreResult<Page<SpaceRow>> {
-    let mut transaction = snapshot(pool).await?;
-    let all = filter == SpaceFilter::All;
-    let total: i64 = sqlx::query_scalar(&listings::spaces_count_sql())
-        .bind(workspace)
-        .bind(all)
-        .fetch_one(&mut *transaction)
-        .await?;
-    let (limit, offset) = limit_offset(page);
-    let rows = sqlx::query(&listings::spaces_page_sql())
-        .bind(workspace)
-        .bind(all)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *transaction)
-        .await?;
-    transaction.commit().await?;
-    let items = rows
-        .iter()
-        .map(|row| {
-            Ok(SpaceRow {
-                id: row.try_get(0)?,
-                token: row.try_get(1)?,
-                name: row.try_get(2)?,
-                description: row.try_get(3)?,
-                space_type: row.try_get(4)?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(Page::new(count(total), items))
-}
-
-pub(super) async fn members(
-    pool: &PgPool,
-    workspace: WorkspaceId,
-    page: PageRequest,
-) -> StoreResult<Page<MemberRow>> {
-    let mut transaction = snapshot(pool).await?;
-    let total: i64 = sqlx::query_scalar(listings::MEMBERS_COUNT_SQL)
-        .bind(workspace)
-        .fetch_one(&mut *transaction)
-        .await?;
-    let (limit, offset) = limit_offset(page);
-    let rows = sqlx::query(listings::MEMBERS_PAGE_SQL)
-        .bind(workspace)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *transaction)
-        .await?;
-    transaction.commit().await?;
-    let items = rows
-        .iter()
-        .map(|row| {
-            Ok(MemberRow {
-                email: row.try_get(0)?,
-                username: row.try_get(1)?,
-                name: row.try_get(2)?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(Page::new(count(total), items))
+    })
 }

@@ -21,10 +21,11 @@ use sqlx::{Postgres, Transaction};
 use tokio::sync::mpsc;
 
 use crate::domain::Event;
-use crate::domain::state::{Changes, ListingChange};
+use crate::domain::state::Changes;
+use crate::storage::listing_version::{self, BUMP_VERSION};
 use crate::storage::pending::footprint;
 use crate::storage::rows::{SqlValue, table_rows};
-use crate::storage::sql::{self, ColumnType};
+use crate::storage::sql::ColumnType;
 use crate::storage::{
     EventChunk, IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId,
 };
@@ -135,18 +136,18 @@ async fn ingest_chunks(
     Ok(summary)
 }
 
-/// Marks the workspace changed, last in the transaction: the row lock it
-/// takes serialises concurrent batches of one workspace only at their commit.
+/// Marks the workspace changed, last in the transaction (see
+/// [`listing_version::version_bump`]).
 async fn bump_version(
     transaction: &mut Transaction<'static, Postgres>,
     workspace: WorkspaceId,
     summary: &IngestSummary,
     listings_changed: bool,
 ) -> Result<(), sqlx::Error> {
-    if summary.accepted > 0 {
-        sqlx::query(sql::BUMP_VERSION_SQL)
-            .bind(workspace)
-            .bind(listings_changed)
+    if let Some(params) =
+        listing_version::version_bump(workspace, summary.accepted, listings_changed)
+    {
+        super::read::bind(sqlx::query(BUMP_VERSION.postgres()), &params)
             .execute(&mut **transaction)
             .await?;
     }
@@ -173,13 +174,10 @@ async fn store_chunk(
     Ok(reorders_listing(&changes))
 }
 
-/// Whether merging `changes` can move reports already listed (see
-/// [`crate::storage::positions`]). Unlike SQLite's writer, this one cannot
-/// tell reports created at the end of the listing from others: concurrent
-/// batches may each see a largest id that the other is about to undercut.
-/// So any change to which reports are listed counts.
+/// Whether merging `changes` can move reports already listed: writers here
+/// run concurrently (see [`listing_version::reorders_for_concurrent_writers`]).
 fn reorders_listing(changes: &Changes) -> bool {
-    changes.report_listing_change() != ListingChange::None
+    listing_version::reorders_for_concurrent_writers(changes)
 }
 
 /// Appends events to the log; returns those not stored before.

@@ -13,23 +13,19 @@ mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use anyhow::Context;
-use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::mpsc;
 
-use super::positions::PositionCache;
+use super::backend::Backend;
+use super::listing_version::PositionCache;
+use super::session::{Access, Statement, Work};
 use super::{
-    ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
-    ReportStatsQuery, SignatureTokenRecord, Store, StoreError, StoreOptions, StoreResult,
-    StoredApiKey, StoredSignatureToken, Workspace, WorkspaceId,
+    IngestMessage, IngestSummary, LogCursor, LogPage, StoreError, StoreOptions, StoreResult,
+    WorkspaceId,
 };
-use crate::domain::api_key::SecretHash;
-use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
-use crate::domain::stats::{ReportStat, SpaceFilter};
-use crate::domain::{Timestamp, WorkspaceName};
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -182,6 +178,9 @@ impl SqliteStore {
                         | OpenFlags::SQLITE_OPEN_URI,
                 )?;
                 configure(&reader, READER_CACHE_KIB)?;
+                // Every statement a reader runs stays prepared (some two
+                // dozen; rusqlite keeps 16 by default).
+                reader.set_prepared_statement_cache_capacity(64);
                 Ok(Mutex::new(reader))
             })
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -222,313 +221,20 @@ impl SqliteStore {
     }
 }
 
-/// Inserts a key; a taken token is a `Conflict`.
-fn insert_key(
-    connection: &Connection,
-    workspace: WorkspaceId,
-    key: &ApiKeyRecord,
-) -> StoreResult<()> {
-    let taken = connection
-        .query_row(
-            "SELECT 1 FROM api_keys WHERE token = ?1",
-            [&key.token],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
-    if taken {
-        return Err(StoreError::Conflict(format!(
-            "an API key with token `{}` exists",
-            key.token
-        )));
-    }
-    connection.execute(
-        "INSERT INTO api_keys (workspace_id, token, secret_sha256, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        (
-            workspace,
-            &key.token,
-            &key.secret_hash[..],
-            key.created_at.as_micros(),
-            key.revoked_at.map(Timestamp::as_micros),
-        ),
-    )?;
-    Ok(())
-}
-
-/// The columns [`signature_token_from_row`] reads, in its order.
-const SIGNATURE_TOKEN_COLUMNS: &str = "t.token, t.name, t.access_key_sha256, t.access_secret_sha256,
-    t.authentication_for, t.authorization_type, t.created_at, t.updated_at, t.expires_at, t.revoked_at";
-
-fn signature_token_from_row(row: &rusqlite::Row<'_>) -> StoreResult<SignatureTokenRecord> {
-    Ok(SignatureTokenRecord {
-        token: row.get(0)?,
-        name: row.get(1)?,
-        access_key_hash: secret_hash_from_column(row.get(2)?)?,
-        access_secret_hash: secret_hash_from_column(row.get(3)?)?,
-        authentication_for: row.get(4)?,
-        authorization_type: row.get(5)?,
-        created_at: Timestamp::from_micros(row.get(6)?),
-        updated_at: Timestamp::from_micros(row.get(7)?),
-        expires_at: Timestamp::from_micros(row.get(8)?),
-        revoked_at: row.get::<_, Option<i64>>(9)?.map(Timestamp::from_micros),
-    })
-}
-
-fn secret_hash_from_column(hash: Vec<u8>) -> StoreResult<SecretHash> {
-    hash.try_into()
-        .map_err(|_| StoreError::Other(anyhow::anyhow!("a stored key hash has the wrong length")))
-}
-
-fn workspace_from_row(id: i64, name: String) -> StoreResult<Workspace> {
-    let name = WorkspaceName::parse(&name).map_err(|error| {
-        StoreError::Other(anyhow::anyhow!("stored workspace name `{name}` {error}"))
-    })?;
-    Ok(Workspace { id, name })
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn create_workspace(
-        &self,
-        name: &WorkspaceName,
-        key: &ApiKeyRecord,
-        now: Timestamp,
-    ) -> StoreResult<Workspace> {
-        let name = name.clone();
-        let key = key.clone();
-        self.write(move |connection| {
-            let transaction =
-                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let exists = transaction
-                .query_row(
-                    "SELECT 1 FROM workspaces WHERE name = ?1",
-                    [name.as_str()],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some();
-            if exists {
-                return Err(StoreError::Conflict(format!(
-                    "workspace `{name}` already exists"
-                )));
-            }
-            transaction.execute(
-                "INSERT INTO workspaces (name, created_at) VALUES (?1, ?2)",
-                (name.as_str(), now.as_micros()),
-            )?;
-            let id = transaction.last_insert_rowid();
-            insert_key(&transaction, id, &key)?;
-            transaction.commit()?;
-            Ok(Workspace { id, name })
-        })
-        .await
+impl Backend for SqliteStore {
+    async fn run<T: Send + 'static>(&self, access: Access, work: Work<T>) -> StoreResult<T> {
+        let run = move |connection: &mut Connection| read::run(connection, access, work);
+        match access {
+            Access::Write => self.write(run).await,
+            Access::Statements | Access::Snapshot => self.read(run).await,
+        }
     }
 
-    async fn workspace(&self, name: &WorkspaceName) -> StoreResult<Option<Workspace>> {
-        let name = name.clone();
-        self.read(move |connection| {
-            let id = connection
-                .query_row(
-                    "SELECT workspace_id FROM workspaces WHERE name = ?1",
-                    [name.as_str()],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            Ok(id.map(|id| Workspace { id, name }))
-        })
-        .await
+    fn positions(&self) -> &Arc<PositionCache> {
+        &self.positions
     }
 
-    async fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
-        self.read(|connection| {
-            let mut statement =
-                connection.prepare("SELECT workspace_id, name FROM workspaces ORDER BY name")?;
-            let rows = statement
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-                .collect::<rusqlite::Result<Vec<(i64, String)>>>()?;
-            rows.into_iter()
-                .map(|(id, name)| workspace_from_row(id, name))
-                .collect()
-        })
-        .await
-    }
-
-    async fn insert_api_key(&self, workspace: WorkspaceId, key: &ApiKeyRecord) -> StoreResult<()> {
-        let key = key.clone();
-        self.write(move |connection| {
-            let transaction =
-                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            insert_key(&transaction, workspace, &key)?;
-            transaction.commit()?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn api_keys(&self, workspace: WorkspaceId) -> StoreResult<Vec<ApiKeyRecord>> {
-        self.read(move |connection| {
-            let mut statement = connection.prepare(
-                "SELECT token, secret_sha256, created_at, revoked_at FROM api_keys
-                 WHERE workspace_id = ?1 ORDER BY created_at, token",
-            )?;
-            let rows = statement
-                .query_map([workspace], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-                })?
-                .collect::<rusqlite::Result<Vec<(String, Vec<u8>, i64, Option<i64>)>>>()?;
-            rows.into_iter()
-                .map(|(token, hash, created_at, revoked_at)| {
-                    Ok(ApiKeyRecord {
-                        token,
-                        secret_hash: secret_hash_from_column(hash)?,
-                        created_at: Timestamp::from_micros(created_at),
-                        revoked_at: revoked_at.map(Timestamp::from_micros),
-                    })
-                })
-                .collect()
-        })
-        .await
-    }
-
-    async fn api_key(&self, token: &str) -> StoreResult<Option<StoredApiKey>> {
-        let token = token.to_owned();
-        self.read(move |connection| {
-            let row = connection
-                .prepare_cached(
-                    "SELECT w.workspace_id, w.name, k.secret_sha256, w.version
-                     FROM api_keys k JOIN workspaces w ON w.workspace_id = k.workspace_id
-                     WHERE k.token = ?1 AND k.revoked_at IS NULL",
-                )?
-                .query_row([&token], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, Vec<u8>>(2)?,
-                        row.get::<_, i64>(3)?,
-                    ))
-                })
-                .optional()?;
-            let Some((id, name, hash, workspace_version)) = row else {
-                return Ok(None);
-            };
-            let secret_hash: SecretHash = hash.try_into().map_err(|_| {
-                StoreError::Other(anyhow::anyhow!("stored key hash has the wrong length"))
-            })?;
-            Ok(Some(StoredApiKey {
-                workspace_version,
-                workspace: workspace_from_row(id, name)?,
-                secret_hash,
-            }))
-        })
-        .await
-    }
-
-    async fn revoke_api_key(
-        &self,
-        workspace: WorkspaceId,
-        token: &str,
-        now: Timestamp,
-    ) -> StoreResult<bool> {
-        let token = token.to_owned();
-        self.write(move |connection| {
-            let changed = connection.execute(
-                "UPDATE api_keys SET revoked_at = ?3 WHERE workspace_id = ?1 AND token = ?2 AND revoked_at IS NULL",
-                params![workspace, token, now.as_micros()],
-            )?;
-            Ok(changed == 1)
-        })
-        .await
-    }
-
-    async fn create_signature_token(
-        &self,
-        workspace: WorkspaceId,
-        record: &SignatureTokenRecord,
-    ) -> StoreResult<()> {
-        let record = record.clone();
-        self.write(move |connection| {
-            connection.execute(
-                "INSERT INTO signature_tokens (workspace_id, token, name, access_key_sha256, access_secret_sha256,
-                     authentication_for, authorization_type, created_at, updated_at, expires_at, revoked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
-                    workspace,
-                    record.token,
-                    record.name,
-                    &record.access_key_hash[..],
-                    &record.access_secret_hash[..],
-                    record.authentication_for,
-                    record.authorization_type,
-                    record.created_at.as_micros(),
-                    record.updated_at.as_micros(),
-                    record.expires_at.as_micros(),
-                    record.revoked_at.map(Timestamp::as_micros),
-                ],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn signature_tokens(
-        &self,
-        workspace: WorkspaceId,
-    ) -> StoreResult<Vec<SignatureTokenRecord>> {
-        self.read(move |connection| {
-            let mut statement = connection.prepare(&format!(
-                "SELECT {SIGNATURE_TOKEN_COLUMNS} FROM signature_tokens t
-                 WHERE t.workspace_id = ?1 ORDER BY t.created_at, t.token"
-            ))?;
-            let mut rows = statement.query([workspace])?;
-            let mut records = Vec::new();
-            while let Some(row) = rows.next()? {
-                records.push(signature_token_from_row(row)?);
-            }
-            Ok(records)
-        })
-        .await
-    }
-
-    async fn signature_token(&self, token: &str) -> StoreResult<Option<StoredSignatureToken>> {
-        let token = token.to_owned();
-        self.read(move |connection| {
-            let mut statement = connection.prepare_cached(&format!(
-                "SELECT {SIGNATURE_TOKEN_COLUMNS}, w.workspace_id, w.name, w.version
-                 FROM signature_tokens t JOIN workspaces w ON w.workspace_id = t.workspace_id
-                 WHERE t.token = ?1 AND t.revoked_at IS NULL"
-            ))?;
-            let mut rows = statement.query([&token])?;
-            let Some(row) = rows.next()? else {
-                return Ok(None);
-            };
-            Ok(Some(StoredSignatureToken {
-                record: signature_token_from_row(row)?,
-                workspace: workspace_from_row(row.get(10)?, row.get(11)?)?,
-                workspace_version: row.get(12)?,
-            }))
-        })
-        .await
-    }
-
-    async fn revoke_signature_token(
-        &self,
-        workspace: WorkspaceId,
-        token: &str,
-        now: Timestamp,
-    ) -> StoreResult<bool> {
-        let token = token.to_owned();
-        self.write(move |connection| {
-            let changed = connection.execute(
-                "UPDATE signature_tokens SET revoked_at = ?3, updated_at = ?3
-                 WHERE workspace_id = ?1 AND token = ?2 AND revoked_at IS NULL",
-                params![workspace, token, now.as_micros()],
-            )?;
-            Ok(changed == 1)
-        })
-        .await
-    }
-
-    async fn ingest_stream(
+    async fn store_events(
         &self,
         workspace: WorkspaceId,
         messages: mpsc::Receiver<IngestMessage>,
@@ -540,93 +246,40 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn report_stats(
-        &self,
-        workspace: WorkspaceId,
-        query: ReportStatsQuery,
-    ) -> StoreResult<Page<ReportStat>> {
-        let positions = Arc::clone(&self.positions);
-        self.read(move |connection| read::report_stats(connection, &positions, workspace, query))
-            .await
+    fn log_work(workspace: WorkspaceId, from: Option<LogCursor>, limit: usize) -> Work<LogPage> {
+        read::log_work(workspace, from, limit)
     }
 
-    async fn reports(
-        &self,
-        workspace: WorkspaceId,
-        page: PageRequest,
-        filter: SpaceFilter,
-    ) -> StoreResult<Page<ReportRow>> {
-        let positions = Arc::clone(&self.positions);
-        self.read(move |connection| read::reports(connection, &positions, workspace, page, filter))
-            .await
-    }
-
-    async fn spaces(
-        &self,
-        workspace: WorkspaceId,
-        page: PageRequest,
-        filter: SpaceFilter,
-    ) -> StoreResult<Page<SpaceRow>> {
-        self.read(move |connection| read::spaces(connection, workspace, page, filter))
-            .await
-    }
-
-    async fn members(
-        &self,
-        workspace: WorkspaceId,
-        page: PageRequest,
-    ) -> StoreResult<Page<MemberRow>> {
-        self.read(move |connection| read::members(connection, workspace, page))
-            .await
-    }
-
-    async fn read_log(
-        &self,
-        workspace: WorkspaceId,
-        from: Option<&LogCursor>,
-        limit: usize,
-    ) -> StoreResult<LogPage> {
-        let from = from.cloned();
-        self.read(move |connection| read::read_log(connection, workspace, from.as_ref(), limit))
-            .await
-    }
-
-    async fn schema_version(&self) -> StoreResult<u32> {
-        self.read(|connection| {
-            Ok(connection.pragma_query_value(None, "user_version", |row| row.get(0))?)
-        })
-        .await
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        self.read(|connection| Ok(connection.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await
+    fn schema_version_statement() -> &'static Statement {
+        static USER_VERSION: LazyLock<Statement> =
+            LazyLock::new(|| Statement::new("PRAGMA user_version"));
+        &USER_VERSION
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::listings::reports_page_sql;
-    use crate::storage::report_stats::{self as sql, sqlite_form};
+    use crate::domain::{Timestamp, WorkspaceName};
+    use crate::storage::listing_version::{COUNT, LISTED_IDS};
+    use crate::storage::listings::REPORTS_PAGE;
+    use crate::storage::report_stats::PAGE;
+    use crate::storage::{ApiKeyRecord, Store};
 
     /// Every step of a listing's plan that reads `reports` goes through a
     /// narrow live index, never a range of the primary key, which holds
-    /// whole rows (see [`sqlite_form`]); a count reads the index alone.
+    /// whole rows (see [`sqlite_form`](crate::storage::session::sqlite_form));
+    /// a count reads the index alone.
     #[test]
     fn listings_read_reports_through_the_live_indexes() {
         let directory = tempfile::tempdir().unwrap();
         let mut connection = Connection::open(directory.path().join("plans.db")).unwrap();
         migrate(&mut connection).unwrap();
-        let queries = [
-            sql::COUNT_SQL.to_owned(),
-            sql::page_sql(),
-            sql::listed_ids_sql(),
-            reports_page_sql(),
-        ];
-        for query in queries {
+        let queries = [&*COUNT, &*PAGE, &*LISTED_IDS, &*REPORTS_PAGE];
+        for statement in queries {
+            let query = statement.sqlite();
             let mut statement = connection
-                .prepare(&format!("EXPLAIN QUERY PLAN {}", sqlite_form(&query)))
+                .prepare(&format!("EXPLAIN QUERY PLAN {query}"))
                 .unwrap();
             let unbound = std::iter::repeat_n(rusqlite::types::Null, statement.parameter_count());
             let plan: Vec<String> = statement
@@ -641,10 +294,65 @@ mod tests {
             assert!(!reads.is_empty(), "{plan:?}");
             for step in reads {
                 assert!(step.contains("INDEX reports_live"), "{query}\n{plan:?}");
-                if query == sql::COUNT_SQL {
+                if query == COUNT.sqlite() {
                     assert!(step.contains("COVERING INDEX"), "{query}\n{plan:?}");
                 }
             }
         }
+    }
+
+    fn key(token: &str, now: Timestamp) -> ApiKeyRecord {
+        ApiKeyRecord {
+            token: token.to_owned(),
+            secret_hash: [7; 32],
+            created_at: now,
+            revoked_at: None,
+        }
+    }
+
+    /// The unique constraints decide conflicts, and a write that fails half
+    /// way leaves nothing behind.
+    #[tokio::test]
+    async fn a_taken_name_or_token_is_a_conflict_and_changes_nothing() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(directory.path().join("conflicts.db"))
+            .await
+            .unwrap();
+        let now = Timestamp::from_micros(1_000_000);
+        let acme = WorkspaceName::parse("acme").unwrap();
+        let workspace = store
+            .create_workspace(&acme, &key("first", now), now)
+            .await
+            .unwrap();
+
+        let again = store
+            .create_workspace(&acme, &key("second", now), now)
+            .await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        // The workspace is new, its key's token is not: rolled back whole.
+        let other = WorkspaceName::parse("other").unwrap();
+        let taken = store
+            .create_workspace(&other, &key("first", now), now)
+            .await;
+        assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+        assert_eq!(store.workspaces().await.unwrap(), vec![workspace.clone()]);
+        let taken = store.insert_api_key(workspace.id, &key("first", now)).await;
+        assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+        let keys = store.api_keys(workspace.id).await.unwrap();
+        assert_eq!(keys, [key("first", now)]);
+
+        assert!(
+            store
+                .revoke_api_key(workspace.id, "first", now)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .revoke_api_key(workspace.id, "first", now)
+                .await
+                .unwrap()
+        );
+        assert!(store.api_key("first").await.unwrap().is_none());
     }
 }

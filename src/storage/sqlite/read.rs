@@ -1,112 +1,137 @@
-//! The read path: pages of statistics from the maintained tables.
+//! SQLite's [`Session`]: the shared statements run on a rusqlite
+//! connection, each kept prepared in the connection's cache (parsing the
+//! same few statements anew for every page showed in profiles). And the
+//! event log, read block by block.
 
-use rusqlite::{Connection, params};
+use std::future::Future;
+use std::ops::ControlFlow;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 
-use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
-use crate::domain::stats::{ReportStat, SpaceFilter};
-use crate::storage::listings::{self, ReportColumns};
-use crate::storage::positions::PositionCache;
-use crate::storage::report_stats::{self as sql, Count, EmailList, PageBuilder, sqlite_form};
-use crate::storage::{
-    LogCursor, LogPage, Page, PageRequest, ReportStatsQuery, StoreError, StoreResult, WorkspaceId,
+use async_trait::async_trait;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ToSql, params_from_iter};
+
+use crate::storage::session::{
+    Access, EachRow, Param, Query, Session, Statement, Work, Written, row_through, work,
 };
+use crate::storage::{LogCursor, LogPage, StoreError, StoreResult, WorkspaceId};
 
-/// Where the page at `offset` of the listed reports starts, and how many
-/// reports are listed: from the listing's positions when they are known or
-/// the page is deep (see [`crate::storage::positions`]), else by counting.
-/// Returns the total, the report id the page starts after, and the rows to
-/// skip from there.
-fn locate(
-    transaction: &rusqlite::Transaction<'_>,
-    positions: &PositionCache,
-    workspace: WorkspaceId,
-    all: bool,
-    offset: u64,
-) -> StoreResult<(u64, i64, i64)> {
-    let listing_version: i64 = query_one(
-        transaction,
-        &sqlite_form(sql::LISTING_VERSION_SQL),
-        [workspace],
-        |row| row.get(0),
-    )?;
-    let planned = positions.plan(workspace, all, listing_version, offset);
-    let mut walked = Vec::new();
-    if let Some(planned) = &planned {
-        let mut statement = transaction.prepare_cached(&sqlite_form(&sql::listed_ids_sql()))?;
-        let mut rows = statement.query(params![workspace, all, planned.last_mark()])?;
-        while let Some(row) = rows.next()? {
-            walked.push(row.get(0)?);
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Param::Int(value) => value.to_sql(),
+            Param::Bool(value) => value.to_sql(),
+            Param::Text(value) => value.to_sql(),
+            Param::Bytes(value) => value.to_sql(),
         }
     }
-    let known = planned.and_then(|planned| positions.settle(workspace, all, planned, &walked));
-    let total = match &known {
-        Some((total, _)) => *total,
-        None => count(query_one(
-            transaction,
-            &sqlite_form(sql::COUNT_SQL),
-            params![workspace, all],
-            |row| row.get(0),
-        )?),
-    };
-    let (after, skip) = known.map_or((0, offset), |(_, known)| known.start(offset));
-    Ok((total, after, i64::try_from(skip).unwrap_or(i64::MAX)))
 }
 
-pub(super) fn report_stats(
-    connection: &mut Connection,
-    positions: &PositionCache,
-    workspace: WorkspaceId,
-    query: ReportStatsQuery,
-) -> StoreResult<Page<ReportStat>> {
-    // One read transaction: the count and the rows come from one snapshot.
-    let transaction = connection.transaction()?;
-    let all = query.filter == SpaceFilter::All;
-    let offset = query.page.offset();
-    let (total_count, after, skip) = locate(&transaction, positions, workspace, all, offset)?;
+// Columns are read with rusqlite's own typed `Row::get`.
+row_through!(rusqlite::Row<'_>, get);
 
-    let limit = i64::try_from(query.page.per_page).unwrap_or(i64::MAX);
-    let mut page = PageBuilder::default();
-    {
-        let mut statement = transaction.prepare_cached(&sqlite_form(&sql::page_sql()))?;
-        let mut rows = statement.query(params![workspace, all, limit, skip, after])?;
-        while let Some(row) = rows.next()? {
-            page.push_report(row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+/// A connection running a work's statements, in the transaction its
+/// [`Access`] asks for. A transaction not committed is rolled back when the
+/// session is dropped, also when the work panics, so the connection goes
+/// back to its mutex clean (as rusqlite's own `Transaction` would; that one
+/// cannot cross into the shared code, which needs a session it may send).
+struct SqliteSession<'c> {
+    connection: &'c mut Connection,
+}
+
+impl<'c> SqliteSession<'c> {
+    /// Opens the transaction `access` asks for: deferred for a snapshot (a
+    /// WAL reader's snapshot starts with its first read), immediate for a
+    /// write, so that it takes the write lock first or waits for it.
+    fn begin(connection: &'c mut Connection, access: Access) -> StoreResult<Self> {
+        let begin = match access {
+            Access::Statements => None,
+            Access::Snapshot => Some("BEGIN DEFERRED"),
+            Access::Write => Some("BEGIN IMMEDIATE"),
+        };
+        if let Some(begin) = begin {
+            connection.prepare_cached(begin)?.execute([])?;
         }
+        Ok(SqliteSession { connection })
     }
 
-    if let Some((first, last)) = page.id_range() {
-        for (which, query_text) in [
-            (Count::ActiveSchedules, sql::ACTIVE_SCHEDULES_SQL),
-            (Count::Explorations, sql::EXPLORATIONS_SQL),
-        ] {
-            let mut statement = transaction.prepare_cached(&sqlite_form(query_text))?;
-            let mut rows = statement.query(params![workspace, first, last])?;
-            while let Some(row) = rows.next()? {
-                page.set_count(which, row.get(0)?, row.get(1)?);
-            }
+    /// Commits a write, ends a snapshot (it wrote nothing to keep).
+    fn finish(self, access: Access) -> StoreResult<()> {
+        let end = match access {
+            Access::Statements => None,
+            Access::Snapshot => Some("ROLLBACK"),
+            Access::Write => Some("COMMIT"),
+        };
+        if let Some(end) = end {
+            self.connection.prepare_cached(end)?.execute([])?;
         }
-        for (which, query_text) in [
-            (EmailList::Editors, sql::EDITORS_SQL),
-            (
-                EmailList::ScheduledRunCreators,
-                sql::SCHEDULED_RUN_CREATORS_SQL,
-            ),
-        ] {
-            let mut statement = transaction.prepare_cached(&sqlite_form(query_text))?;
-            let mut rows = statement.query(params![workspace, first, last])?;
-            while let Some(row) = rows.next()? {
-                page.add_email(which, row.get(0)?, row.get(1)?);
-            }
-        }
-        let since = query.recent_since.as_micros();
-        let mut statement =
-            transaction.prepare_cached(&sqlite_form(sql::RECENT_MANUAL_RUNS_SQL))?;
-        let mut rows = statement.query(params![workspace, first, last, since])?;
-        while let Some(row) = rows.next()? {
-            page.add_recent_run(row.get(0)?, row.get(1)?, row.get(2)?);
+        Ok(())
+    }
+}
+
+impl Drop for SqliteSession<'_> {
+    fn drop(&mut self) {
+        if !self.connection.is_autocommit() {
+            // A failed rollback leaves nothing to do: SQLite rolls back
+            // what it could not keep.
+            let _ = self.connection.execute_batch("ROLLBACK");
         }
     }
-    Ok(page.finish(total_count))
+}
+
+/// Whether `error` says a statement would have broken a unique constraint.
+fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    error.sqlite_error().is_some_and(|error| {
+        matches!(
+            error.extended_code,
+            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        )
+    })
+}
+
+#[async_trait]
+impl Session for SqliteSession<'_> {
+    async fn rows(&mut self, query: Query<'_>, each: &mut EachRow<'_>) -> StoreResult<()> {
+        let mut prepared = self.connection.prepare_cached(query.statement.sqlite())?;
+        let mut rows = prepared.query(params_from_iter(query.params))?;
+        while let Some(row) = rows.next()? {
+            if each(row)?.is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn execute(&mut self, query: Query<'_>) -> StoreResult<Written> {
+        let mut prepared = self.connection.prepare_cached(query.statement.sqlite())?;
+        match prepared.execute(params_from_iter(query.params)) {
+            Ok(changed) => Ok(Written::Rows(changed as u64)),
+            Err(error) if is_unique_violation(&error) => Ok(Written::Duplicate),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// Runs `work` on `connection` to its end, here, on the blocking thread
+/// that holds the connection (see [`crate::storage::session`] for why
+/// polling once is enough).
+pub(super) fn run<T>(connection: &mut Connection, access: Access, work: Work<T>) -> StoreResult<T> {
+    let mut session = SqliteSession::begin(connection, access)?;
+    let result = now(work(&mut session))?;
+    session.finish(access)?;
+    Ok(result)
+}
+
+/// The output of a future that never waits: SQLite's sessions answer every
+/// statement before they return.
+fn now<T>(future: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(StoreError::Other(anyhow::anyhow!(
+            "work on a SQLite session waited, which it cannot"
+        ))),
+    }
 }
 
 /// A cursor is `{block_id}:{lines}`: the block to read on in, and how many of
@@ -119,148 +144,57 @@ fn parse_cursor(cursor: &LogCursor) -> StoreResult<(i64, usize)> {
         .ok_or_else(|| StoreError::Other(anyhow::anyhow!("`{}` is not a log cursor", cursor.0)))
 }
 
-pub(super) fn read_log(
-    connection: &mut Connection,
-    workspace: WorkspaceId,
-    from: Option<&LogCursor>,
-    limit: usize,
-) -> StoreResult<LogPage> {
-    let (first_block, mut skip) = from.map(parse_cursor).transpose()?.unwrap_or((0, 0));
-    let mut statement = connection.prepare_cached(
-        "SELECT block_id, bodies FROM event_blocks
-         WHERE workspace_id = ?1 AND block_id >= ?2 ORDER BY block_id",
-    )?;
-    let mut rows = statement.query(params![workspace, first_block])?;
-    let mut page = LogPage::default();
-    while let Some(row) = rows.next()? {
-        let block: i64 = row.get(0)?;
-        let bodies = super::log::block_text(row.get_ref(1)?)?;
-        let mut lines = bodies.split('\n').enumerate().skip(skip);
-        skip = 0;
-        for (line, body) in lines.by_ref() {
-            if page.events.len() == limit {
-                page.next = Some(LogCursor(format!("{block}:{line}")));
-                return Ok(page);
-            }
-            page.events.push(crate::storage::parse_stored_event(
-                format_args!("in block {block}, line {}", line + 1),
-                body,
-            )?);
-        }
-    }
-    Ok(page)
-}
-
-/// The one row of a statement kept prepared on the connection: every page
-/// runs the same few statements, and parsing them anew showed in profiles.
-fn query_one<T>(
-    transaction: &rusqlite::Transaction<'_>,
-    sql: &str,
-    params: impl rusqlite::Params,
-    row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
-    transaction.prepare_cached(sql)?.query_row(params, row)
-}
-
-fn limit_offset(page: PageRequest) -> (i64, i64) {
-    (
-        i64::try_from(page.per_page).unwrap_or(i64::MAX),
-        i64::try_from(page.offset()).unwrap_or(i64::MAX),
+/// The blocks from `$2` on. A block is a BLOB (a zstd frame) or, written
+/// before schema version 6, TEXT: each comes in its own column, so the
+/// reader can tell them apart.
+static LOG_BLOCKS: std::sync::LazyLock<Statement> = std::sync::LazyLock::new(|| {
+    Statement::new(
+        "SELECT block_id,
+        CASE WHEN typeof(bodies) = 'text' THEN bodies END,
+        CASE WHEN typeof(bodies) = 'blob' THEN bodies END
+    FROM event_blocks WHERE workspace_id = $1 AND block_id >= $2 ORDER BY block_id",
     )
-}
+});
 
-fn count(total: i64) -> u64 {
-    u64::try_from(total).unwrap_or(0)
-}
-
-pub(super) fn reports(
-    connection: &mut Connection,
-    positions: &PositionCache,
+/// The log in block order, `limit` events at most from `from` on.
+pub(super) fn log_work(
     workspace: WorkspaceId,
-    page: PageRequest,
-    filter: SpaceFilter,
-) -> StoreResult<Page<ReportRow>> {
-    let transaction = connection.transaction()?;
-    let all = filter == SpaceFilter::All;
-    let (total, after, skip) = locate(&transaction, positions, workspace, all, page.offset())?;
-    let (limit, _) = limit_offset(page);
-    let mut statement = transaction.prepare_cached(&sqlite_form(&listings::reports_page_sql()))?;
-    let items = statement
-        .query_map(params![workspace, all, limit, skip, after], |row| {
-            Ok(ReportRow::from(ReportColumns {
-                report_id: row.get(0)?,
-                report_token: row.get(1)?,
-                name: row.get(2)?,
-                description: row.get(3)?,
-                created_at: row.get(4)?,
-                edited_at: row.get(5)?,
-                definition_at: row.get(6)?,
-                space_at: row.get(7)?,
-                last_run_at: row.get(8)?,
-                last_run_token: row.get(9)?,
-                last_run_state: row.get(10)?,
-                last_successful_run_at: row.get(11)?,
-                last_viewed_at: row.get(12)?,
-                creator_email: row.get(13)?,
-                space_token: row.get(14)?,
-            }))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page::new(total, items))
-}
-
-pub(super) fn spaces(
-    connection: &mut Connection,
-    workspace: WorkspaceId,
-    page: PageRequest,
-    filter: SpaceFilter,
-) -> StoreResult<Page<SpaceRow>> {
-    let transaction = connection.transaction()?;
-    let all = filter == SpaceFilter::All;
-    let total: i64 = query_one(
-        &transaction,
-        &sqlite_form(&listings::spaces_count_sql()),
-        params![workspace, all],
-        |row| row.get(0),
-    )?;
-    let (limit, offset) = limit_offset(page);
-    let mut statement = transaction.prepare_cached(&sqlite_form(&listings::spaces_page_sql()))?;
-    let items = statement
-        .query_map(params![workspace, all, limit, offset], |row| {
-            Ok(SpaceRow {
-                id: row.get(0)?,
-                token: row.get(1)?,
-                name: row.get(2)?,
-                description: row.get(3)?,
-                space_type: row.get(4)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page::new(count(total), items))
-}
-
-pub(super) fn members(
-    connection: &mut Connection,
-    workspace: WorkspaceId,
-    page: PageRequest,
-) -> StoreResult<Page<MemberRow>> {
-    let transaction = connection.transaction()?;
-    let total: i64 = query_one(
-        &transaction,
-        &sqlite_form(listings::MEMBERS_COUNT_SQL),
-        [workspace],
-        |row| row.get(0),
-    )?;
-    let (limit, offset) = limit_offset(page);
-    let mut statement = transaction.prepare_cached(&sqlite_form(listings::MEMBERS_PAGE_SQL))?;
-    let items = statement
-        .query_map(params![workspace, limit, offset], |row| {
-            Ok(MemberRow {
-                email: row.get(0)?,
-                username: row.get(1)?,
-                name: row.get(2)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page::new(count(total), items))
+    from: Option<LogCursor>,
+    limit: usize,
+) -> Work<LogPage> {
+    let from = from.as_ref().map(parse_cursor).transpose();
+    work(move |session| {
+        Box::pin(async move {
+            let (first_block, mut skip) = from?.unwrap_or((0, 0));
+            let mut page = LogPage::default();
+            let params = [workspace.into(), first_block.into()];
+            session
+                .rows(LOG_BLOCKS.with(&params), &mut |row| {
+                    let block: i64 = row.get(0)?;
+                    let text: Option<String> = row.get(1)?;
+                    let frame: Option<Vec<u8>> = row.get(2)?;
+                    let value = match (&text, &frame) {
+                        (Some(text), _) => ValueRef::Text(text.as_bytes()),
+                        (None, Some(frame)) => ValueRef::Blob(frame),
+                        (None, None) => ValueRef::Null,
+                    };
+                    let bodies = super::log::block_text(value)?;
+                    let mut lines = bodies.split('\n').enumerate().skip(skip);
+                    skip = 0;
+                    for (line, body) in lines.by_ref() {
+                        if page.events.len() == limit {
+                            page.next = Some(LogCursor(format!("{block}:{line}")));
+                            return Ok(ControlFlow::Break(()));
+                        }
+                        page.events.push(crate::storage::parse_stored_event(
+                            format_args!("in block {block}, line {}", line + 1),
+                            body,
+                        )?);
+                    }
+                    Ok(ControlFlow::Continue(()))
+                })
+                .await?;
+            Ok(page)
+        })
+    })
 }

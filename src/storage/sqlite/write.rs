@@ -4,15 +4,14 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use rusqlite::types::ToSqlOutput;
-use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior, params_from_iter};
 use tokio::sync::mpsc;
 
 use super::folding::{Folded, Folder};
 use super::log;
-use crate::domain::state::{Changes, ListingChange};
-use crate::storage::report_stats::sqlite_form;
+use crate::domain::state::Changes;
+use crate::storage::listing_version::{self, BUMP_VERSION, LARGEST_REPORT_ID};
 use crate::storage::rows::{MergePicker, SqlValue, table_rows};
-use crate::storage::sql;
 use crate::storage::{
     EventChunk, IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId,
 };
@@ -50,10 +49,12 @@ pub(super) fn ingest_stream(
                 for folded in folder.finish()? {
                     apply(folded)?;
                 }
-                if summary.accepted > 0 {
+                let bump =
+                    listing_version::version_bump(workspace, summary.accepted, listings_changed);
+                if let Some(params) = bump {
                     transaction
-                        .prepare_cached(&sqlite_form(sql::BUMP_VERSION_SQL))?
-                        .execute(params![workspace, listings_changed])?;
+                        .prepare_cached(BUMP_VERSION.sqlite())?
+                        .execute(params_from_iter(params))?;
                 }
                 transaction.commit()?;
                 return Ok(summary);
@@ -64,27 +65,18 @@ pub(super) fn ingest_stream(
     }
 }
 
-/// Whether merging `changes` moves reports already listed, so that the
-/// remembered starts of pages (see [`crate::storage::positions`]) no longer
-/// hold. Reports created with ids above every report row the workspace has
-/// only lengthen the listing, which readers see by walking its end: new
-/// reports, the common case, keep deep pages cheap. This is decided before
-/// the merge, under SQLite's single writer, so no other batch interleaves.
+/// Whether merging `changes` moves reports already listed: SQLite has one
+/// writer (see [`listing_version::reorders_for_single_writer`]).
 fn reorders_listing(
     transaction: &Transaction<'_>,
     workspace: WorkspaceId,
     changes: &Changes,
 ) -> rusqlite::Result<bool> {
-    match changes.report_listing_change() {
-        ListingChange::None => Ok(false),
-        ListingChange::Reordered => Ok(true),
-        ListingChange::CreatedOrMovedFrom(first) => {
-            let largest: Option<i64> = transaction
-                .prepare_cached("SELECT max(report_id) FROM reports WHERE workspace_id = ?1")?
-                .query_row([workspace], |row| row.get(0))?;
-            Ok(largest.is_some_and(|largest| largest >= first.get()))
-        }
-    }
+    listing_version::reorders_for_single_writer(changes, || {
+        transaction
+            .prepare_cached(LARGEST_REPORT_ID.sqlite())?
+            .query_row([workspace], |row| row.get(0))
+    })
 }
 
 /// Records a chunk's event ids in `event_ids`, the idempotency check:

@@ -1,0 +1,256 @@
+//! What a backend provides, and [`Store`] written once over it.
+//!
+//! A backend runs [`Work`] on its connections ([`Backend::run`]), keeps the
+//! positions of its listings, and stores batches and reads its event log
+//! its own way (their formats differ). Everything else a [`Store`] does is
+//! SQL shared by both databases ([`super::records`], the pages of
+//! [`super::report_stats`] and [`super::listings`]), so it is written here,
+//! once, and every [`Backend`] is a [`Store`].
+
+use std::future::Future;
+use std::sync::{Arc, LazyLock};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use super::listing_version::PositionCache;
+use super::records;
+use super::session::{Access, Statement, Work, work};
+use super::{
+    ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
+    ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey, StoredSignatureToken,
+    Workspace, WorkspaceId, listings, report_stats,
+};
+use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
+use crate::domain::stats::{ReportStat, SpaceFilter};
+use crate::domain::{Timestamp, WorkspaceName};
+
+/// A database the service can run on.
+pub trait Backend: Send + Sync + 'static {
+    /// Runs `work` on a session of the kind `access` names, to its end:
+    /// committed if it asked to write and succeeded, rolled back otherwise.
+    fn run<T: Send + 'static>(
+        &self,
+        access: Access,
+        work: Work<T>,
+    ) -> impl Future<Output = StoreResult<T>> + Send;
+
+    /// The positions of this store's listings, shared by its readers.
+    fn positions(&self) -> &Arc<PositionCache>;
+
+    /// Stores a stream of events in one transaction (see [`IngestMessage`]).
+    fn store_events(
+        &self,
+        workspace: WorkspaceId,
+        messages: mpsc::Receiver<IngestMessage>,
+    ) -> impl Future<Output = StoreResult<IngestSummary>> + Send;
+
+    /// Reads about `limit` events of the log from `from` on, on
+    /// [`Access::Statements`] (see [`Store::read_log`]).
+    fn log_work(workspace: WorkspaceId, from: Option<LogCursor>, limit: usize) -> Work<LogPage>;
+
+    /// How many schema migrations have run: one row, one integer.
+    fn schema_version_statement() -> &'static Statement;
+}
+
+/// Revokes a live key or token with `statement`; whether there was one.
+/// Whether a token from a request can name a stored one. Nothing stored
+/// holds a NUL (every string stored is parsed, and refuses it), and
+/// PostgreSQL refuses to bind one at all, an error rather than a miss: so a
+/// token with a NUL names nothing, on either backend.
+fn can_be_stored(token: &str) -> bool {
+    !token.contains('\0')
+}
+
+async fn revoke<B: Backend>(
+    backend: &B,
+    statement: &'static Statement,
+    workspace: WorkspaceId,
+    token: &str,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    if !can_be_stored(token) {
+        return Ok(false);
+    }
+    let token = token.to_owned();
+    let write =
+        work(move |session| Box::pin(records::revoke(session, statement, workspace, token, now)));
+    backend.run(Access::Write, write).await
+}
+
+#[async_trait]
+impl<B: Backend> Store for B {
+    async fn create_workspace(
+        &self,
+        name: &WorkspaceName,
+        key: &ApiKeyRecord,
+        now: Timestamp,
+    ) -> StoreResult<Workspace> {
+        let (name, key) = (name.clone(), key.clone());
+        let write =
+            work(move |session| Box::pin(records::create_workspace(session, name, key, now)));
+        self.run(Access::Write, write).await
+    }
+
+    async fn workspace(&self, name: &WorkspaceName) -> StoreResult<Option<Workspace>> {
+        let name = name.clone();
+        let lookup = work(move |session| Box::pin(records::workspace(session, name)));
+        self.run(Access::Statements, lookup).await
+    }
+
+    async fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
+        let lookup = work(move |session| Box::pin(records::workspaces(session)));
+        self.run(Access::Statements, lookup).await
+    }
+
+    async fn insert_api_key(&self, workspace: WorkspaceId, key: &ApiKeyRecord) -> StoreResult<()> {
+        let key = key.clone();
+        let write = work(move |session| Box::pin(records::insert_api_key(session, workspace, key)));
+        self.run(Access::Write, write).await
+    }
+
+    async fn api_keys(&self, workspace: WorkspaceId) -> StoreResult<Vec<ApiKeyRecord>> {
+        let lookup = work(move |session| Box::pin(records::api_keys(session, workspace)));
+        self.run(Access::Statements, lookup).await
+    }
+
+    async fn api_key(&self, token: &str) -> StoreResult<Option<StoredApiKey>> {
+        if !can_be_stored(token) {
+            return Ok(None);
+        }
+        let token = token.to_owned();
+        let lookup = work(move |session| Box::pin(records::api_key(session, token)));
+        self.run(Access::Statements, lookup).await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        workspace: WorkspaceId,
+        token: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        revoke(self, &records::REVOKE_API_KEY, workspace, token, now).await
+    }
+
+    async fn create_signature_token(
+        &self,
+        workspace: WorkspaceId,
+        record: &SignatureTokenRecord,
+    ) -> StoreResult<()> {
+        let record = record.clone();
+        let write = work(move |session| {
+            Box::pin(records::create_signature_token(session, workspace, record))
+        });
+        self.run(Access::Write, write).await
+    }
+
+    async fn signature_tokens(
+        &self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Vec<SignatureTokenRecord>> {
+        let lookup = work(move |session| Box::pin(records::signature_tokens(session, workspace)));
+        self.run(Access::Statements, lookup).await
+    }
+
+    async fn signature_token(&self, token: &str) -> StoreResult<Option<StoredSignatureToken>> {
+        if !can_be_stored(token) {
+            return Ok(None);
+        }
+        let token = token.to_owned();
+        let lookup = work(move |session| Box::pin(records::signature_token(session, token)));
+        self.run(Access::Statements, lookup).await
+    }
+
+    async fn revoke_signature_token(
+        &self,
+        workspace: WorkspaceId,
+        token: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        revoke(
+            self,
+            &records::REVOKE_SIGNATURE_TOKEN,
+            workspace,
+            token,
+            now,
+        )
+        .await
+    }
+
+    async fn ingest_stream(
+        &self,
+        workspace: WorkspaceId,
+        messages: mpsc::Receiver<IngestMessage>,
+    ) -> StoreResult<IngestSummary> {
+        self.store_events(workspace, messages).await
+    }
+
+    async fn report_stats(
+        &self,
+        workspace: WorkspaceId,
+        query: ReportStatsQuery,
+    ) -> StoreResult<Page<ReportStat>> {
+        let positions = Arc::clone(self.positions());
+        let page = work(move |session| {
+            Box::pin(async move { report_stats::page(session, &positions, workspace, query).await })
+        });
+        self.run(Access::Snapshot, page).await
+    }
+
+    async fn reports(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<ReportRow>> {
+        let positions = Arc::clone(self.positions());
+        let page = work(move |session| {
+            Box::pin(async move {
+                listings::reports(session, &positions, workspace, page, filter).await
+            })
+        });
+        self.run(Access::Snapshot, page).await
+    }
+
+    async fn spaces(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<SpaceRow>> {
+        let page =
+            work(move |session| Box::pin(listings::spaces(session, workspace, page, filter)));
+        self.run(Access::Snapshot, page).await
+    }
+
+    async fn members(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+    ) -> StoreResult<Page<MemberRow>> {
+        let page = work(move |session| Box::pin(listings::members(session, workspace, page)));
+        self.run(Access::Snapshot, page).await
+    }
+
+    async fn read_log(
+        &self,
+        workspace: WorkspaceId,
+        from: Option<&LogCursor>,
+        limit: usize,
+    ) -> StoreResult<LogPage> {
+        let read = B::log_work(workspace, from.cloned(), limit);
+        self.run(Access::Statements, read).await
+    }
+
+    async fn schema_version(&self) -> StoreResult<u32> {
+        let lookup = work(|session| Box::pin(session.one(B::schema_version_statement().with(&[]))));
+        let version: i64 = self.run(Access::Statements, lookup).await?;
+        Ok(u32::try_from(version).unwrap_or(u32::MAX))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        static PING: LazyLock<Statement> = LazyLock::new(|| Statement::new("SELECT 1"));
+        let lookup = work(|session| Box::pin(session.each(PING.with(&[]), |_| Ok(()))));
+        self.run(Access::Statements, lookup).await
+    }
+}

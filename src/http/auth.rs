@@ -3,7 +3,8 @@
 //!
 //! Two credentials exist (SPEC section 5): the workspace API key, sent as
 //! HTTP Basic `token:secret`, and signature tokens, sent as
-//! `Bearer base64("token:access_key:access_secret")`. The order of checks is
+//! `Bearer base64("token:access_key:access_secret")`, in exactly one
+//! `Authorization` header (two are a 400). The order of checks is
 //! part of the contract: first the credential must be valid (else 401,
 //! before anything about any workspace is revealed), then within its rate
 //! limit (else 429), then it must belong to the workspace in the path (else
@@ -69,9 +70,17 @@ fn decoded(encoded: &str) -> Result<String, ApiError> {
 }
 
 fn presented_credentials(parts: &Parts) -> Result<Presented, ApiError> {
-    let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized(
+    let mut headers = parts.headers.get_all(AUTHORIZATION).iter();
+    let header = headers.next().ok_or(ApiError::Unauthorized(
         "Authentication required: send a workspace API key (Basic) or a signature token (Bearer)",
     ))?;
+    // With two headers, which one counts would be up to each proxy and
+    // library on the way; refuse rather than pick one.
+    if headers.next().is_some() {
+        return Err(ApiError::BadRequest(
+            "Send one Authorization header; this request has several".to_owned(),
+        ));
+    }
     let value = header.to_str().map_err(|_| MALFORMED)?;
     let (scheme, encoded) = value.trim().split_once(' ').ok_or(MALFORMED)?;
     if scheme.eq_ignore_ascii_case("basic") {

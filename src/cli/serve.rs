@@ -82,6 +82,26 @@ pub struct ServerArgs {
     )]
     pub page_cache_bytes: usize,
 
+    /// Seconds a connection may take to send a request's headers (and may
+    /// stay idle between requests) before it is closed.
+    #[arg(
+        long,
+        env = "REPORTSTATS_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = Settings::default().header_read_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub header_read_timeout_seconds: u64,
+
+    /// Connections served at once; further ones wait to be accepted until
+    /// one closes.
+    #[arg(
+        long,
+        env = "REPORTSTATS_MAX_CONNECTIONS",
+        default_value_t = Settings::default().max_connections,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub max_connections: usize,
+
     /// Stop the server's clock at this RFC 3339 instant: statistics are then
     /// computed as of it. For tests and reproducible examples.
     #[arg(long, env = "REPORTSTATS_FROZEN_CLOCK", value_parser = parse_instant)]
@@ -110,6 +130,8 @@ impl ServerArgs {
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
             cors_origins,
             page_cache_bytes: self.page_cache_bytes,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+            max_connections: self.max_connections,
         })
     }
 

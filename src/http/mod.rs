@@ -12,6 +12,7 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod report_stats;
 pub mod reports;
+pub mod server;
 pub mod signature_tokens;
 pub mod spaces;
 
@@ -57,6 +58,12 @@ pub struct Settings {
     pub cors_origins: Vec<HeaderValue>,
     /// Memory for rendered pages (see [`page_cache`]); 0 turns caching off.
     pub page_cache_bytes: usize,
+    /// A connection that has not sent a whole request head this long after
+    /// it opened, or after its previous answer, is closed (see [`server`]).
+    pub header_read_timeout: Duration,
+    /// Connections served at once; past it, new ones wait in the kernel's
+    /// listen queue until one closes (see [`server`]).
+    pub max_connections: usize,
 }
 
 impl Default for Settings {
@@ -71,6 +78,10 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
             page_cache_bytes: 64 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            // Half the usual 1,024 file descriptors, leaving the rest for
+            // the database, the listeners and the logs.
+            max_connections: 512,
         }
     }
 }
@@ -206,13 +217,12 @@ async fn enforce_timeout(State(state): State<AppState>, request: Request, next: 
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight.
+/// requests in flight; connections are limited as [`server`] describes.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let settings = state.settings.clone();
+    server::run(listener, app(state), &settings, shutdown).await
 }

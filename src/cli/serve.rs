@@ -55,6 +55,16 @@ pub struct ServerArgs {
     )]
     pub rate_limit_per_minute: u32,
 
+    /// Failed authentications per minute allowed from one client address
+    /// and against one token (also the burst); past it, 429. 0 turns the
+    /// throttle off.
+    #[arg(
+        long,
+        env = "REPORTSTATS_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = Settings::default().auth_failures_per_minute
+    )]
+    pub auth_failures_per_minute: u32,
+
     /// Seconds before an unanswered request gets a 503.
     #[arg(
         long,
@@ -127,6 +137,7 @@ impl ServerArgs {
             max_body_bytes: self.max_body_bytes,
             max_batch_events: self.max_batch_events,
             rate_limit_per_minute: self.rate_limit_per_minute,
+            auth_failures_per_minute: self.auth_failures_per_minute,
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
             cors_origins,
             page_cache_bytes: self.page_cache_bytes,

@@ -3,6 +3,7 @@
 //! cannot drift apart) and serves it at `/openapi.json`.
 
 pub mod auth;
+pub mod auth_failures;
 pub mod error;
 pub mod events;
 pub mod health;
@@ -33,6 +34,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
+use self::auth_failures::AuthFailures;
 use self::error::ApiError;
 use self::page_cache::PageCache;
 use self::rate_limit::RateLimiter;
@@ -52,6 +54,9 @@ pub struct Settings {
     pub max_batch_events: usize,
     /// Requests per minute per credential (also the burst); 0 is no limit.
     pub rate_limit_per_minute: u32,
+    /// Failed authentications per minute per client address and per token
+    /// (also the burst; see [`auth_failures`]); 0 is no limit.
+    pub auth_failures_per_minute: u32,
     /// A request still unanswered after this long gets a 503.
     pub request_timeout: Duration,
     /// Origins whose browser pages may call the API with credentials.
@@ -75,6 +80,7 @@ impl Default for Settings {
             max_body_bytes: 32 * 1024 * 1024,
             max_batch_events: 100_000,
             rate_limit_per_minute: 6_000,
+            auth_failures_per_minute: 30,
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
             page_cache_bytes: 64 * 1024 * 1024,
@@ -93,6 +99,7 @@ pub struct AppState {
     pub clock: SharedClock,
     pub settings: Arc<Settings>,
     pub rate_limiter: Arc<RateLimiter>,
+    pub auth_failures: Arc<AuthFailures>,
     pub page_cache: Arc<PageCache>,
 }
 
@@ -102,6 +109,7 @@ impl AppState {
             store,
             clock,
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limit_per_minute)),
+            auth_failures: Arc::new(AuthFailures::new(settings.auth_failures_per_minute)),
             page_cache: Arc::new(PageCache::new(settings.page_cache_bytes)),
             settings: Arc::new(settings),
         }

@@ -102,13 +102,13 @@ pub struct ServerArgs {
     )]
     pub header_read_timeout_seconds: u64,
 
-    /// Connections served at once; further ones wait to be accepted until
-    /// one closes.
+    /// Connections open at once; past it, a new one replaces the one idle
+    /// longest, or waits to be accepted while all are busy.
     #[arg(
         long,
         env = "REPORTSTATS_MAX_CONNECTIONS",
         default_value_t = Settings::default().max_connections,
-        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000)
     )]
     pub max_connections: usize,
 

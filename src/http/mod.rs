@@ -66,8 +66,8 @@ pub struct Settings {
     /// A connection that has not sent a whole request head this long after
     /// it opened, or after its previous answer, is closed (see [`server`]).
     pub header_read_timeout: Duration,
-    /// Connections served at once; past it, new ones wait in the kernel's
-    /// listen queue until one closes (see [`server`]).
+    /// Connections open at once; past it, a new one replaces the one idle
+    /// longest, or waits to be accepted while all are busy (see [`server`]).
     pub max_connections: usize,
 }
 

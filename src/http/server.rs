@@ -13,9 +13,11 @@
 //!   and every slot is taken, the connection that has been *waiting* longest
 //!   (for its first request head, in the middle of sending one, or idle
 //!   between requests) is closed to make room, at once if it never started
-//!   a request, else as soon as its last answer is written. A client that
-//!   trickles headers thus holds a slot only until someone needs it, and a
-//!   normal request is served at once. Only when every connection is in the
+//!   a request, else as soon as its last answer is written; but not before
+//!   it has waited a second, so a flood of new connections cannot close each
+//!   one before it is read. A client that trickles headers thus holds a
+//!   slot only until someone needs it, and a normal request is served at
+//!   once, or within the second. Only when every connection is in the
 //!   middle of a request does a new one wait, in the kernel's listen queue
 //!   (taking no file descriptor of the process), for the first slot to free
 //!   up: it is queued, never refused.
@@ -31,7 +33,7 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -49,6 +51,12 @@ use super::Settings;
 /// How long to pause accepting after an error such as "too many open
 /// files", which would otherwise repeat at once in a busy loop.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_secs(1);
+
+/// A connection waits at least this long before it can be made to give up
+/// its slot: time for a client whose request is already on its way to be
+/// read, even on a loaded server, so that a flood of new connections cannot
+/// close each one before it is heard.
+const LEAST_WAIT_BEFORE_MAKING_ROOM: Duration = Duration::from_secs(1);
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets the
 /// requests in flight finish. Handlers can extract the client's address as
@@ -177,15 +185,19 @@ async fn free_slot(slots: &Arc<Semaphore>, waiting: &Waiting) -> OwnedSemaphoreP
             Err(TryAcquireError::NoPermits) => {}
             Err(TryAcquireError::Closed) => unreachable!("the semaphore is never closed"),
         }
-        if waiting.close_longest_waiting() {
+        match waiting.close_longest_waiting() {
             // Its slot comes back as soon as it has closed.
-            return next_slot(slots).await;
-        }
-        // Every connection is in the middle of a request: take the first
-        // slot to free up, or make room once a connection starts waiting.
-        tokio::select! {
-            slot = next_slot(slots) => return slot,
-            () = waiting.started.notified() => {}
+            MakingRoom::Closing => return next_slot(slots).await,
+            MakingRoom::NotBefore(instant) => tokio::select! {
+                slot = next_slot(slots) => return slot,
+                () = tokio::time::sleep_until(instant.into()) => {}
+            },
+            // Every connection is in the middle of a request: take the first
+            // slot to free up, or make room once a connection starts waiting.
+            MakingRoom::NoneWaiting => tokio::select! {
+                slot = next_slot(slots) => return slot,
+                () = waiting.started.notified() => {}
+            },
         }
     }
 }
@@ -209,7 +221,16 @@ struct Waiting {
 #[derive(Default)]
 struct WaitingQueue {
     next_place: u64,
-    by_place: BTreeMap<u64, Arc<Notify>>,
+    /// When each started waiting, and how to tell it to make room.
+    by_place: BTreeMap<u64, (Instant, Arc<Notify>)>,
+}
+
+enum MakingRoom {
+    /// The connection waiting longest is closing.
+    Closing,
+    /// The connection waiting longest may be closed from then on.
+    NotBefore(Instant),
+    NoneWaiting,
 }
 
 impl Waiting {
@@ -222,7 +243,7 @@ impl Waiting {
             let mut queue = self.lock();
             let place = queue.next_place;
             queue.next_place += 1;
-            queue.by_place.insert(place, make_room);
+            queue.by_place.insert(place, (Instant::now(), make_room));
             place
         };
         self.started.notify_one();
@@ -237,15 +258,21 @@ impl Waiting {
         self.lock().by_place.remove(&place);
     }
 
-    /// Asks the connection waiting longest to close; false if none waits.
-    fn close_longest_waiting(&self) -> bool {
-        match self.lock().by_place.pop_first() {
-            Some((_, make_room)) => {
-                make_room.notify_one();
-                true
-            }
-            None => false,
+    /// Asks the connection waiting longest to close, if it has waited
+    /// [`LEAST_WAIT_BEFORE_MAKING_ROOM`].
+    fn close_longest_waiting(&self) -> MakingRoom {
+        let mut queue = self.lock();
+        let Some(longest) = queue.by_place.first_entry() else {
+            return MakingRoom::NoneWaiting;
+        };
+        let (since, _) = longest.get();
+        let allowed_from = *since + LEAST_WAIT_BEFORE_MAKING_ROOM;
+        if Instant::now() < allowed_from {
+            return MakingRoom::NotBefore(allowed_from);
         }
+        let (_, make_room) = longest.remove();
+        make_room.notify_one();
+        MakingRoom::Closing
     }
 }
 

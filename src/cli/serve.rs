@@ -55,6 +55,16 @@ pub struct ServerArgs {
     )]
     pub rate_limit_per_minute: u32,
 
+    /// Failed authentications per minute allowed from one client address
+    /// and against one token (also the burst); past it, 429. 0 turns the
+    /// throttle off.
+    #[arg(
+        long,
+        env = "REPORTSTATS_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = Settings::default().auth_failures_per_minute
+    )]
+    pub auth_failures_per_minute: u32,
+
     /// Seconds before an unanswered request gets a 503.
     #[arg(
         long,
@@ -82,6 +92,26 @@ pub struct ServerArgs {
     )]
     pub page_cache_bytes: usize,
 
+    /// Seconds a connection may take to send a request's headers (and may
+    /// stay idle between requests) before it is closed.
+    #[arg(
+        long,
+        env = "REPORTSTATS_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = Settings::default().header_read_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub header_read_timeout_seconds: u64,
+
+    /// Connections open at once; past it, a new one replaces the one idle
+    /// longest, or waits to be accepted while all are busy.
+    #[arg(
+        long,
+        env = "REPORTSTATS_MAX_CONNECTIONS",
+        default_value_t = Settings::default().max_connections,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000)
+    )]
+    pub max_connections: usize,
+
     /// Stop the server's clock at this RFC 3339 instant: statistics are then
     /// computed as of it. For tests and reproducible examples.
     #[arg(long, env = "REPORTSTATS_FROZEN_CLOCK", value_parser = parse_instant)]
@@ -107,9 +137,12 @@ impl ServerArgs {
             max_body_bytes: self.max_body_bytes,
             max_batch_events: self.max_batch_events,
             rate_limit_per_minute: self.rate_limit_per_minute,
+            auth_failures_per_minute: self.auth_failures_per_minute,
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
             cors_origins,
             page_cache_bytes: self.page_cache_bytes,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+            max_connections: self.max_connections,
         })
     }
 

@@ -3,15 +3,23 @@
 //!
 //! Two credentials exist (SPEC section 5): the workspace API key, sent as
 //! HTTP Basic `token:secret`, and signature tokens, sent as
-//! `Bearer base64("token:access_key:access_secret")`. The order of checks is
-//! part of the contract: first the credential must be valid (else 401,
-//! before anything about any workspace is revealed), then within its rate
-//! limit (else 429), then it must belong to the workspace in the path (else
-//! 404, the same answer whether that workspace exists or not).
+//! `Bearer base64("token:access_key:access_secret")`, in exactly one
+//! `Authorization` header (two are a 400). The order of checks is
+//! part of the contract: first the client's address must be within its
+//! budget of failed authentications (else 429, see [`auth_failures`]), then
+//! the credential must be valid (else 401, before anything about any
+//! workspace is revealed; or 429 once its token is over its failure budget),
+//! then within its rate limit (else 429), then it must belong to the
+//! workspace in the path (else 404, the same answer whether that workspace
+//! exists or not).
+//!
+//! [`auth_failures`]: super::auth_failures
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::{ConnectInfo, FromRequestParts, Path};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
@@ -69,9 +77,17 @@ fn decoded(encoded: &str) -> Result<String, ApiError> {
 }
 
 fn presented_credentials(parts: &Parts) -> Result<Presented, ApiError> {
-    let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized(
+    let mut headers = parts.headers.get_all(AUTHORIZATION).iter();
+    let header = headers.next().ok_or(ApiError::Unauthorized(
         "Authentication required: send a workspace API key (Basic) or a signature token (Bearer)",
     ))?;
+    // With two headers, which one counts would be up to each proxy and
+    // library on the way; refuse rather than pick one.
+    if headers.next().is_some() {
+        return Err(ApiError::BadRequest(
+            "Send one Authorization header; this request has several".to_owned(),
+        ));
+    }
     let value = header.to_str().map_err(|_| MALFORMED)?;
     let (scheme, encoded) = value.trim().split_once(' ').ok_or(MALFORMED)?;
     if scheme.eq_ignore_ascii_case("basic") {
@@ -110,21 +126,33 @@ struct Authenticated {
     kind: CredentialKind,
 }
 
-/// Checks the presented credential, or answers 401.
-async fn authenticate(state: &AppState, presented: &Presented) -> Result<Authenticated, ApiError> {
+/// What checking a presented credential found.
+enum Verdict {
+    Valid(Authenticated),
+    /// An unknown token or a wrong secret: what guessing looks like, and
+    /// what the failure budgets count.
+    Wrong,
+    /// A signature token whose secrets are right but whose time is up.
+    Expired,
+}
+
+/// Checks the presented credential.
+async fn authenticate(state: &AppState, presented: &Presented) -> Result<Verdict, ApiError> {
     match presented {
         Presented::Basic { token, secret } => match state.store.api_key(token).await? {
-            Some(key) if secret_matches(secret, &key.secret_hash) => Ok(Authenticated {
-                workspace: key.workspace,
-                workspace_version: key.workspace_version,
-                kind: CredentialKind::ApiKey,
-            }),
-            Some(_) => Err(INVALID),
+            Some(key) if secret_matches(secret, &key.secret_hash) => {
+                Ok(Verdict::Valid(Authenticated {
+                    workspace: key.workspace,
+                    workspace_version: key.workspace_version,
+                    kind: CredentialKind::ApiKey,
+                }))
+            }
+            Some(_) => Ok(Verdict::Wrong),
             None => {
                 // Spend the same hashing time as for a known token, so
                 // timing does not tell which tokens exist.
                 let _ = hash_secret(secret);
-                Err(INVALID)
+                Ok(Verdict::Wrong)
             }
         },
         Presented::Bearer {
@@ -137,20 +165,20 @@ async fn authenticate(state: &AppState, presented: &Presented) -> Result<Authent
                 let key_matches = secret_matches(access_key, &stored.record.access_key_hash);
                 let secret_ok = secret_matches(access_secret, &stored.record.access_secret_hash);
                 if !(key_matches & secret_ok) {
-                    return Err(INVALID);
+                    return Ok(Verdict::Wrong);
                 }
                 if stored.record.expires_at <= state.clock.now() {
-                    return Err(ApiError::Unauthorized("The signature token has expired"));
+                    return Ok(Verdict::Expired);
                 }
-                Ok(Authenticated {
+                Ok(Verdict::Valid(Authenticated {
                     workspace: stored.workspace,
                     workspace_version: stored.workspace_version,
                     kind: CredentialKind::SignatureToken,
-                })
+                }))
             }
             None => {
                 let _ = (hash_secret(access_key), hash_secret(access_secret));
-                Err(INVALID)
+                Ok(Verdict::Wrong)
             }
         },
     }
@@ -170,24 +198,55 @@ async fn workspace_segment(parts: &mut Parts, state: &AppState) -> Result<String
     params.remove("workspace").ok_or(ApiError::NotFound)
 }
 
-/// Authenticates, applies the rate limit, and checks the workspace.
+/// The TCP peer's address, when the request came over a socket.
+fn client_address(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip())
+}
+
+fn too_many_requests(wait: Duration) -> ApiError {
+    ApiError::TooManyRequests {
+        retry_after_seconds: wait.as_secs_f64().ceil().max(1.0) as u64,
+    }
+}
+
+/// Authenticates within the failure budgets, applies the rate limit, and
+/// checks the workspace.
 async fn authorize(
     parts: &mut Parts,
     state: &AppState,
     admin: bool,
 ) -> Result<Authenticated, ApiError> {
     let presented = presented_credentials(parts)?;
-    let authenticated = authenticate(state, &presented).await?;
+    let address = client_address(parts);
+    state
+        .auth_failures
+        .admit(address)
+        .map_err(too_many_requests)?;
+    let authenticated = match authenticate(state, &presented).await? {
+        Verdict::Valid(authenticated) => authenticated,
+        Verdict::Wrong => {
+            state
+                .auth_failures
+                .record_failure(address, credential_token(&presented))
+                .map_err(too_many_requests)?;
+            return Err(INVALID);
+        }
+        Verdict::Expired => {
+            return Err(ApiError::Unauthorized("The signature token has expired"));
+        }
+    };
     if admin && authenticated.kind != CredentialKind::ApiKey {
         return Err(ApiError::Unauthorized(
             "This endpoint needs the workspace API key (HTTP Basic); signature tokens are read-only",
         ));
     }
-    if let Err(wait) = state.rate_limiter.check(credential_token(&presented)) {
-        return Err(ApiError::TooManyRequests {
-            retry_after_seconds: wait.as_secs_f64().ceil().max(1.0) as u64,
-        });
-    }
+    state
+        .rate_limiter
+        .check(credential_token(&presented))
+        .map_err(too_many_requests)?;
     if workspace_segment(parts, state).await? != authenticated.workspace.name.as_str() {
         return Err(ApiError::NotFound);
     }

@@ -3,6 +3,7 @@
 //! cannot drift apart) and serves it at `/openapi.json`.
 
 pub mod auth;
+pub mod auth_failures;
 pub mod error;
 pub mod events;
 pub mod health;
@@ -12,6 +13,7 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod report_stats;
 pub mod reports;
+pub mod server;
 pub mod signature_tokens;
 pub mod spaces;
 
@@ -32,6 +34,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
+use self::auth_failures::AuthFailures;
 use self::error::ApiError;
 use self::page_cache::PageCache;
 use self::rate_limit::RateLimiter;
@@ -51,12 +54,21 @@ pub struct Settings {
     pub max_batch_events: usize,
     /// Requests per minute per credential (also the burst); 0 is no limit.
     pub rate_limit_per_minute: u32,
+    /// Failed authentications per minute per client address and per token
+    /// (also the burst; see [`auth_failures`]); 0 is no limit.
+    pub auth_failures_per_minute: u32,
     /// A request still unanswered after this long gets a 503.
     pub request_timeout: Duration,
     /// Origins whose browser pages may call the API with credentials.
     pub cors_origins: Vec<HeaderValue>,
     /// Memory for rendered pages (see [`page_cache`]); 0 turns caching off.
     pub page_cache_bytes: usize,
+    /// A connection that has not sent a whole request head this long after
+    /// it opened, or after its previous answer, is closed (see [`server`]).
+    pub header_read_timeout: Duration,
+    /// Connections open at once; past it, a new one replaces the one idle
+    /// longest, or waits to be accepted while all are busy (see [`server`]).
+    pub max_connections: usize,
 }
 
 impl Default for Settings {
@@ -68,9 +80,14 @@ impl Default for Settings {
             max_body_bytes: 32 * 1024 * 1024,
             max_batch_events: 100_000,
             rate_limit_per_minute: 6_000,
+            auth_failures_per_minute: 30,
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
             page_cache_bytes: 64 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            // Half the usual 1,024 file descriptors, leaving the rest for
+            // the database, the listeners and the logs.
+            max_connections: 512,
         }
     }
 }
@@ -82,6 +99,7 @@ pub struct AppState {
     pub clock: SharedClock,
     pub settings: Arc<Settings>,
     pub rate_limiter: Arc<RateLimiter>,
+    pub auth_failures: Arc<AuthFailures>,
     pub page_cache: Arc<PageCache>,
 }
 
@@ -91,6 +109,7 @@ impl AppState {
             store,
             clock,
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limit_per_minute)),
+            auth_failures: Arc::new(AuthFailures::new(settings.auth_failures_per_minute)),
             page_cache: Arc::new(PageCache::new(settings.page_cache_bytes)),
             settings: Arc::new(settings),
         }
@@ -206,13 +225,12 @@ async fn enforce_timeout(State(state): State<AppState>, request: Request, next: 
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight.
+/// requests in flight; connections are limited as [`server`] describes.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let settings = state.settings.clone();
+    server::run(listener, app(state), &settings, shutdown).await
 }

@@ -11,6 +11,9 @@ use crate::storage::PageRequest;
 
 pub const DEFAULT_PER_PAGE: u64 = 1000;
 pub const MAX_PER_PAGE: u64 = 1000;
+/// The largest `page`: the int64 maximum the OpenAPI document declares, so
+/// that every client's integer type can hold what the server echoes.
+pub const MAX_PAGE: u64 = i64::MAX as u64;
 
 /// The listing parameters of a batch GET; unknown parameters are ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,10 +39,10 @@ impl ListingParams {
             Some(text) => text
                 .parse::<u64>()
                 .ok()
-                .filter(|page| *page >= 1)
+                .filter(|page| (1..=MAX_PAGE).contains(page))
                 .ok_or_else(|| {
                     ApiError::BadRequest(format!(
-                        "`page` must be an integer of at least 1, got `{text}`"
+                        "`page` must be an integer from 1 to {MAX_PAGE}, got `{text}`"
                     ))
                 })?,
         };
@@ -89,7 +92,7 @@ pub struct Pagination {
 #[allow(dead_code)]
 pub struct ListingQuery {
     /// 1-based page number; default 1.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 9_223_372_036_854_775_807_i64)]
     page: Option<u64>,
     /// Rows per page, 1 to 1000; default 1000.
     #[param(minimum = 1, maximum = 1000)]
@@ -174,6 +177,7 @@ mod tests {
             ("page", "0"),
             ("page", "-1"),
             ("page", "one"),
+            ("page", "9223372036854775808"),
             ("per_page", "0"),
             ("per_page", "1001"),
             ("per_page", ""),

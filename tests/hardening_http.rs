@@ -6,8 +6,48 @@
 #[macro_use]
 mod common;
 
-use common::{TestApp, TestDatabase};
+use std::io::Write;
+
+use common::{Credentials, TestApp, TestDatabase};
+use reportstats::http::Settings;
 use serde_json::{Value, json};
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn zstd(bytes: &[u8]) -> Vec<u8> {
+    zstd::encode_all(bytes, 3).unwrap()
+}
+
+fn two_views() -> String {
+    [
+        json!({"id": "v1", "type": "report_viewed", "report_id": 1}),
+        json!({"id": "v2", "type": "report_viewed", "report_id": 1}),
+    ]
+    .map(|event| event.to_string())
+    .join("\n")
+}
+
+async fn post_encoded(
+    app: &TestApp,
+    credentials: &Credentials,
+    path: &str,
+    encoding: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .header("Authorization", credentials.basic_header())
+        .header("Content-Type", "application/x-ndjson")
+        .header("Content-Encoding", encoding)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
 
 /// The status, and the body, which must be in the error format.
 async fn error_of(response: reqwest::Response) -> (u16, Value) {
@@ -28,6 +68,14 @@ async fn error_of(response: reqwest::Response) -> (u16, Value) {
         "{body}"
     );
     (status, body)
+}
+
+async fn stored_events(app: &TestApp, credentials: &Credentials) -> usize {
+    app.store
+        .event_log(credentials.workspace.id)
+        .await
+        .unwrap()
+        .len()
 }
 
 async fn a_page_beyond_the_documented_int64_maximum_is_refused(database: TestDatabase) {
@@ -55,4 +103,182 @@ async fn a_page_beyond_the_documented_int64_maximum_is_refused(database: TestDat
     }
 }
 
-on_every_backend!(a_page_beyond_the_documented_int64_maximum_is_refused);
+async fn gzip_and_zstd_bodies_are_decoded_before_they_are_read(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
+    let credentials = app.create_workspace("acme").await;
+    let events = two_views();
+    for (encoding, body) in [
+        ("gzip", gzip(events.as_bytes())),
+        ("zstd", zstd(events.as_bytes())),
+        ("identity", events.clone().into_bytes()),
+    ] {
+        let response = post_encoded(&app, &credentials, "/api/acme/events", encoding, body).await;
+        assert_eq!(response.status(), 200, "{encoding}");
+        let summary: Value = response.json().await.unwrap();
+        assert_eq!(
+            summary["accepted"].as_u64().unwrap() + summary["duplicates"].as_u64().unwrap(),
+            2
+        );
+    }
+    assert_eq!(stored_events(&app, &credentials).await, 2);
+
+    let mint = json!({"signature_token": {"name": "compressed", "expires_at": "2030-01-01T00:00:00Z",
+        "auth_scope": {"authentication_for": "batch-api", "authorization_type": "read-only"}}});
+    let response = post_encoded(
+        &app,
+        &credentials,
+        "/batch/acme/signature_tokens",
+        "gzip",
+        gzip(mint.to_string().as_bytes()),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+}
+
+async fn a_body_that_is_not_in_its_declared_encoding_is_a_400_storing_nothing(
+    database: TestDatabase,
+) {
+    let app = TestApp::spawn(database).await;
+    let credentials = app.create_workspace("acme").await;
+    for encoding in ["gzip", "zstd"] {
+        let response = post_encoded(
+            &app,
+            &credentials,
+            "/api/acme/events",
+            encoding,
+            two_views().into_bytes(),
+        )
+        .await;
+        let (status, body) = error_of(response).await;
+        assert_eq!(status, 400, "{encoding}: {body}");
+        assert_eq!(body["id"], "bad_request");
+    }
+    assert_eq!(stored_events(&app, &credentials).await, 0);
+}
+
+async fn an_unsupported_content_encoding_is_a_415_in_the_error_format(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
+    let credentials = app.create_workspace("acme").await;
+    for path in ["/api/acme/events", "/batch/acme/signature_tokens"] {
+        for encoding in ["br", "deflate", "compress", "gzip, zstd"] {
+            let response =
+                post_encoded(&app, &credentials, path, encoding, two_views().into_bytes()).await;
+            let (status, body) = error_of(response).await;
+            assert_eq!(status, 415, "{path} {encoding}: {body}");
+            assert_eq!(body["id"], "unsupported_media_type");
+            assert!(body["message"].as_str().unwrap().contains("gzip"), "{body}");
+        }
+    }
+    assert_eq!(stored_events(&app, &credentials).await, 0);
+}
+
+async fn a_decompression_bomb_stops_at_the_body_limit_with_a_413(database: TestDatabase) {
+    let limit = 16 * 1024;
+    let settings = Settings {
+        max_body_bytes: limit,
+        ..Settings::default()
+    };
+    let app = TestApp::spawn_with(database, settings).await;
+    let credentials = app.create_workspace("acme").await;
+    // 8 MiB of blank lines (a valid, empty NDJSON batch, were it read to
+    // the end), 512 times the limit, compressed to well under it. (Small
+    // enough that the client has sent it all when the server answers early.)
+    let decoded_size = 8 * 1024 * 1024;
+    let chunk = vec![b'\n'; 1024 * 1024];
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    for _ in 0..decoded_size / chunk.len() {
+        encoder.write_all(&chunk).unwrap();
+    }
+    let gzip_bomb = encoder.finish().unwrap();
+    let mut encoder = zstd::stream::Encoder::new(Vec::new(), 19).unwrap();
+    for _ in 0..decoded_size / chunk.len() {
+        encoder.write_all(&chunk).unwrap();
+    }
+    let zstd_bomb = encoder.finish().unwrap();
+    assert!(gzip_bomb.len() < limit && zstd_bomb.len() < limit);
+
+    for path in ["/api/acme/events", "/batch/acme/signature_tokens"] {
+        for (encoding, bomb) in [("gzip", &gzip_bomb), ("zstd", &zstd_bomb)] {
+            let started = std::time::Instant::now();
+            let response = post_encoded(&app, &credentials, path, encoding, bomb.clone()).await;
+            let (status, body) = error_of(response).await;
+            assert_eq!(status, 413, "{path} {encoding}: {body}");
+            assert_eq!(body["id"], "payload_too_large");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "{path} {encoding}: the bomb was read far past the limit"
+            );
+        }
+    }
+}
+
+async fn every_refusal_of_a_body_is_in_the_error_format(database: TestDatabase) {
+    let settings = Settings {
+        max_body_bytes: 4096,
+        ..Settings::default()
+    };
+    let app = TestApp::spawn_with(database, settings).await;
+    let credentials = app.create_workspace("acme").await;
+    let post = |path: &'static str, body: Vec<u8>| {
+        app.client
+            .post(app.url(path))
+            .header("Authorization", credentials.basic_header())
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    let too_big = vec![b' '; 5000];
+    for path in ["/api/acme/events", "/batch/acme/signature_tokens"] {
+        let (status, body) = error_of(post(path, too_big.clone()).await.unwrap()).await;
+        assert_eq!(
+            (status, body["id"].as_str()),
+            (413, Some("payload_too_large")),
+            "{path}"
+        );
+        assert!(body["message"].as_str().unwrap().contains("4096"), "{body}");
+    }
+    for bad in ["null", "[]", "{\"signature_token\": null}", "\u{7f}"] {
+        let response = post("/batch/acme/signature_tokens", bad.into())
+            .await
+            .unwrap();
+        let (status, body) = error_of(response).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, _) = error_of(post("/api/acme/events", b"[null]".to_vec()).await.unwrap()).await;
+    assert_eq!(status, 400);
+}
+
+async fn every_refusal_of_a_path_or_query_is_in_the_error_format(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
+    let credentials = app.create_workspace("acme").await;
+    for path in [
+        "/batch/acme/report_stats?page=%FF",
+        "/batch/acme/report_stats?include_spaces=",
+        "/batch/acme/reports?per_page=%00",
+        "/batch/%FF/report_stats",
+        "/batch/acme/report_stats/%FF",
+    ] {
+        let (status, body) = error_of(app.get(&credentials, path).await).await;
+        assert!([400, 404].contains(&status), "{path}: {status} {body}");
+    }
+    let response = app
+        .client
+        .delete(app.url("/batch/acme/signature_tokens/%FF%FE"))
+        .header("Authorization", credentials.basic_header())
+        .send()
+        .await
+        .unwrap();
+    let (status, _) = error_of(response).await;
+    assert!([400, 404].contains(&status));
+}
+
+on_every_backend!(
+    a_page_beyond_the_documented_int64_maximum_is_refused,
+    gzip_and_zstd_bodies_are_decoded_before_they_are_read,
+    a_body_that_is_not_in_its_declared_encoding_is_a_400_storing_nothing,
+    an_unsupported_content_encoding_is_a_415_in_the_error_format,
+    a_decompression_bomb_stops_at_the_body_limit_with_a_413,
+    every_refusal_of_a_body_is_in_the_error_format,
+    every_refusal_of_a_path_or_query_is_in_the_error_format,
+);

@@ -1,16 +1,14 @@
 //! `POST /api/{workspace}/events`: a batch in, all or nothing.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::AdminAccess;
 use super::error::{ApiError, ErrorBody};
+use super::extract::Body;
 use crate::ingest::parse_batch;
 use crate::storage::{self, EventChunk, IngestSummary};
 
@@ -39,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 401, description = "Unauthorized", body = ErrorBody),
         (status = 404, description = "Workspace not found", body = ErrorBody),
         (status = 413, description = "Body or batch over the limit", body = ErrorBody),
+        (status = 415, description = "A `Content-Encoding` other than gzip or zstd", body = ErrorBody),
         (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody),
     ),
     security(("workspace_api_key" = []))
@@ -46,21 +45,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn create_events(
     State(state): State<AppState>,
     access: AdminAccess,
-    body: Result<Bytes, BytesRejection>,
+    Body(body): Body,
 ) -> Result<Json<IngestSummary>, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(format!(
-                "The body is larger than the limit of {} bytes",
-                state.settings.max_body_bytes
-            ))
-        } else {
-            ApiError::BadRequest(format!(
-                "The body could not be read: {}",
-                rejection.body_text()
-            ))
-        }
-    })?;
     let received_at = state.clock.now();
     let max_events = state.settings.max_batch_events;
     // Parsing and serialising a large batch take milliseconds: keep them

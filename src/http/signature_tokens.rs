@@ -2,8 +2,7 @@
 //! read-only credentials, with the workspace API key.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -12,6 +11,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::AdminAccess;
 use super::error::{ApiError, ErrorBody};
+use super::extract::{Body, Path};
 use crate::domain::Timestamp;
 use crate::domain::signature_token::{
     AUTHENTICATION_FOR, AUTHORIZATION_TYPE, MintRequest, NewSignatureToken,
@@ -98,13 +98,16 @@ pub struct SignatureTokenList {
         (status = 400, description = "A field is missing or wrong; the message names it", body = ErrorBody),
         (status = 401, description = "Unauthorized (needs the workspace API key)", body = ErrorBody),
         (status = 404, description = "Workspace not found", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "A `Content-Encoding` other than gzip or zstd", body = ErrorBody),
+        (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody),
     ),
     security(("workspace_api_key" = []))
 )]
 async fn create_signature_token(
     State(state): State<AppState>,
     access: AdminAccess,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<MintedSignatureToken>, ApiError> {
     let now = state.clock.now();
     let request =
@@ -151,6 +154,7 @@ async fn create_signature_token(
         (status = 200, body = SignatureTokenList),
         (status = 401, description = "Unauthorized (needs the workspace API key)", body = ErrorBody),
         (status = 404, description = "Workspace not found", body = ErrorBody),
+        (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody),
     ),
     security(("workspace_api_key" = []))
 )]
@@ -177,6 +181,7 @@ async fn list_signature_tokens(
         (status = 200, description = "Revoked", body = SignatureToken),
         (status = 401, description = "Unauthorized (needs the workspace API key)", body = ErrorBody),
         (status = 404, description = "No such live token in this workspace", body = ErrorBody),
+        (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody),
     ),
     security(("workspace_api_key" = []))
 )]

@@ -273,6 +273,35 @@ async fn every_refusal_of_a_path_or_query_is_in_the_error_format(database: TestD
     assert!([400, 404].contains(&status));
 }
 
+async fn report_and_space_urls_percent_encode_their_tokens(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
+    let credentials = app.create_workspace("acme").await;
+    let token = "a/b?c#d e%é";
+    let encoded = "a%2Fb%3Fc%23d%20e%25%C3%A9";
+    app.post_ndjson_ok(
+        &credentials,
+        &[
+            json!({"id": "s", "type": "space_upserted", "space_token": token, "name": "Odd"})
+                .to_string(),
+            json!({"id": "r", "type": "report_created", "report_id": 1, "report_token": token,
+                   "space_token": token, "email": "a@b.c", "name": "Odd"})
+            .to_string(),
+        ],
+    )
+    .await;
+    let reports = app.get_json(&credentials, "/batch/acme/reports").await;
+    assert_eq!(reports["reports"][0]["token"], token);
+    assert_eq!(
+        reports["reports"][0]["report_url"],
+        format!("/api/acme/reports/{encoded}")
+    );
+    let spaces = app.get_json(&credentials, "/batch/acme/spaces").await;
+    assert_eq!(
+        spaces["spaces"][0]["space_url"],
+        format!("/api/acme/spaces/{encoded}")
+    );
+}
+
 on_every_backend!(
     a_page_beyond_the_documented_int64_maximum_is_refused,
     gzip_and_zstd_bodies_are_decoded_before_they_are_read,
@@ -281,4 +310,5 @@ on_every_backend!(
     a_decompression_bomb_stops_at_the_body_limit_with_a_413,
     every_refusal_of_a_body_is_in_the_error_format,
     every_refusal_of_a_path_or_query_is_in_the_error_format,
+    report_and_space_urls_percent_encode_their_tokens,
 );

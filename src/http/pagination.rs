@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
 use super::error::ApiError;
@@ -107,6 +108,24 @@ pub struct Link {
     pub href: String,
 }
 
+/// What a path segment carries as it is: RFC 3986's unreserved characters.
+/// Anything else in a token (`/`, `?`, `#`, `%`, a space, non-ASCII) is
+/// percent-encoded, so the URL names the token and nothing more.
+const PATH_SEGMENT_ENCODED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `/api/{workspace}/{collection}/{token}`: where a listed report or space
+/// is served, as `report_url` and `space_url` give it.
+pub fn api_url(workspace: &str, collection: &str, token: &str) -> String {
+    format!(
+        "/api/{workspace}/{collection}/{}",
+        utf8_percent_encode(token, PATH_SEGMENT_ENCODED)
+    )
+}
+
 /// `next_page` and `prev_page`, each present only when there is such a page.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Links {
@@ -204,6 +223,18 @@ mod tests {
         assert_eq!(
             links.prev_page.unwrap().href,
             "/batch/acme/report_stats?page=1&per_page=10&include_spaces=all"
+        );
+    }
+
+    #[test]
+    fn api_urls_percent_encode_the_token_and_only_the_token() {
+        assert_eq!(
+            api_url("acme", "reports", "728f6328ea67"),
+            "/api/acme/reports/728f6328ea67"
+        );
+        assert_eq!(
+            api_url("acme", "spaces", "a/b?c#d e%~_.-é"),
+            "/api/acme/spaces/a%2Fb%3Fc%23d%20e%25~_.-%C3%A9"
         );
     }
 

@@ -273,6 +273,56 @@ async fn every_refusal_of_a_path_or_query_is_in_the_error_format(database: TestD
     assert!([400, 404].contains(&status));
 }
 
+async fn an_empty_events_body_is_an_empty_batch(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
+    let credentials = app.create_workspace("acme").await;
+    for (content_type, body) in [
+        ("application/x-ndjson", ""),
+        ("application/x-ndjson", "\n \n"),
+        ("application/json", ""),
+        ("application/json", "[]"),
+    ] {
+        let response = app.post_events(&credentials, content_type, body).await;
+        assert_eq!(response.status(), 200, "{content_type} {body:?}");
+        assert_eq!(
+            response.json::<Value>().await.unwrap(),
+            json!({"accepted": 0, "duplicates": 0})
+        );
+    }
+    let response = app
+        .client
+        .post(app.url("/api/acme/events"))
+        .header("Authorization", credentials.basic_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+async fn an_integer_written_with_a_zero_fraction_is_that_integer(database: TestDatabase) {
+    // JSON has one number type: 7.0 and 7 are the same number, as JSON
+    // Schema's `integer` (and every JavaScript client) has it.
+    let app = TestApp::spawn(database).await;
+    let credentials = app.create_workspace("acme").await;
+    let lines = [
+        json!({"id": "r", "type": "report_created", "report_id": 7, "report_token": "t7",
+               "space_token": "s", "email": "a@b.c", "name": "Seven"})
+        .to_string(),
+        r#"{"id": "v1", "type": "report_viewed", "report_id": 7.0}"#.to_owned(),
+        r#"{"id": "v2", "type": "report_viewed", "report_id": 0.7e1}"#.to_owned(),
+    ];
+    app.post_ndjson_ok(&credentials, &lines).await;
+    let stats = app.all_report_stats(&credentials, "").await;
+    assert_eq!(stats[0]["total_views_count"], 2);
+    for refused in ["7.5", "1e300", "-7.0", "0.0"] {
+        let line = format!(r#"{{"id": "bad", "type": "report_viewed", "report_id": {refused}}}"#);
+        let response = app
+            .post_events(&credentials, "application/x-ndjson", line)
+            .await;
+        assert_eq!(response.status(), 400, "{refused}");
+    }
+}
+
 async fn report_and_space_urls_percent_encode_their_tokens(database: TestDatabase) {
     let app = TestApp::spawn(database).await;
     let credentials = app.create_workspace("acme").await;
@@ -302,6 +352,68 @@ async fn report_and_space_urls_percent_encode_their_tokens(database: TestDatabas
     );
 }
 
+/// The parameters of every listing operation, by name.
+fn listing_parameters(document: &Value) -> Vec<(String, Value)> {
+    let mut parameters = Vec::new();
+    for resource in ["report_stats", "reports", "spaces", "members"] {
+        let operation = &document["paths"][format!("/batch/{{workspace}}/{resource}")]["get"];
+        for parameter in operation["parameters"].as_array().unwrap() {
+            parameters.push((
+                parameter["name"].as_str().unwrap().to_owned(),
+                parameter["schema"].clone(),
+            ));
+        }
+    }
+    parameters
+}
+
+async fn the_openapi_document_describes_what_the_server_accepts(database: TestDatabase) {
+    let app = TestApp::spawn(database).await;
+    let document: Value = app
+        .get_with(None, "/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    for (name, schema) in listing_parameters(&document) {
+        match name.as_str() {
+            "include_spaces" => assert_eq!(schema["enum"], json!(["all"]), "{schema}"),
+            "page" => assert_eq!(schema["maximum"], json!(i64::MAX), "{schema}"),
+            _ => {}
+        }
+    }
+
+    let events = &document["paths"]["/api/{workspace}/events"]["post"]["requestBody"];
+    assert_ne!(
+        events["required"],
+        json!(true),
+        "an empty body is an empty batch"
+    );
+    for media_type in ["application/json", "application/x-ndjson"] {
+        let schema = &events["content"][media_type]["schema"];
+        assert_eq!(schema["type"], "array", "{media_type}: {schema}");
+        assert_eq!(schema["items"]["$ref"], "#/components/schemas/Event");
+    }
+    let event_types = document["components"]["schemas"]["Event"]["oneOf"]
+        .as_array()
+        .unwrap();
+    assert!(event_types.len() >= 16);
+    for event_type in event_types {
+        let required = event_type["required"].as_array().unwrap();
+        assert!(required.contains(&json!("id")) && required.contains(&json!("type")));
+        assert_eq!(event_type["additionalProperties"], json!(false));
+    }
+
+    let mint = &document["paths"]["/batch/{workspace}/signature_tokens"]["post"]["requestBody"];
+    let reference = mint["content"]["application/json"]["schema"]["$ref"]
+        .as_str()
+        .unwrap();
+    let name = reference.rsplit('/').next().unwrap();
+    let schema = &document["components"]["schemas"][name];
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["required"], json!(["signature_token"]));
+}
+
 on_every_backend!(
     a_page_beyond_the_documented_int64_maximum_is_refused,
     gzip_and_zstd_bodies_are_decoded_before_they_are_read,
@@ -310,5 +422,8 @@ on_every_backend!(
     a_decompression_bomb_stops_at_the_body_limit_with_a_413,
     every_refusal_of_a_body_is_in_the_error_format,
     every_refusal_of_a_path_or_query_is_in_the_error_format,
+    an_empty_events_body_is_an_empty_batch,
+    an_integer_written_with_a_zero_fraction_is_that_integer,
     report_and_space_urls_percent_encode_their_tokens,
+    the_openapi_document_describes_what_the_server_accepts,
 );

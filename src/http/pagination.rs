@@ -99,8 +99,17 @@ pub struct ListingQuery {
     #[param(minimum = 1, maximum = 1000)]
     per_page: Option<u64>,
     /// `all` to include members' personal spaces (and, for reports and
-    /// report_stats, the reports in them).
-    include_spaces: Option<String>,
+    /// report_stats, the reports in them). Any other value is a 400.
+    #[param(inline)]
+    include_spaces: Option<IncludeSpaces>,
+}
+
+/// The one value `include_spaces` takes.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum IncludeSpaces {
+    All,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]

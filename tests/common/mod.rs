@@ -1,6 +1,8 @@
 //! Test helpers: fresh databases, a server on a real socket, fixtures.
 #![allow(dead_code)]
 
+pub mod python;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -39,6 +39,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("Too many requests for this credential; retry in {retry_after_seconds} s")]
     TooManyRequests { retry_after_seconds: u64 },
     #[error("The request took longer than {0} s and was abandoned; retrying is safe")]
@@ -55,7 +57,8 @@ pub enum ApiError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// A stable code: `bad_request`, `unauthorized`, `not_found`,
-    /// `payload_too_large`, `too_many_requests`, `internal_error`, ...
+    /// `payload_too_large`, `unsupported_media_type`, `too_many_requests`,
+    /// `internal_error`, ...
     pub id: &'static str,
     /// A sentence for people.
     pub message: String,
@@ -102,6 +105,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) | ApiError::Unavailable | ApiError::Busy => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -118,6 +122,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Timeout(_) => "timeout",
             ApiError::Unavailable | ApiError::Busy => "unavailable",

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod auth_failures;
 pub mod error;
 pub mod events;
+pub mod extract;
 pub mod health;
 pub mod members;
 pub mod page_cache;
@@ -186,6 +187,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(extract::decompression())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             enforce_timeout,

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
 use super::error::ApiError;
@@ -11,6 +12,9 @@ use crate::storage::PageRequest;
 
 pub const DEFAULT_PER_PAGE: u64 = 1000;
 pub const MAX_PER_PAGE: u64 = 1000;
+/// The largest `page`: the int64 maximum the OpenAPI document declares, so
+/// that every client's integer type can hold what the server echoes.
+pub const MAX_PAGE: u64 = i64::MAX as u64;
 
 /// The listing parameters of a batch GET; unknown parameters are ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,10 +40,10 @@ impl ListingParams {
             Some(text) => text
                 .parse::<u64>()
                 .ok()
-                .filter(|page| *page >= 1)
+                .filter(|page| (1..=MAX_PAGE).contains(page))
                 .ok_or_else(|| {
                     ApiError::BadRequest(format!(
-                        "`page` must be an integer of at least 1, got `{text}`"
+                        "`page` must be an integer from 1 to {MAX_PAGE}, got `{text}`"
                     ))
                 })?,
         };
@@ -89,19 +93,46 @@ pub struct Pagination {
 #[allow(dead_code)]
 pub struct ListingQuery {
     /// 1-based page number; default 1.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 9_223_372_036_854_775_807_i64)]
     page: Option<u64>,
     /// Rows per page, 1 to 1000; default 1000.
     #[param(minimum = 1, maximum = 1000)]
     per_page: Option<u64>,
     /// `all` to include members' personal spaces (and, for reports and
-    /// report_stats, the reports in them).
-    include_spaces: Option<String>,
+    /// report_stats, the reports in them). Any other value is a 400.
+    #[param(inline)]
+    include_spaces: Option<IncludeSpaces>,
+}
+
+/// The one value `include_spaces` takes.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum IncludeSpaces {
+    All,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Link {
     pub href: String,
+}
+
+/// What a path segment carries as it is: RFC 3986's unreserved characters.
+/// Anything else in a token (`/`, `?`, `#`, `%`, a space, non-ASCII) is
+/// percent-encoded, so the URL names the token and nothing more.
+const PATH_SEGMENT_ENCODED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `/api/{workspace}/{collection}/{token}`: where a listed report or space
+/// is served, as `report_url` and `space_url` give it.
+pub fn api_url(workspace: &str, collection: &str, token: &str) -> String {
+    format!(
+        "/api/{workspace}/{collection}/{}",
+        utf8_percent_encode(token, PATH_SEGMENT_ENCODED)
+    )
 }
 
 /// `next_page` and `prev_page`, each present only when there is such a page.
@@ -174,6 +205,7 @@ mod tests {
             ("page", "0"),
             ("page", "-1"),
             ("page", "one"),
+            ("page", "9223372036854775808"),
             ("per_page", "0"),
             ("per_page", "1001"),
             ("per_page", ""),
@@ -200,6 +232,18 @@ mod tests {
         assert_eq!(
             links.prev_page.unwrap().href,
             "/batch/acme/report_stats?page=1&per_page=10&include_spaces=all"
+        );
+    }
+
+    #[test]
+    fn api_urls_percent_encode_the_token_and_only_the_token() {
+        assert_eq!(
+            api_url("acme", "reports", "728f6328ea67"),
+            "/api/acme/reports/728f6328ea67"
+        );
+        assert_eq!(
+            api_url("acme", "spaces", "a/b?c#d e%~_.-é"),
+            "/api/acme/spaces/a%2Fb%3Fc%23d%20e%25~_.-%C3%A9"
         );
     }
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -12,8 +12,9 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
+use super::extract::Query;
 use super::page_cache::cached_listing;
-use super::pagination::{Links, ListingParams, ListingQuery, Pagination};
+use super::pagination::{Links, ListingParams, ListingQuery, Pagination, api_url};
 use crate::domain::Timestamp;
 use crate::domain::listings::ReportRow;
 
@@ -50,14 +51,14 @@ pub struct Report {
     pub creator_email: Option<String>,
     pub space_id: Option<i64>,
     pub space_token: Option<String>,
-    /// `/api/{workspace}/reports/{token}`.
+    /// `/api/{workspace}/reports/{token}`, the token percent-encoded.
     pub report_url: String,
 }
 
 impl Report {
     fn new(row: ReportRow, workspace: &str) -> Self {
         Report {
-            report_url: format!("/api/{workspace}/reports/{}", row.token),
+            report_url: api_url(workspace, "reports", &row.token),
             space_id: row.space_id(),
             id: row.id,
             token: row.token,

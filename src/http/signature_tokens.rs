@@ -2,16 +2,19 @@
 //! read-only credentials, with the workspace API key.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::{KnownFormat, RefOr};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::AdminAccess;
 use super::error::{ApiError, ErrorBody};
+use super::events::{CONTROL, WHITE_SPACE};
+use super::extract::{Body, Path};
 use crate::domain::Timestamp;
 use crate::domain::signature_token::{
     AUTHENTICATION_FOR, AUTHORIZATION_TYPE, MintRequest, NewSignatureToken,
@@ -75,6 +78,61 @@ pub struct MintedSignatureToken {
     pub authorization_type: String,
 }
 
+/// The body that mints a token, as Mode's clients send it. Fields it does
+/// not name are ignored. What no schema can say is in the descriptions:
+/// `expires_at` must be after the server's clock, and may also be written
+/// without seconds (`2027-01-01T00:00Z`).
+pub struct MintSignatureToken;
+
+impl ToSchema for MintSignatureToken {}
+
+impl utoipa::PartialSchema for MintSignatureToken {
+    fn schema() -> RefOr<Schema> {
+        let one_value = |value: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([value]))
+        };
+        let auth_scope = ObjectBuilder::new()
+            .property("authentication_for", one_value(AUTHENTICATION_FOR))
+            .required("authentication_for")
+            .property("authorization_type", one_value(AUTHORIZATION_TYPE))
+            .required("authorization_type");
+        // `name` is trimmed of white space, then must be 4 to 64 characters
+        // without control characters.
+        let (shortest, longest) = (
+            MintRequest::NAME_CHARS.start() - 2,
+            MintRequest::NAME_CHARS.end() - 2,
+        );
+        let name = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!(
+                "^[{WHITE_SPACE}]*[^{WHITE_SPACE}{CONTROL}][^{CONTROL}]{{{shortest},{longest}}}\
+                 [^{WHITE_SPACE}{CONTROL}][{WHITE_SPACE}]*$"
+            )))
+            .description(Some(
+                "4 to 64 characters without control characters, once trimmed of white space",
+            ));
+        let expires_at = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some(
+                "RFC 3339 (seconds may be left out), after the server's clock",
+            ));
+        let signature_token = ObjectBuilder::new()
+            .property("name", name)
+            .required("name")
+            .property("expires_at", expires_at)
+            .required("expires_at")
+            .property("auth_scope", auth_scope)
+            .required("auth_scope");
+        ObjectBuilder::new()
+            .property("signature_token", signature_token)
+            .required("signature_token")
+            .into()
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SignatureTokenList {
     pub signature_tokens: Vec<SignatureToken>,
@@ -88,9 +146,8 @@ pub struct SignatureTokenList {
     tag = "batch",
     params(("workspace" = String, Path, description = "The workspace's username")),
     request_body(
-        content = serde_json::Value,
-        description = "`{\"signature_token\": {\"name\": \"4-64 chars\", \"expires_at\": \"RFC 3339, future\", \
-            \"auth_scope\": {\"authentication_for\": \"batch-api\", \"authorization_type\": \"read-only\"}}}`",
+        content = MintSignatureToken,
+        description = "Mode's body; it may be sent with `Content-Encoding: gzip` or `zstd`",
         content_type = "application/json"
     ),
     responses(
@@ -98,13 +155,16 @@ pub struct SignatureTokenList {
         (status = 400, description = "A field is missing or wrong; the message names it", body = ErrorBody),
         (status = 401, description = "Unauthorized (needs the workspace API key)", body = ErrorBody),
         (status = 404, description = "Workspace not found", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "A `Content-Encoding` other than gzip or zstd", body = ErrorBody),
+        (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody),
     ),
     security(("workspace_api_key" = []))
 )]
 async fn create_signature_token(
     State(state): State<AppState>,
     access: AdminAccess,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<MintedSignatureToken>, ApiError> {
     let now = state.clock.now();
     let request =
@@ -151,6 +211,7 @@ async fn create_signature_token(
         (status = 200, body = SignatureTokenList),
         (status = 401, description = "Unauthorized (needs the workspace API key)", body = ErrorBody),
         (status = 404, description = "Workspace not found", body = ErrorBody),
+        (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody),
     ),
     security(("workspace_api_key" = []))
 )]
@@ -177,6 +238,7 @@ async fn list_signature_tokens(
         (status = 200, description = "Revoked", body = SignatureToken),
         (status = 401, description = "Unauthorized (needs the workspace API key)", body = ErrorBody),
         (status = 404, description = "No such live token in this workspace", body = ErrorBody),
+        (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody),
     ),
     security(("workspace_api_key" = []))
 )]

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -12,8 +12,9 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
+use super::extract::Query;
 use super::page_cache::cached_listing;
-use super::pagination::{Links, ListingParams, ListingQuery, Pagination};
+use super::pagination::{Links, ListingParams, ListingQuery, Pagination, api_url};
 use crate::domain::listings::SpaceRow;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,7 +31,7 @@ pub struct Space {
     pub description: Option<String>,
     /// `custom`, `community` or `private` (a member's personal space).
     pub space_type: String,
-    /// `/api/{workspace}/spaces/{token}`.
+    /// `/api/{workspace}/spaces/{token}`, the token percent-encoded.
     pub space_url: String,
 }
 
@@ -84,7 +85,7 @@ async fn list_spaces(
             let spaces = rows
                 .into_iter()
                 .map(|row: SpaceRow| Space {
-                    space_url: format!("/api/{name}/spaces/{}", row.token),
+                    space_url: api_url(name, "spaces", &row.token),
                     id: row.id,
                     token: row.token,
                     name: row.name,

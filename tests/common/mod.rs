@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod activity;
+pub mod python;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

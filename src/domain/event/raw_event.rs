@@ -120,8 +120,16 @@ impl<'de> de::Deserialize<'de> for RawValue<'de> {
             fn visit_u64<E>(self, value: u64) -> Result<Self::Value, E> {
                 Ok(i64::try_from(value).map_or(RawValue::OtherNumber, RawValue::Integer))
             }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(RawValue::OtherNumber)
+            fn visit_f64<E>(self, value: f64) -> Result<Self::Value, E> {
+                // JSON has one number type: `7.0` and `0.7e1` are the
+                // integer 7, as JSON Schema's `integer` and JavaScript have
+                // it. Past 2^53 a float no longer says which integer it is.
+                const EXACT: f64 = (1u64 << 53) as f64;
+                Ok(if value.fract() == 0.0 && value.abs() <= EXACT {
+                    RawValue::Integer(value as i64)
+                } else {
+                    RawValue::OtherNumber
+                })
             }
             fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Self::Value, E> {
                 Ok(RawValue::String(Cow::Borrowed(value)))

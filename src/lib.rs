@@ -4,25 +4,36 @@
 //! # Layout
 //!
 //! - [`domain`]: what the service knows about and its rules, without I/O:
-//!   parsed names and ids, the [`Event`](domain::Event) format (with a fast
-//!   reader for its common flat lines, `domain/event/flat_json.rs`), the merge
-//!   rules that make statistics independent of event order
-//!   ([`domain::state`]), the statistics and listings computed from scratch
-//!   ([`domain::stats`], [`domain::listings`]), the event log's JSON form
-//!   ([`domain::canonical`]), API keys, signature tokens and the clock.
+//!   parsed names and ids ([`domain::names`]), the [`Event`](domain::Event)
+//!   format (`domain/event/`: its kinds, how a line is read — by a fast
+//!   reader for flat lines where it can, by serde otherwise — and
+//!   validated), the merge rules that make statistics independent of event
+//!   order ([`domain::state`]), the statistics and listings computed from
+//!   scratch ([`domain::stats`], [`domain::listings`]), the event log's JSON
+//!   form ([`domain::canonical`]), API keys, signature tokens and the clock.
 //! - [`ingest`]: request bodies and NDJSON files into validated events,
 //!   all or nothing.
-//! - [`storage`]: the [`Store`](storage::Store) trait; what the backends
-//!   share (the merge rules as SQL upserts in [`storage::sql`], the mapping
-//!   of changes to rows in [`storage::rows`], the page queries in
-//!   [`storage::report_stats`] and [`storage::listings`], where deep pages
-//!   start in [`storage::positions`]); one module per backend
-//!   ([`storage::sqlite`], [`storage::postgres`]).
+//! - [`storage`]: the [`Store`](storage::Store) trait, written once over a
+//!   [`Backend`](storage::backend::Backend). Each state table is declared
+//!   once in [`storage::schema`] (columns, types, merge rules, values), and
+//!   its upserts ([`storage::sql`]) and rows ([`storage::rows`]) are
+//!   derived from that; when a writer merges what it has folded is
+//!   [`storage::pending`]. Pages ([`storage::report_stats`],
+//!   [`storage::listings`]) and workspaces and credentials
+//!   ([`storage::records`]) are shared SQL run on a
+//!   [`Session`](storage::session::Session); what makes a cached page or a
+//!   deep page's start stale is [`storage::listing_version`]. One module per
+//!   backend ([`storage::sqlite`], [`storage::postgres`]) opens, migrates,
+//!   executes statements, writes batches and reads its event log.
 //! - [`http`]: the axum application: one module per resource, credentials
-//!   ([`http::auth`]), errors, rate limits, the page cache, OpenAPI.
+//!   ([`http::auth`], failures throttled in [`http::auth_failures`]),
+//!   extractors that answer in the error format ([`http::extract`]),
+//!   errors, rate limits, the page cache, OpenAPI, and the accept loop with
+//!   its header timeout and connection cap ([`http::server`]).
 //! - [`cli`]: the `reportstats` command line; `main.rs` only calls into it.
 //! - [`demo`]: realistic generated activity for `reportstats demo` and
-//!   `reportstats generate`.
+//!   `reportstats generate` (`demo/`: configuration, planning, streaming,
+//!   rendering, word lists).
 
 #![forbid(unsafe_code)]
 

@@ -276,7 +276,9 @@ fn field_schema(name: &str, nullable: bool) -> ObjectBuilder {
         "description" => (
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .max_length(Some(Description::MAX_CHARS)),
+                .max_length(Some(Description::MAX_CHARS))
+                // Any text but NUL, which no string of an event may hold.
+                .pattern(Some(r"^[^\u0000]*$".to_owned())),
             None,
         ),
         "report_id" => (

@@ -30,6 +30,12 @@ pub fn run(command: &mut Command) {
 /// `bin/python` runs the tools.
 pub fn virtualenv() -> PathBuf {
     use sha2::{Digest, Sha256};
+    // Tests of one binary run at once, and two making the same virtualenv
+    // remove each other's files: one makes it, the others wait and use it.
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _making = MAKING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let tests = tests_dir();
     let requirements = tests.join("requirements.txt");
     let without_dependencies = tests.join("requirements-no-deps.txt");

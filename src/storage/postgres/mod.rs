@@ -21,10 +21,8 @@ use tokio::sync::mpsc;
 use super::backend::Backend;
 use super::listing_version::PositionCache;
 use super::session::{Access, Statement, Work};
-use super::{
-    IngestMessage, IngestSummary, LogCursor, LogPage, StoreError, StoreOptions, StoreResult,
-    WorkspaceId,
-};
+use super::{IngestMessage, IngestSummary, LogCursor, LogPage};
+use super::{StoreError, StoreOptions, StoreResult, WorkspaceId};
 
 /// Migrations in order; `reportstats_migrations` records which have run.
 const MIGRATIONS: &[&str] = &[

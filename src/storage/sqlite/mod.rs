@@ -239,9 +239,11 @@ impl Backend for SqliteStore {
         workspace: WorkspaceId,
         messages: mpsc::Receiver<IngestMessage>,
     ) -> StoreResult<IngestSummary> {
-        let merge_at = self.options.merge_at_bytes;
+        // The options are copied into the writer's closure, which outlives
+        // this borrow of the store.
+        let options = self.options;
         self.write(move |connection| {
-            write::ingest_stream(connection, workspace, merge_at, messages)
+            write::ingest_stream(connection, workspace, options.merge_at_bytes, messages)
         })
         .await
     }

@@ -448,4 +448,17 @@ impl Store for PostgresStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    fn connection_use(&self) -> super::ConnectionUse {
+        let open = self.pool.size() as usize;
+        super::ConnectionUse {
+            backend: "postgres",
+            pools: vec![super::PoolUse {
+                role: "pool",
+                open,
+                max: self.pool.options().get_max_connections() as usize,
+                busy: open.saturating_sub(self.pool.num_idle()),
+            }],
+        }
+    }
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod members;
+pub mod metrics;
 pub mod page_cache;
 pub mod pagination;
 pub mod rate_limit;
@@ -175,6 +176,9 @@ pub fn app(state: AppState) -> Router {
     if !state.settings.cors_origins.is_empty() {
         app = app.layer(cors(&state.settings.cors_origins));
     }
+    // Outermost, so that every answer is counted: CORS preflights,
+    // timeouts, rejections.
+    let app = app.layer(middleware::from_fn(metrics::record_request));
     app.with_state(state)
 }
 

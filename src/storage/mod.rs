@@ -8,6 +8,7 @@
 //! [`crate::domain::state`], written as SQL upserts ([`sql`], fed by
 //! [`rows`]). Every table is keyed by workspace first.
 
+pub mod instrumented;
 pub mod listings;
 pub mod pending;
 pub mod positions;
@@ -241,7 +242,7 @@ pub struct ReportStatsQuery {
 }
 
 /// What a backend's connections are doing right now, for the metrics
-/// endpoint.
+/// endpoint (see [`instrumented`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectionUse {
     /// `sqlite` or `postgres`.

@@ -2,6 +2,7 @@
 //! derives the OpenAPI document from the same route declarations (so the two
 //! cannot drift apart) and serves it at `/openapi.json`.
 
+pub mod access_log;
 pub mod auth;
 pub mod error;
 pub mod events;
@@ -28,7 +29,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -171,14 +171,13 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             enforce_timeout,
-        ))
-        .layer(TraceLayer::new_for_http());
+        ));
     if !state.settings.cors_origins.is_empty() {
         app = app.layer(cors(&state.settings.cors_origins));
     }
-    // Outermost, so that every answer is counted: CORS preflights,
-    // timeouts, rejections.
-    let app = app.layer(middleware::from_fn(metrics::record_request));
+    // Outermost, so that every answer is counted and logged: CORS
+    // preflights, timeouts, rejections.
+    let app = access_log::wrap(app.layer(middleware::from_fn(metrics::record_request)));
     app.with_state(state)
 }
 
@@ -194,6 +193,7 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
         .expose_headers([
             header::RETRY_AFTER,
             HeaderName::from_static("www-authenticate"),
+            access_log::REQUEST_ID,
         ])
         .max_age(Duration::from_secs(600))
 }

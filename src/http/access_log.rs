@@ -42,6 +42,8 @@ where
         .make_span_with(request_span)
         .on_request(())
         .on_response(log_answer)
+        .on_body_chunk(())
+        .on_eos(())
         // A 5xx is logged by the error that made it (`error.rs`) and its
         // status by the access line: no third line.
         .on_failure(());

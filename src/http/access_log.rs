@@ -9,18 +9,16 @@
 //! raw path, so no credential can reach the log (`Authorization`, a session
 //! cookie, a secret mistakenly put in a query string).
 //!
-//! Built of tower-http's layers: [`SetRequestIdLayer`] (keeps the client's
-//! id or makes a UUID), [`TraceLayer`] and [`PropagateRequestIdLayer`].
+//! These are the parts; tower-http's `SetRequestIdLayer` (which keeps the
+//! client's id or asks [`NewRequestId`]), `TraceLayer` and
+//! `PropagateRequestIdLayer` put them together in `http::observe`.
 
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, Response};
-use axum::middleware::map_request;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use axum::http::{HeaderName, HeaderValue, Response};
+use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Span;
 
 use super::metrics::UNMATCHED_ROUTE;
@@ -32,33 +30,25 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The longest request id taken from a client.
 const MAX_REQUEST_ID_BYTES: usize = 128;
 
-/// Wraps every route of `router` (so the route template is known) in the
-/// request id and access log layers.
-pub fn wrap<S>(router: Router<S>) -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    let trace = TraceLayer::new_for_http()
-        .make_span_with(request_span)
-        .on_request(())
-        .on_response(log_answer)
-        .on_body_chunk(())
-        .on_eos(())
-        // A 5xx is logged by the error that made it (`error.rs`) and its
-        // status by the access line: no third line.
-        .on_failure(());
-    // The last layer added sees the request first.
-    router
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(trace)
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(map_request(forget_malformed_request_id))
+/// Makes the id of a request that came without one: 128 random bits as 32
+/// lowercase hex digits (the form of a W3C trace id). tower-http's UUIDs
+/// cost a `getrandom` system call each; this takes the thread's generator.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NewRequestId;
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let id = hex::encode(rand::random::<[u8; 16]>());
+        HeaderValue::from_maybe_shared(Bytes::from(id))
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 /// A client's request id is kept when it is something an operator can
 /// search for and a log line can hold unquoted; otherwise the request gets a
 /// new one, as if it had sent none.
-async fn forget_malformed_request_id(mut request: Request) -> Request {
+pub fn forget_malformed_request_id(mut request: Request) -> Request {
     let mut ids = request.headers().get_all(&REQUEST_ID).iter();
     let keep = match (ids.next(), ids.next()) {
         (Some(id), None) => is_well_formed_request_id(id.as_bytes()),
@@ -80,7 +70,9 @@ fn is_well_formed_request_id(id: &[u8]) -> bool {
             .all(|&byte| byte.is_ascii_alphanumeric() || b"-_.:".contains(&byte))
 }
 
-fn request_span(request: &Request<Body>) -> Span {
+/// The span each request runs in (`make_span_with` of tower-http's
+/// `TraceLayer`).
+pub fn request_span(request: &Request<Body>) -> Span {
     let request_id = request
         .headers()
         .get(&REQUEST_ID)
@@ -99,6 +91,9 @@ fn request_span(request: &Request<Body>) -> Span {
         route = %route.unwrap_or(UNMATCHED_ROUTE),
         workspace = tracing::field::Empty,
     );
+    if span.is_disabled() {
+        return span;
+    }
     if let Some(workspace) = route.and_then(|route| workspace_in_path(route, request.uri().path()))
     {
         span.record("workspace", tracing::field::display(workspace));
@@ -115,7 +110,8 @@ fn workspace_in_path(route: &str, path: &str) -> Option<WorkspaceName> {
     WorkspaceName::parse(path.split('/').nth(index)?).ok()
 }
 
-fn log_answer(response: &Response<Body>, latency: Duration, _span: &Span) {
+/// The access line (`on_response` of tower-http's `TraceLayer`).
+pub fn log_answer(response: &Response<Body>, latency: Duration, _span: &Span) {
     tracing::info!(
         status = response.status().as_u16(),
         duration_ms = latency.as_micros() as f64 / 1000.0,

@@ -8,18 +8,21 @@
 //! the Prometheus recorder, which only `serve` and `demo` do, and only when
 //! asked. README's "Metrics and logs" lists every metric.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
+use tower::{Layer, Service};
 
 use crate::storage::{Store, instrumented};
 
@@ -66,25 +69,59 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     Ok(handle)
 }
 
-/// The layer's work: counts and times each request under its route's
-/// template (`/batch/{workspace}/report_stats`), which must be known, so it
-/// is applied with `Router::layer` (after routing).
-pub async fn record_request(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = method_label(request.method());
-    let route = request.extensions().get::<MatchedPath>().map_or_else(
-        || UNMATCHED_ROUTE.to_owned(),
-        |path| path.as_str().to_owned(),
-    );
-    let response = next.run(request).await;
-    let labels = [
-        ("method", method.to_owned()),
-        ("route", route),
-        ("status", response.status().as_str().to_owned()),
-    ];
-    counter!(REQUESTS, &labels).increment(1);
-    histogram!(REQUEST_DURATION, &labels).record(started.elapsed().as_secs_f64());
-    response
+/// Counts and times each request under its route's template
+/// (`/batch/{workspace}/report_stats`), which must be known, so it is
+/// applied with `Router::layer` (after routing).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestMetricsLayer;
+
+impl<S> Layer<S> for RequestMetricsLayer {
+    type Service = RequestMetrics<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestMetrics { inner }
+    }
+}
+
+/// The service of [`RequestMetricsLayer`].
+#[derive(Clone, Debug)]
+pub struct RequestMetrics<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for RequestMetrics<S>
+where
+    S: Service<Request, Response = Response>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let started = Instant::now();
+        let method = method_label(request.method());
+        let route = request.extensions().get::<MatchedPath>().map_or_else(
+            || UNMATCHED_ROUTE.to_owned(),
+            |path| path.as_str().to_owned(),
+        );
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let response = answer.await?;
+            let labels = [
+                ("method", method.to_owned()),
+                ("route", route),
+                ("status", response.status().as_str().to_owned()),
+            ];
+            counter!(REQUESTS, &labels).increment(1);
+            histogram!(REQUEST_DURATION, &labels).record(started.elapsed().as_secs_f64());
+            Ok(response)
+        })
+    }
 }
 
 /// The methods the API answers, and `other` for the rest, so that a client

@@ -28,7 +28,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -175,10 +178,35 @@ pub fn app(state: AppState) -> Router {
     if !state.settings.cors_origins.is_empty() {
         app = app.layer(cors(&state.settings.cors_origins));
     }
-    // Outermost, so that every answer is counted and logged: CORS
-    // preflights, timeouts, rejections.
-    let app = access_log::wrap(app.layer(middleware::from_fn(metrics::record_request)));
-    app.with_state(state)
+    observe(app).with_state(state)
+}
+
+/// Request ids, the access log ([`access_log`]) and request metrics
+/// ([`metrics`]) around every route, so the route's template is known.
+/// Outermost, so that every answer is counted and logged (CORS preflights,
+/// timeouts, rejections); and in one `Router::layer`, since each one wraps
+/// the routes in another boxed service that every request clones.
+fn observe(app: Router<AppState>) -> Router<AppState> {
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(access_log::request_span)
+        .on_request(())
+        .on_response(access_log::log_answer)
+        .on_body_chunk(())
+        .on_eos(())
+        // A 5xx is logged by the error that made it (`error.rs`) and its
+        // status by the access line: no third line.
+        .on_failure(());
+    app.layer(
+        ServiceBuilder::new()
+            .map_request(access_log::forget_malformed_request_id)
+            .layer(SetRequestIdLayer::new(
+                access_log::REQUEST_ID,
+                access_log::NewRequestId,
+            ))
+            .layer(trace)
+            .layer(PropagateRequestIdLayer::new(access_log::REQUEST_ID))
+            .layer(metrics::RequestMetricsLayer),
+    )
 }
 
 /// Lets the listed origins call the API from a browser with credentials

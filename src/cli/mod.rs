@@ -7,7 +7,10 @@ mod import;
 mod serve;
 mod workspace;
 
-use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing_subscriber::EnvFilter;
 
 use crate::storage::DEFAULT_DATABASE_URL;
 
@@ -22,6 +25,11 @@ pub struct Cli {
     // The variable's value may hold a password: `--help` must not print it.
     #[arg(long, global = true, env = "REPORTSTATS_DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
+
+    /// How log lines are written to standard error: text for people, json
+    /// (one object a line) for log collectors.
+    #[arg(long, global = true, env = "REPORTSTATS_LOG_FORMAT", value_enum, default_value_t = LogFormat::default())]
+    pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Command,
@@ -44,6 +52,31 @@ pub enum Command {
     Migrate,
     /// Copy every workspace, its API keys and its events from one database to another.
     Copy(database::CopyArgs),
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The log filter when `RUST_LOG` sets none.
+const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
+
+/// Sends the process's logs to standard error, filtered by `RUST_LOG`.
+pub fn start_logging(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // The current span (a request's id, route, workspace) is enough: no
+        // span is nested in another.
+        LogFormat::Json => logs.json().with_span_list(false).init(),
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use crate::domain::Timestamp;
 use crate::domain::clock::{FixedClock, SharedClock, SystemClock};
 use crate::http::{self, AppState, Settings};
+use crate::storage::instrumented::InstrumentedStore;
 use crate::storage::{self, Store};
 
 /// The flags of `serve` and `demo`. The defaults of those that become
@@ -21,6 +22,11 @@ pub struct ServerArgs {
     /// Address to listen on.
     #[arg(long, env = "REPORTSTATS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+
+    /// Address to serve Prometheus metrics on, at /metrics (e.g.
+    /// 127.0.0.1:9090); none by default. Keep it away from the API's clients.
+    #[arg(long, env = "REPORTSTATS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// Manual runs this many days old or newer count as recent.
     #[arg(
@@ -172,15 +178,37 @@ pub(super) async fn bind(args: &ServerArgs) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {}", args.listen))
 }
 
-/// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
+/// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish;
+/// and metrics, when asked for, until then.
 pub(super) async fn serve_until_stopped(
     store: Arc<dyn Store>,
     listener: TcpListener,
     args: &ServerArgs,
 ) -> anyhow::Result<()> {
-    let state = AppState::new(store, args.clock(), args.settings()?);
+    let settings = args.settings()?;
+    let store = InstrumentedStore::wrap(store);
+    let metrics = match args.metrics_listen {
+        Some(address) => {
+            let metrics_listener = TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {address}"))?;
+            let handle = http::metrics::install()?;
+            tracing::info!(address = %metrics_listener.local_addr()?, "serving metrics");
+            Some(tokio::spawn(http::metrics::serve_metrics(
+                metrics_listener,
+                handle,
+                store.clone(),
+            )))
+        }
+        None => None,
+    };
+    let state = AppState::new(store, args.clock(), settings);
     tracing::info!(address = %listener.local_addr()?, "listening");
-    http::serve(listener, state, shutdown_signal()).await?;
+    let served = http::serve(listener, state, shutdown_signal()).await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

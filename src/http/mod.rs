@@ -2,6 +2,7 @@
 //! derives the OpenAPI document from the same route declarations (so the two
 //! cannot drift apart) and serves it at `/openapi.json`.
 
+pub mod access_log;
 pub mod auth;
 pub mod auth_failures;
 pub mod error;
@@ -9,6 +10,7 @@ pub mod events;
 pub mod extract;
 pub mod health;
 pub mod members;
+pub mod metrics;
 pub mod page_cache;
 pub mod pagination;
 pub mod rate_limit;
@@ -29,7 +31,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -191,12 +195,39 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             enforce_timeout,
-        ))
-        .layer(TraceLayer::new_for_http());
+        ));
     if !state.settings.cors_origins.is_empty() {
         app = app.layer(cors(&state.settings.cors_origins));
     }
-    app.with_state(state)
+    observe(app).with_state(state)
+}
+
+/// Request ids, the access log ([`access_log`]) and request metrics
+/// ([`metrics`]) around every route, so the route's template is known.
+/// Outermost, so that every answer is counted and logged (CORS preflights,
+/// timeouts, rejections); and in one `Router::layer`, since each one wraps
+/// the routes in another boxed service that every request clones.
+fn observe(app: Router<AppState>) -> Router<AppState> {
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(access_log::request_span)
+        .on_request(())
+        .on_response(access_log::log_answer)
+        .on_body_chunk(())
+        .on_eos(())
+        // A 5xx is logged by the error that made it (`error.rs`) and its
+        // status by the access line: no third line.
+        .on_failure(());
+    app.layer(
+        ServiceBuilder::new()
+            .map_request(access_log::forget_malformed_request_id)
+            .layer(SetRequestIdLayer::new(
+                access_log::REQUEST_ID,
+                access_log::NewRequestId,
+            ))
+            .layer(trace)
+            .layer(PropagateRequestIdLayer::new(access_log::REQUEST_ID))
+            .layer(metrics::RequestMetricsLayer),
+    )
 }
 
 /// Lets the listed origins call the API from a browser with credentials
@@ -211,6 +242,7 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
         .expose_headers([
             header::RETRY_AFTER,
             HeaderName::from_static("www-authenticate"),
+            access_log::REQUEST_ID,
         ])
         .max_age(Duration::from_secs(600))
 }

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use metrics::{Unit, counter, describe_counter};
 
 use super::AppState;
 use super::auth::ReadAccess;
@@ -24,6 +25,22 @@ use super::error::ApiError;
 use super::pagination::{Links, ListingParams, Pagination, paginate};
 use crate::domain::Timestamp;
 use crate::storage::{Page, WorkspaceId};
+
+/// Pages answered from the cache, by `resource` (`report_stats`, `reports`,
+/// `spaces`, `members`).
+pub const HITS: &str = "reportstats_page_cache_hits_total";
+/// Pages rendered because the cache had none current, by `resource`.
+pub const MISSES: &str = "reportstats_page_cache_misses_total";
+
+/// The `# HELP` lines of the metrics above.
+pub fn describe_metrics() {
+    describe_counter!(HITS, Unit::Count, "Pages answered from the page cache");
+    describe_counter!(
+        MISSES,
+        Unit::Count,
+        "Pages rendered because the cache held none current"
+    );
+}
 
 /// Which page of which listing.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -148,8 +165,10 @@ where
         return Ok(json(render().await?.body));
     }
     if let Some(body) = cache.get(&key, version, state.clock.now()) {
+        counter!(HITS, "resource" => key.resource).increment(1);
         return Ok(json(body));
     }
+    counter!(MISSES, "resource" => key.resource).increment(1);
     let rendered = render().await?;
     cache.insert(key, version, rendered.valid_until, rendered.body.clone());
     Ok(json(rendered.body))

@@ -17,9 +17,9 @@ use super::listing_version::PositionCache;
 use super::records;
 use super::session::{Access, Statement, Work, work};
 use super::{
-    ApiKeyRecord, IngestMessage, IngestSummary, LogCursor, LogPage, Page, PageRequest,
-    ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey, StoredSignatureToken,
-    Workspace, WorkspaceId, listings, report_stats,
+    ApiKeyRecord, ConnectionUse, IngestMessage, IngestSummary, LogCursor, LogPage, Page,
+    PageRequest, ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey,
+    StoredSignatureToken, Workspace, WorkspaceId, listings, report_stats,
 };
 use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
@@ -51,9 +51,12 @@ pub trait Backend: Send + Sync + 'static {
 
     /// How many schema migrations have run: one row, one integer.
     fn schema_version_statement() -> &'static Statement;
+
+    /// How many of its connections are open and busy (see
+    /// [`Store::connection_use`]).
+    fn connection_use(&self) -> ConnectionUse;
 }
 
-/// Revokes a live key or token with `statement`; whether there was one.
 /// Whether a token from a request can name a stored one. Nothing stored
 /// holds a NUL (every string stored is parsed, and refuses it), and
 /// PostgreSQL refuses to bind one at all, an error rather than a miss: so a
@@ -62,6 +65,7 @@ fn can_be_stored(token: &str) -> bool {
     !token.contains('\0')
 }
 
+/// Revokes a live key or token with `statement`; whether there was one.
 async fn revoke<B: Backend>(
     backend: &B,
     statement: &'static Statement,
@@ -252,5 +256,9 @@ impl<B: Backend> Store for B {
         static PING: LazyLock<Statement> = LazyLock::new(|| Statement::new("SELECT 1"));
         let lookup = work(|session| Box::pin(session.each(PING.with(&[]), |_| Ok(()))));
         self.run(Access::Statements, lookup).await
+    }
+
+    fn connection_use(&self) -> ConnectionUse {
+        Backend::connection_use(self)
     }
 }

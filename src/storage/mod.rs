@@ -16,6 +16,7 @@
 //! store batches and read their event logs.
 
 pub mod backend;
+pub mod instrumented;
 pub mod listing_version;
 pub mod listings;
 pub mod pending;
@@ -251,6 +252,27 @@ pub struct ReportStatsQuery {
     pub recent_since: Timestamp,
 }
 
+/// What a backend's connections are doing right now, for the metrics
+/// endpoint (see [`instrumented`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionUse {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    pub pools: Vec<PoolUse>,
+}
+
+/// One set of connections of a backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    /// `reader` or `writer` (SQLite); `pool` (PostgreSQL's one pool).
+    pub role: &'static str,
+    /// Connections open now, at most `max`.
+    pub open: usize,
+    pub max: usize,
+    /// Connections held by a request or a batch.
+    pub busy: usize,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0} was not found")]
@@ -396,6 +418,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// How many connections are open and busy; cheap enough for every
+    /// scrape of the metrics endpoint.
+    fn connection_use(&self) -> ConnectionUse;
 }
 
 /// Stores one batch, all or nothing.

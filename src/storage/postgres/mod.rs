@@ -148,4 +148,17 @@ impl Backend for PostgresStore {
         let merge_at = self.options.merge_at_bytes;
         write::ingest_stream(&self.pool, workspace, merge_at, messages).await
     }
+
+    fn connection_use(&self) -> super::ConnectionUse {
+        let open = self.pool.size() as usize;
+        super::ConnectionUse {
+            backend: "postgres",
+            pools: vec![super::PoolUse {
+                role: "pool",
+                open,
+                max: self.pool.options().get_max_connections() as usize,
+                busy: open.saturating_sub(self.pool.num_idle()),
+            }],
+        }
+    }
 }

@@ -257,6 +257,35 @@ impl Backend for SqliteStore {
             LazyLock::new(|| Statement::new("PRAGMA user_version"));
         &USER_VERSION
     }
+
+    fn connection_use(&self) -> super::ConnectionUse {
+        // A connection is busy while its mutex is held. A free one is held
+        // here for an instant only, and a scrape comes every few seconds.
+        let busy = |connection: &Mutex<Connection>| {
+            usize::from(matches!(
+                connection.try_lock(),
+                Err(std::sync::TryLockError::WouldBlock)
+            ))
+        };
+        let readers = &self.inner.readers;
+        super::ConnectionUse {
+            backend: "sqlite",
+            pools: vec![
+                super::PoolUse {
+                    role: "reader",
+                    open: readers.len(),
+                    max: readers.len(),
+                    busy: readers.iter().map(busy).sum(),
+                },
+                super::PoolUse {
+                    role: "writer",
+                    open: 1,
+                    max: 1,
+                    busy: busy(&self.inner.writer),
+                },
+            ],
+        }
+    }
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ impl Timestamp {
         }
     }
 
-    fn parse_rfc3339(text: &str) -> Result<Self, TimestampError> {
+    pub(crate) fn parse_rfc3339(text: &str) -> Result<Self, TimestampError> {
         let instant =
             OffsetDateTime::parse(text, &Rfc3339).map_err(|_| TimestampError::Malformed)?;
         let micros = instant.unix_timestamp_nanos().div_euclid(1_000);
@@ -106,7 +106,7 @@ impl Timestamp {
 /// an event (BENCHMARKS.md, "What reading an event and checking its id
 /// cost"). `None` for anything else, valid or not, which
 /// [`Timestamp::parse`] then reads in full.
-fn parse_utc(text: &str) -> Option<Timestamp> {
+pub(crate) fn parse_utc(text: &str) -> Option<Timestamp> {
     let bytes = text.as_bytes();
     if bytes.len() < 20
         || [bytes[4], bytes[7], bytes[10], bytes[13], bytes[16]] != *b"--T::"

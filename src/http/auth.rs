@@ -48,7 +48,7 @@ pub struct AdminAccess {
 }
 
 /// Credentials as presented, not yet checked.
-enum Presented {
+pub(crate) enum Presented {
     Basic {
         token: String,
         secret: String,
@@ -68,7 +68,7 @@ fn decoded(encoded: &str) -> Result<String, ApiError> {
     String::from_utf8(bytes).map_err(|_| MALFORMED)
 }
 
-fn presented_credentials(parts: &Parts) -> Result<Presented, ApiError> {
+pub(crate) fn presented_credentials(parts: &Parts) -> Result<Presented, ApiError> {
     let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized(
         "Authentication required: send a workspace API key (Basic) or a signature token (Bearer)",
     ))?;

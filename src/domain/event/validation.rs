@@ -124,7 +124,7 @@ impl<'a> RawEvent<'a> {
     }
 
     /// Validates the fields read, taking them out.
-    pub(super) fn take_event(
+    pub(crate) fn take_event(
         &mut self,
         position: Position,
         received_at: Timestamp,

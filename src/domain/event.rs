@@ -23,9 +23,9 @@
 use std::borrow::Cow;
 
 mod error;
-mod flat_json;
+pub(crate) mod flat_json;
 mod kind;
-mod raw_event;
+pub(crate) mod raw_event;
 mod validation;
 
 pub use error::{EventError, Position};

@@ -20,10 +20,17 @@ pub enum TimestampError {
     Malformed,
     #[error("is before 1970-01-01T00:00:00Z")]
     BeforeEpoch,
+    /// An offset can put a 9999 date past the last instant whose UTC form
+    /// RFC 3339's four-digit year can write.
+    #[error("is after 9999-12-31T23:59:59.999999Z")]
+    AfterYear9999,
 }
 
 impl Timestamp {
     pub const EPOCH: Timestamp = Timestamp(0);
+    /// 9999-12-31T23:59:59.999999Z, the last instant that prints (and so
+    /// reads back) as RFC 3339 in UTC.
+    pub const MAX: Timestamp = Timestamp(253_402_300_799_999_999);
 
     pub fn from_micros(micros: i64) -> Self {
         Timestamp(micros)
@@ -42,12 +49,15 @@ impl Timestamp {
         }
     }
 
-    fn parse_rfc3339(text: &str) -> Result<Self, TimestampError> {
+    pub(crate) fn parse_rfc3339(text: &str) -> Result<Self, TimestampError> {
         let instant =
             OffsetDateTime::parse(text, &Rfc3339).map_err(|_| TimestampError::Malformed)?;
         let micros = instant.unix_timestamp_nanos().div_euclid(1_000);
         if micros < 0 {
             return Err(TimestampError::BeforeEpoch);
+        }
+        if micros > i128::from(Timestamp::MAX.0) {
+            return Err(TimestampError::AfterYear9999);
         }
         i64::try_from(micros)
             .map(Timestamp)
@@ -106,7 +116,7 @@ impl Timestamp {
 /// an event (BENCHMARKS.md, "What reading an event and checking its id
 /// cost"). `None` for anything else, valid or not, which
 /// [`Timestamp::parse`] then reads in full.
-fn parse_utc(text: &str) -> Option<Timestamp> {
+pub(crate) fn parse_utc(text: &str) -> Option<Timestamp> {
     let bytes = text.as_bytes();
     if bytes.len() < 20
         || [bytes[4], bytes[7], bytes[10], bytes[13], bytes[16]] != *b"--T::"
@@ -324,6 +334,27 @@ mod tests {
             assert_eq!(parse_utc(text), None, "{text}");
         }
         assert_eq!(parse_utc("1970-01-01T00:00:00Z"), Some(Timestamp::EPOCH));
+    }
+
+    /// Found by the `timestamp` fuzz target: `9999-12-31T23:59:59-23:59`
+    /// was accepted as an instant in the year 10000, which printed as its
+    /// microseconds and whose exact form did not read back.
+    #[test]
+    fn refuses_instants_that_fall_after_the_year_9999_in_utc() {
+        assert_eq!(
+            Timestamp::parse("9999-12-31T23:59:59-23:59"),
+            Err(TimestampError::AfterYear9999)
+        );
+        let last = Timestamp::parse("9999-12-31T23:59:59.999999999Z").unwrap();
+        assert_eq!(last, Timestamp::MAX);
+        assert_eq!(last.to_string(), "9999-12-31T23:59:59.999Z");
+        let mut exact = String::new();
+        last.write_exact(&mut exact);
+        assert_eq!(Timestamp::parse(&exact), Ok(last));
+        assert_eq!(
+            Timestamp::parse("9999-12-31T23:59:59.999999-00:01"),
+            Err(TimestampError::AfterYear9999)
+        );
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub struct AdminAccess {
 }
 
 /// Credentials as presented, not yet checked.
-enum Presented {
+pub(crate) enum Presented {
     Basic {
         token: String,
         secret: String,
@@ -76,7 +76,7 @@ fn decoded(encoded: &str) -> Result<String, ApiError> {
     String::from_utf8(bytes).map_err(|_| MALFORMED)
 }
 
-fn presented_credentials(parts: &Parts) -> Result<Presented, ApiError> {
+pub(crate) fn presented_credentials(parts: &Parts) -> Result<Presented, ApiError> {
     let mut headers = parts.headers.get_all(AUTHORIZATION).iter();
     let header = headers.next().ok_or(ApiError::Unauthorized(
         "Authentication required: send a workspace API key (Basic) or a signature token (Bearer)",

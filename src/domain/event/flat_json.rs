@@ -17,7 +17,7 @@ use super::raw_event::{RawEvent, RawValue};
 
 /// Fills the empty `raw` from `json` if `json` has the flat shape. `None`
 /// if it has not; `raw` may then hold some of its fields.
-pub(super) fn read<'a>(json: &'a str, raw: &mut RawEvent<'a>) -> Option<()> {
+pub(crate) fn read<'a>(json: &'a str, raw: &mut RawEvent<'a>) -> Option<()> {
     let mut reader = Reader { json, at: 0 };
     reader.skip_whitespace();
     reader.eat(b'{')?;

@@ -162,7 +162,7 @@ impl<'de> de::Deserialize<'de> for RawValue<'de> {
 /// returned by value, it was copied several times per event, at a cost
 /// BENCHMARKS.md records ("What reading an event and checking its id cost").
 #[derive(Debug, Default)]
-pub(super) struct RawEvent<'a> {
+pub(crate) struct RawEvent<'a> {
     pub(super) fields: [Option<RawValue<'a>>; FIELDS.len()],
     pub(super) unknown_field: Option<String>,
     pub(super) repeated_field: Option<&'static str>,
@@ -242,7 +242,7 @@ impl<'a> RawEvent<'a> {
         self.read_with_serde(json, position)
     }
 
-    pub(super) fn read_with_serde(
+    pub(crate) fn read_with_serde(
         &mut self,
         json: &'a str,
         position: Position,

@@ -124,7 +124,7 @@ impl<'a> RawEvent<'a> {
     }
 
     /// Validates the fields read, taking them out.
-    pub(super) fn take_event(
+    pub(crate) fn take_event(
         &mut self,
         position: Position,
         received_at: Timestamp,
@@ -156,6 +156,7 @@ impl<'a> RawEvent<'a> {
                 let at = Timestamp::parse(&text).map_err(|error| match error {
                     TimestampError::Malformed => fields.error("occurred_at", error.to_string()),
                     TimestampError::BeforeEpoch => fields.error("occurred_at", error.to_string()),
+                    TimestampError::AfterYear9999 => fields.error("occurred_at", error.to_string()),
                 })?;
                 if at > received_at.saturating_add_seconds(MAX_CLOCK_SKEW_SECONDS) {
                     return Err(fields.error(

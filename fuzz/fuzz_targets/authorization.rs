@@ -1,0 +1,6 @@
+//! The `authorization` target: see `reportstats::fuzzing::check_authorization`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| reportstats::fuzzing::check_authorization(data));

@@ -1,0 +1,6 @@
+//! The `batch` target: see `reportstats::fuzzing::check_batch`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| reportstats::fuzzing::check_batch(data));

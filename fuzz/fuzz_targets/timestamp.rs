@@ -1,0 +1,6 @@
+//! The `timestamp` target: see `reportstats::fuzzing::check_timestamp`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| reportstats::fuzzing::check_timestamp(data));

@@ -24,16 +24,21 @@
 //!   [`Session`](storage::session::Session); what makes a cached page or a
 //!   deep page's start stale is [`storage::listing_version`]. One module per
 //!   backend ([`storage::sqlite`], [`storage::postgres`]) opens, migrates,
-//!   executes statements, writes batches and reads its event log.
+//!   executes statements, writes batches and reads its event log; metrics
+//!   wrap the trait ([`storage::instrumented`]).
 //! - [`http`]: the axum application: one module per resource, credentials
 //!   ([`http::auth`], failures throttled in [`http::auth_failures`]),
 //!   extractors that answer in the error format ([`http::extract`]),
-//!   errors, rate limits, the page cache, OpenAPI, and the accept loop with
-//!   its header timeout and connection cap ([`http::server`]).
+//!   errors, rate limits, the page cache, OpenAPI, the accept loop with its
+//!   header timeout and connection cap ([`http::server`]), and what wraps
+//!   every request: the access log with its request id
+//!   ([`http::access_log`]) and Prometheus metrics ([`http::metrics`]).
 //! - [`cli`]: the `reportstats` command line; `main.rs` only calls into it.
 //! - [`demo`]: realistic generated activity for `reportstats demo` and
 //!   `reportstats generate` (`demo/`: configuration, planning, streaming,
 //!   rendering, word lists).
+//! - `fuzzing` (hidden): the checks the fuzz targets in `fuzz/` run, and
+//!   `tests/fuzz_corpus.rs` replays on their corpora.
 
 #![forbid(unsafe_code)]
 

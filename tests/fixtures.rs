@@ -4,8 +4,7 @@
 #[macro_use]
 mod common;
 
-use std::process::Command;
-
+use common::binary::reportstats;
 use common::{TestApp, TestDatabase, fixture_expected, fixture_lines};
 use serde_json::Value;
 
@@ -80,14 +79,6 @@ async fn fixture_read_seven_rows_at_a_time_gives_the_expected_stats(database: Te
         let rows = app.all_report_stats(&credentials, query).await;
         assert_eq!(Value::Array(rows), fixture_expected(include_all));
     }
-}
-
-fn reportstats(database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_reportstats"));
-    command
-        .env("REPORTSTATS_DATABASE_URL", database_url)
-        .env("NO_COLOR", "1");
-    command
 }
 
 async fn fixture_through_the_import_command_gives_the_expected_stats(database: TestDatabase) {

@@ -6,28 +6,20 @@
 #[macro_use]
 mod common;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command};
+
 use std::time::{Duration, Instant};
 
+use common::binary::free_port;
 use common::{SignatureCredentials, TestApp, TestDatabase, fixture_lines};
 use serde_json::Value;
 
+/// The binary, logging at `info`: the access log is what these tests read.
 fn reportstats(database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_reportstats"));
+    let mut command = common::binary::reportstats(database_url);
+    command.env("RUST_LOG", "info");
     command
-        .env("REPORTSTATS_DATABASE_URL", database_url)
-        .env("RUST_LOG", "info");
-    command
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn wait_until_listening(port: u16) {

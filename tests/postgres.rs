@@ -6,23 +6,16 @@ mod common;
 
 use std::collections::HashSet;
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::activity::Activity;
+use common::binary::reportstats;
 use common::{Credentials, TestApp, TestDatabase, fixture_lines};
 use reportstats::domain::state::Changes;
 use reportstats::domain::stats::{SpaceFilter, compute_report_stats};
 use reportstats::domain::{Event, Position, Timestamp, WorkspaceName};
 use serde_json::Value;
-
-fn reportstats(database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_reportstats"));
-    command
-        .env("REPORTSTATS_DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn");
-    command
-}
 
 struct Server {
     child: Child,

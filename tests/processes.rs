@@ -5,31 +5,15 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::binary::{free_port, reportstats};
 use common::{TestDatabase, fixture_expected, fixture_lines};
 use reportstats::domain::stats::SpaceFilter;
 use reportstats::domain::{Event, Position, Timestamp, WorkspaceName};
 use reportstats::storage::{self, PageRequest, ReportStatsQuery};
 use serde_json::Value;
-
-fn reportstats(database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_reportstats"));
-    command
-        .env("REPORTSTATS_DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn");
-    command
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Kills the child (SIGKILL) when dropped, so a failing test leaves no server behind.
 struct Server(Child);

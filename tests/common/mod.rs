@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod activity;
+pub mod binary;
 pub mod python;
 
 use std::net::SocketAddr;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::activity::Activity;
 use common::binary::reportstats;
-use common::{Credentials, TestApp, TestDatabase, fixture_lines};
+use common::{Credentials, SignatureCredentials, TestApp, TestDatabase, fixture_lines};
 use reportstats::domain::state::Changes;
 use reportstats::domain::stats::{SpaceFilter, compute_report_stats};
 use reportstats::domain::{Event, Position, Timestamp, WorkspaceName};
@@ -240,6 +240,18 @@ async fn a_sqlite_deployment_copied_to_postgres_answers_identically() {
     source
         .post_ndjson_ok(&globex, &fixture_lines()[..120])
         .await;
+    // Bearer clients keep working after the move, and a revoked token
+    // stays revoked.
+    let signature = source.mint(&acme).await;
+    let revoked = source.mint(&acme).await;
+    let revoke = source
+        .client
+        .delete(source.url(&format!("/batch/acme/signature_tokens/{}", revoked.token)))
+        .basic_auth(&acme.token, Some(&acme.secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), 200);
 
     for _ in 0..2 {
         // A second run finds everything there already and changes nothing.
@@ -255,6 +267,17 @@ async fn a_sqlite_deployment_copied_to_postgres_answers_identically() {
     }
 
     let copy = TestApp::spawn(target).await;
+    let by_bearer = |signature: &SignatureCredentials| {
+        let header = signature.bearer_header();
+        let copy = &copy;
+        async move {
+            copy.get_with(Some(&header), "/batch/acme/report_stats?per_page=2")
+                .await
+                .status()
+        }
+    };
+    assert_eq!(by_bearer(&signature).await, 200);
+    assert_eq!(by_bearer(&revoked).await, 401);
     for credentials in [&acme, &globex] {
         let copied = Credentials {
             workspace: copy

@@ -26,10 +26,11 @@ pub struct CopyArgs {
     pub to: String,
 }
 
-/// Copies every workspace, its API keys (as hashes: clients keep working)
-/// and its event log, replaying the log into the target so that the target
-/// maintains its own state. Safe to rerun: events already in the target are
-/// duplicates, keys already there are kept.
+/// Copies every workspace, its API keys and signature tokens (as hashes:
+/// clients keep working, Bearer clients included, and revoked ones stay
+/// revoked) and its event log, replaying the log into the target so that
+/// the target maintains its own state. Safe to rerun: events already in the
+/// target are duplicates, keys and tokens already there are kept.
 pub async fn copy(args: CopyArgs) -> anyhow::Result<()> {
     let source = storage::open(&args.from).await?;
     let target = storage::open(&args.to).await?;
@@ -58,14 +59,29 @@ pub async fn copy(args: CopyArgs) -> anyhow::Result<()> {
         {
             target.insert_api_key(copied.id, key).await?;
         }
+        let tokens = source.signature_tokens(workspace.id).await?;
+        let target_tokens: Vec<String> = target
+            .signature_tokens(copied.id)
+            .await?
+            .into_iter()
+            .map(|token| token.token)
+            .collect();
+        for token in tokens
+            .iter()
+            .filter(|token| !target_tokens.contains(&token.token))
+        {
+            target.create_signature_token(copied.id, token).await?;
+        }
         let summary = copy_events(source.as_ref(), &workspace, target.clone(), &copied).await?;
         println!(
-            "Copied workspace `{}`: {} events ({} new in the target), {} API key{}.",
+            "Copied workspace `{}`: {} events ({} new in the target), {} API key{}, {} signature token{}.",
             workspace.name,
             summary.accepted + summary.duplicates,
             summary.accepted,
             keys.len(),
-            if keys.len() == 1 { "" } else { "s" }
+            if keys.len() == 1 { "" } else { "s" },
+            tokens.len(),
+            if tokens.len() == 1 { "" } else { "s" }
         );
     }
     Ok(())

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::Query;
+use crate::http::extract::query_of;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderValue, Request, StatusCode, Uri};
 use axum::response::IntoResponse;
@@ -255,7 +255,7 @@ fn credentials(value: HeaderValue) -> Result<Presented, ApiError> {
     presented_credentials(&parts)
 }
 
-/// The listings' query string, as a handler gets it (axum's `Query` into a
+/// The listings' query string, as a handler gets it ([`query_of`] into a
 /// map, then [`ListingParams::parse`]): never panics; either a page request
 /// in range, matching the parameters given, or a 400 that names the
 /// parameter at fault.
@@ -266,8 +266,8 @@ pub fn check_listing_query(data: &[u8]) {
     let Ok(uri) = Uri::try_from(target) else {
         return;
     };
-    let query: HashMap<String, String> = match Query::try_from_uri(&uri) {
-        Ok(Query(query)) => query,
+    let query: HashMap<String, String> = match query_of(&uri) {
+        Ok(query) => query,
         Err(rejection) => {
             assert_eq!(rejection.into_response().status(), StatusCode::BAD_REQUEST);
             return;

@@ -98,6 +98,40 @@ async fn include_spaces_all_lists_personal_reports_and_stays_in_the_links(databa
     );
 }
 
+/// Amundsen's Mode extractors append `?page=N` to a URL that already has a
+/// query: the `?` separates parameters as `&` does, on every listing.
+async fn a_question_mark_inside_the_query_separates_parameters(database: TestDatabase) {
+    let (app, credentials) = app_with_reports(database, 30).await;
+    let tolerant = app
+        .get_json(
+            &credentials,
+            "/batch/acme/report_stats?include_spaces=all?page=2?per_page=10",
+        )
+        .await;
+    let plain = app
+        .get_json(
+            &credentials,
+            "/batch/acme/report_stats?include_spaces=all&page=2&per_page=10",
+        )
+        .await;
+    assert_eq!(tolerant, plain);
+    assert_eq!(ids(&tolerant), (11..=20).collect::<Vec<_>>());
+    for listing in ["reports", "spaces", "members"] {
+        let response = app
+            .get(
+                &credentials,
+                &format!("/batch/acme/{listing}?include_spaces=all?page=1"),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "{listing}");
+    }
+    // An encoded `?` is part of its value: still a 400 naming the parameter.
+    let encoded = app
+        .get(&credentials, "/batch/acme/report_stats?page=1%3Fper_page=5")
+        .await;
+    assert_eq!(encoded.status(), 400);
+}
+
 async fn a_page_past_the_end_is_empty_and_links_back(database: TestDatabase) {
     let (app, credentials) = app_with_reports(database, 5).await;
     let page = app
@@ -463,6 +497,7 @@ on_every_backend!(
     pages_link_to_their_neighbours_and_keep_per_page,
     include_spaces_all_lists_personal_reports_and_stays_in_the_links,
     a_page_past_the_end_is_empty_and_links_back,
+    a_question_mark_inside_the_query_separates_parameters,
     an_empty_workspace_has_no_pages_and_empty_links,
     per_page_defaults_to_1000_and_accepts_its_bounds,
     bad_paging_parameters_are_a_400_naming_the_parameter,

@@ -11,9 +11,9 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_ENCODING;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
 use serde::de::DeserializeOwned;
 use tower_http::decompression::RequestDecompressionLayer;
 
@@ -34,23 +34,45 @@ pub fn decompression() -> RequestDecompressionLayer {
         .pass_through_unaccepted(true)
 }
 
-/// The query string, deserialized as axum's `Query` does.
+/// The query string, deserialized as axum's `Query` does, but tolerant
+/// (see [`query_of`]).
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(query)| Query(query))
-            .map_err(|rejection| {
-                ApiError::BadRequest(format!(
-                    "The query string could not be read: {}",
-                    rejection.body_text()
-                ))
-            })
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        query_of(&parts.uri).map(Query)
     }
+}
+
+/// The query string of `uri`, deserialized. A `?` inside it separates
+/// parameters as `&` does (SPEC section 5): some clients, Amundsen's Mode
+/// extractors among them, append `?page=2` to a URL that already has a
+/// query (`?include_spaces=all?page=2`). An encoded `%3F` stays a `?` in its
+/// value.
+pub fn query_of<T: DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
+    let query = uri.query().unwrap_or_default();
+    let tolerant;
+    let uri = if query.contains('?') {
+        // `&` is as valid in a query as `?`, so the URI stays valid.
+        tolerant = format!("/?{}", query.replace('?', "&"))
+            .parse::<Uri>()
+            .map_err(|error| {
+                ApiError::BadRequest(format!("The query string could not be read: {error}"))
+            })?;
+        &tolerant
+    } else {
+        uri
+    };
+    axum::extract::Query::try_from_uri(uri)
+        .map(|axum::extract::Query(query)| query)
+        .map_err(|rejection| {
+            ApiError::BadRequest(format!(
+                "The query string could not be read: {}",
+                rejection.body_text()
+            ))
+        })
 }
 
 /// The path's parameters, deserialized as axum's `Path` does.

@@ -450,6 +450,36 @@ async fn an_allowed_origin_may_call_with_credentials_from_a_browser(database: Te
             .get("access-control-allow-origin")
             .is_none()
     );
+
+    // A bad credential from the allowed origin's page is a 401 the page
+    // sees at once: no `Basic` challenge, which would make the browser ask
+    // its user for a password instead. Anyone else still gets both.
+    let challenge = |origin: Option<&'static str>| {
+        let mut request = app
+            .client
+            .get(app.url("/batch/acme/report_stats"))
+            .header("Authorization", "Bearer bm90OmEgdG9rZW4=");
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 401);
+            response.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(
+        challenge(Some("https://dash.example.com")).await,
+        "Bearer realm=\"reportstats\""
+    );
+    for origin in [None, Some("https://evil.example.com")] {
+        let offered = challenge(origin).await;
+        assert!(offered.starts_with("Basic "), "{origin:?}: {offered}");
+        assert!(offered.contains("Bearer "), "{origin:?}: {offered}");
+    }
 }
 
 async fn health_checks_answer_without_credentials(database: TestDatabase) {

@@ -20,6 +20,11 @@ const BUSY_RETRY_AFTER_SECONDS: u64 = 5;
 pub const AUTHENTICATE_CHALLENGE: &str =
     "Basic realm=\"reportstats\", Bearer realm=\"reportstats\"";
 
+/// The challenge a browser's call from an allowed origin gets instead (see
+/// [`crate::http`]'s CORS layers): offered `Basic`, a browser holds the
+/// request to ask its user for a password, and the page never sees its 401.
+pub const BROWSER_CHALLENGE: &str = "Bearer realm=\"reportstats\"";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]

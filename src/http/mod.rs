@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -197,7 +197,12 @@ pub fn app(state: AppState) -> Router {
             enforce_timeout,
         ));
     if !state.settings.cors_origins.is_empty() {
-        app = app.layer(cors(&state.settings.cors_origins));
+        app = app
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                no_basic_challenge_for_browsers,
+            ))
+            .layer(cors(&state.settings.cors_origins));
     }
     observe(app).with_state(state)
 }
@@ -245,6 +250,28 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
             access_log::REQUEST_ID,
         ])
         .max_age(Duration::from_secs(600))
+}
+
+/// A call from an allowed origin comes from a browser page, which must get
+/// its 401 at once (SPEC section 5): its challenge offers `Bearer` only, as
+/// a `Basic` one would make the browser ask its user for a password first.
+async fn no_basic_challenge_for_browsers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let from_allowed_origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .is_some_and(|origin| state.settings.cors_origins.contains(origin));
+    let mut response = next.run(request).await;
+    if from_allowed_origin && response.status() == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(error::BROWSER_CHALLENGE),
+        );
+    }
+    response
 }
 
 async fn enforce_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -11,7 +11,8 @@ use common::{TestDatabase, create_workspace, fixture_lines, fixture_now};
 use reportstats::domain::state::Changes;
 use reportstats::domain::stats::SpaceFilter;
 use reportstats::domain::{Event, Position};
-use reportstats::storage::rows::{SqlValue, table_rows};
+use reportstats::storage::rows::SqlValue;
+use reportstats::storage::schema::table_rows;
 use reportstats::storage::{self, LogCursor, PageRequest, ReportStatsQuery, Store, WorkspaceId};
 
 const SCHEMA_2: [&str; 2] = [

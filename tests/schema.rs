@@ -8,7 +8,7 @@ mod common;
 
 use common::TestDatabase;
 use reportstats::domain::state::Changes;
-use reportstats::storage::rows::table_rows;
+use reportstats::storage::schema::table_rows;
 use reportstats::storage::sql::ColumnType;
 
 /// A state table as a database holds it: its columns with their types, in
@@ -54,14 +54,6 @@ fn sqlite_type(column_type: ColumnType) -> &'static str {
     }
 }
 
-fn postgres_type(column_type: ColumnType) -> &'static str {
-    match column_type {
-        ColumnType::BigInt => "bigint",
-        ColumnType::Text => "text",
-        ColumnType::Bool => "boolean",
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_tables_are_what_the_schema_declares() {
     let database = TestDatabase::sqlite();
@@ -103,7 +95,7 @@ async fn postgres_tables_are_what_the_schema_declares() {
     };
     drop(database.open().await);
     let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
-    for (table, expected) in declared(postgres_type) {
+    for (table, expected) in declared(ColumnType::postgres_name) {
         let columns: Vec<(String, String)> = sqlx::query_as(
             "SELECT column_name::text, data_type::text FROM information_schema.columns
              WHERE table_schema = current_schema() AND table_name = $1

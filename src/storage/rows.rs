@@ -5,8 +5,6 @@
 
 use super::sql::{MergeMask, Neutral, Upsert};
 
-pub use super::schema::table_rows;
-
 /// One bound value. `None` is SQL `NULL`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SqlValue<'a> {
@@ -68,6 +66,7 @@ mod tests {
     use super::*;
     use crate::domain::state::Changes;
     use crate::domain::{Event, Position, Timestamp};
+    use crate::storage::schema::table_rows;
     use crate::storage::sql::ColumnType;
 
     /// The merges a row of `table` needs, by input column.

@@ -27,11 +27,13 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
-    fn postgres_array(self) -> &'static str {
+    /// The type's name in PostgreSQL, as its migrations declare it and
+    /// `information_schema` reports it.
+    pub fn postgres_name(self) -> &'static str {
         match self {
-            ColumnType::BigInt => "bigint[]",
-            ColumnType::Text => "text[]",
-            ColumnType::Bool => "boolean[]",
+            ColumnType::BigInt => "bigint",
+            ColumnType::Text => "text",
+            ColumnType::Bool => "boolean",
         }
     }
 }
@@ -145,7 +147,7 @@ impl Upsert {
             .iter()
             .enumerate()
             .map(|(index, (_, column_type))| {
-                format!("${}::{}", index + 2, column_type.postgres_array())
+                format!("${}::{}[]", index + 2, column_type.postgres_name())
             })
             .collect::<Vec<_>>()
             .join(", ");

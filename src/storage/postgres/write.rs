@@ -24,7 +24,8 @@ use crate::domain::Event;
 use crate::domain::state::Changes;
 use crate::storage::listing_version::{self, BUMP_VERSION};
 use crate::storage::pending::footprint;
-use crate::storage::rows::{SqlValue, table_rows};
+use crate::storage::rows::SqlValue;
+use crate::storage::schema::table_rows;
 use crate::storage::sql::ColumnType;
 use crate::storage::{
     EventChunk, IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId,

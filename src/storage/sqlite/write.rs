@@ -11,7 +11,8 @@ use super::folding::{Folded, Folder};
 use super::log;
 use crate::domain::state::Changes;
 use crate::storage::listing_version::{self, BUMP_VERSION, LARGEST_REPORT_ID};
-use crate::storage::rows::{MergePicker, SqlValue, table_rows};
+use crate::storage::rows::{MergePicker, SqlValue};
+use crate::storage::schema::table_rows;
 use crate::storage::{
     EventChunk, IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId,
 };

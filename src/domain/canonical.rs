@@ -144,6 +144,67 @@ impl Event {
             EventKind::ExplorationDeleted { exploration_token } => {
                 json.text("exploration_token", exploration_token.as_str());
             }
+            EventKind::QueryCreated {
+                query_token,
+                report_id,
+                name,
+                raw_query,
+                data_source_token,
+                email,
+            } => {
+                json.text("query_token", query_token.as_str());
+                json.integer("report_id", report_id.get());
+                json.text("name", name.as_str());
+                json.text("raw_query", raw_query.as_str());
+                json.text("data_source_token", data_source_token.as_str());
+                json.text("email", email.as_str());
+            }
+            EventKind::QueryEdited {
+                query_token,
+                email,
+                name,
+                raw_query,
+                data_source_token,
+            } => {
+                json.text("query_token", query_token.as_str());
+                json.text("email", email.as_str());
+                json.optional_text("name", name.as_ref().map(|n| n.as_str()));
+                json.optional_text("raw_query", raw_query.as_ref().map(|q| q.as_str()));
+                json.optional_text(
+                    "data_source_token",
+                    data_source_token.as_ref().map(|t| t.as_str()),
+                );
+            }
+            EventKind::QueryDeleted { query_token } => {
+                json.text("query_token", query_token.as_str());
+            }
+            EventKind::ChartCreated {
+                chart_token,
+                query_token,
+                chart_type,
+                email,
+                chart_title,
+            } => {
+                json.text("chart_token", chart_token.as_str());
+                json.text("query_token", query_token.as_str());
+                json.text("chart_type", chart_type.as_str());
+                json.text("email", email.as_str());
+                json.optional_text("chart_title", chart_title.as_ref().map(|t| t.as_str()));
+            }
+            EventKind::ChartEdited {
+                chart_token,
+                email,
+                chart_type,
+                chart_title,
+            } => {
+                json.text("chart_token", chart_token.as_str());
+                json.text("email", email.as_str());
+                json.optional_text("chart_type", chart_type.as_ref().map(|t| t.as_str()));
+                json.optional_text("chart_title", chart_title.as_ref().map(|t| t.as_str()));
+            }
+            EventKind::ChartDeleted { chart_token } => {
+                json.text("chart_token", chart_token.as_str());
+            }
         }
         json.finish()
     }

@@ -31,7 +31,7 @@ mod validation;
 pub use error::{EventError, Position};
 pub use kind::{EventKind, RunState, RunTrigger, SpaceType};
 
-use super::names::EventId;
+use super::names::{Email, EventId};
 use super::timestamp::Timestamp;
 use raw_event::RawEvent;
 
@@ -48,6 +48,29 @@ pub struct Event {
 }
 
 impl Event {
+    /// The member whose activity this event is (SPEC section 5, "Mode's
+    /// member object"): the creator, editor, viewer or manual runner it
+    /// names. Removals, deletions, moves, pauses, scheduled runs and
+    /// anonymous views have none.
+    pub fn actor(&self) -> Option<&Email> {
+        match &self.kind {
+            EventKind::ReportCreated { email, .. }
+            | EventKind::ReportEdited { email, .. }
+            | EventKind::ScheduleCreated { email, .. }
+            | EventKind::ExplorationCreated { email, .. }
+            | EventKind::QueryCreated { email, .. }
+            | EventKind::QueryEdited { email, .. }
+            | EventKind::ChartCreated { email, .. }
+            | EventKind::ChartEdited { email, .. } => Some(email),
+            EventKind::ReportViewed { email, .. } => email.as_ref(),
+            EventKind::ReportRun {
+                trigger: RunTrigger::Manual { email },
+                ..
+            } => Some(email),
+            _ => None,
+        }
+    }
+
     /// Parses one event from its JSON text.
     ///
     /// ```

@@ -13,4 +13,4 @@ pub mod timestamp;
 
 pub use event::{Event, EventError, EventKind, Position};
 pub use names::{Email, EventId, ReportId, Token, WorkspaceName};
-pub use timestamp::Timestamp;
+pub use timestamp::{Timestamp, UtcDay};

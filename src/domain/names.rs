@@ -15,6 +15,8 @@ pub enum NameError {
     Empty,
     #[error("must be at most {max} characters, got {len}")]
     TooLong { max: usize, len: usize },
+    #[error("must be at most {max} bytes, got {len}")]
+    TooLongBytes { max: usize, len: usize },
     #[error("{0}")]
     Invalid(&'static str),
 }
@@ -109,6 +111,12 @@ bounded_string!(
     Username,
     64
 );
+bounded_string!(
+    /// A chart's type (`bar`, `line`, `table`, `big_number`, ...): 1–64
+    /// characters. Open-ended: a BI tool's chart types grow.
+    ChartType,
+    64
+);
 
 /// A free-text description, 0–10,000 characters: newlines and other control
 /// characters allowed, except NUL (U+0000).
@@ -144,6 +152,33 @@ impl Description {
 impl serde::Serialize for Description {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.0)
+    }
+}
+
+/// A query's SQL text, up to 256 KiB (bytes, as a request limit counts
+/// them): newlines, tabs and quotes allowed, NUL refused as in a
+/// [`Description`]. May be empty, as a query being written is.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RawQuery(String);
+
+impl RawQuery {
+    pub const MAX_BYTES: usize = 256 * 1024;
+
+    pub fn parse(text: &str) -> Result<Self, NameError> {
+        if text.len() > Self::MAX_BYTES {
+            return Err(NameError::TooLongBytes {
+                max: Self::MAX_BYTES,
+                len: text.len(),
+            });
+        }
+        if text.contains('\0') {
+            return Err(NameError::Invalid(NUL_REFUSED));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 

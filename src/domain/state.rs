@@ -17,7 +17,9 @@
 use std::collections::BTreeMap;
 
 use super::event::{Event, EventKind, RunState, RunTrigger, SpaceType};
-use super::names::{Description, Email, EventId, Name, ReportId, Token, Username};
+use super::names::{
+    ChartType, Description, Email, EventId, Name, RawQuery, ReportId, Token, Username,
+};
 use super::timestamp::Timestamp;
 
 /// The position of a write in the last-writer-wins order: later
@@ -221,10 +223,66 @@ pub struct MemberProfile {
 
 /// Members are not deleted for good: the latest upsert or removal decides
 /// whether one is present.
+///
+/// The activity fields (Mode's member object, SPEC section 5) are kept for
+/// every email an event names as its actor, upserted or not: a member
+/// upserted later shows the activity that came before.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemberChanges {
     pub profile: Option<Register<MemberProfile>>,
     pub present: Option<Register<bool>>,
+    /// The earliest `member_upserted`.
+    pub activated_at: Option<Timestamp>,
+    pub last_report_created_at: Option<Timestamp>,
+    pub last_report_viewed_at: Option<Timestamp>,
+    /// The latest manual run this member started.
+    pub last_report_run_at: Option<Timestamp>,
+    pub last_exploration_created_at: Option<Timestamp>,
+    /// The latest activity of any kind (see [`Event::actor`]).
+    pub last_active_at: Option<Timestamp>,
+    /// The UTC dates with activity, as days since the Unix epoch, sorted,
+    /// each once.
+    pub active_days: Vec<i64>,
+}
+
+/// Which report a query belongs to, and who wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryDefinition {
+    pub report_id: ReportId,
+    pub creator: Email,
+}
+
+/// Everything the events say about one query.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueryChanges {
+    pub definition: Option<Register<QueryDefinition>>,
+    pub name: Option<Register<Name>>,
+    /// Boxed: up to 256 KiB, and most queries a batch touches are edits
+    /// that leave the text alone.
+    pub raw_query: Option<Box<Register<RawQuery>>>,
+    pub data_source: Option<Register<Token>>,
+    pub deleted: bool,
+    /// The earliest `query_created`.
+    pub created_at: Option<Timestamp>,
+    /// The latest `query_created` or `query_edited`.
+    pub updated_at: Option<Timestamp>,
+}
+
+/// Which query a chart draws, and who made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartDefinition {
+    pub query_token: Token,
+    pub creator: Email,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChartChanges {
+    pub definition: Option<Register<ChartDefinition>>,
+    pub chart_type: Option<Register<ChartType>>,
+    /// `chart_created` writes it, `None` when it gives no title;
+    /// `chart_edited` only when it gives one.
+    pub title: Option<Register<Option<Name>>>,
+    pub deleted: bool,
 }
 
 /// The merged meaning of a set of events, entity by entity. Maps are ordered
@@ -237,6 +295,8 @@ pub struct Changes {
     pub explorations: BTreeMap<Token, ExplorationChanges>,
     pub spaces: BTreeMap<Token, SpaceChanges>,
     pub members: BTreeMap<Email, MemberChanges>,
+    pub queries: BTreeMap<Token, QueryChanges>,
+    pub charts: BTreeMap<Token, ChartChanges>,
     /// See [`Changes::size`]; kept as events are recorded, since counting
     /// it afresh for every chunk of an import showed in profiles of the
     /// writer. It follows from the entries and items present, so it is the
@@ -250,7 +310,8 @@ pub struct Changes {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Size {
     /// Rows that merging the changes writes: one per entity, and one per
-    /// item of a report's sets (editors, manual runners, schedules run).
+    /// item of a report's sets (editors, manual runners, schedules run) and
+    /// of a member's active days.
     pub rows: usize,
     /// Report definitions, which come with a name, a description and a
     /// space, each a string of its own.
@@ -272,6 +333,8 @@ impl Changes {
             && self.explorations.is_empty()
             && self.spaces.is_empty()
             && self.members.is_empty()
+            && self.queries.is_empty()
+            && self.charts.is_empty()
     }
 
     /// How much these changes hold.
@@ -283,6 +346,24 @@ impl Changes {
     /// recorded once.
     pub fn record(&mut self, event: &Event) {
         let at = event.occurred_at;
+        if let Some(actor) = event.actor() {
+            let member = entry(&mut self.members, actor, &mut self.size);
+            merge_max(&mut member.last_active_at, at);
+            if insert_sorted(&mut member.active_days, &at.utc_day().days_since_epoch()) {
+                self.size.rows += 1;
+            }
+            match &event.kind {
+                EventKind::ReportCreated { .. } => {
+                    merge_max(&mut member.last_report_created_at, at)
+                }
+                EventKind::ReportViewed { .. } => merge_max(&mut member.last_report_viewed_at, at),
+                EventKind::ReportRun { .. } => merge_max(&mut member.last_report_run_at, at),
+                EventKind::ExplorationCreated { .. } => {
+                    merge_max(&mut member.last_exploration_created_at, at)
+                }
+                _ => {}
+            }
+        }
         match &event.kind {
             EventKind::MemberUpserted {
                 email,
@@ -295,6 +376,7 @@ impl Changes {
                     name: name.clone(),
                 });
                 write_register(&mut member.present, event, || true);
+                merge_min(&mut member.activated_at, at);
             }
             EventKind::MemberRemoved { email } => {
                 let member = entry(&mut self.members, email, &mut self.size);
@@ -437,6 +519,79 @@ impl Changes {
             }
             EventKind::ExplorationDeleted { exploration_token } => {
                 entry(&mut self.explorations, exploration_token, &mut self.size).deleted = true;
+            }
+            EventKind::QueryCreated {
+                query_token,
+                report_id,
+                name,
+                raw_query,
+                data_source_token,
+                email,
+            } => {
+                let query = entry(&mut self.queries, query_token, &mut self.size);
+                write_register(&mut query.definition, event, || QueryDefinition {
+                    report_id: *report_id,
+                    creator: email.clone(),
+                });
+                write_register(&mut query.name, event, || name.clone());
+                write_register(&mut query.raw_query, event, || raw_query.clone());
+                write_register(&mut query.data_source, event, || data_source_token.clone());
+                merge_min(&mut query.created_at, at);
+                merge_max(&mut query.updated_at, at);
+            }
+            EventKind::QueryEdited {
+                query_token,
+                name,
+                raw_query,
+                data_source_token,
+                ..
+            } => {
+                let query = entry(&mut self.queries, query_token, &mut self.size);
+                if let Some(name) = name {
+                    write_register(&mut query.name, event, || name.clone());
+                }
+                if let Some(raw_query) = raw_query {
+                    write_register(&mut query.raw_query, event, || raw_query.clone());
+                }
+                if let Some(data_source) = data_source_token {
+                    write_register(&mut query.data_source, event, || data_source.clone());
+                }
+                merge_max(&mut query.updated_at, at);
+            }
+            EventKind::QueryDeleted { query_token } => {
+                entry(&mut self.queries, query_token, &mut self.size).deleted = true;
+            }
+            EventKind::ChartCreated {
+                chart_token,
+                query_token,
+                chart_type,
+                email,
+                chart_title,
+            } => {
+                let chart = entry(&mut self.charts, chart_token, &mut self.size);
+                write_register(&mut chart.definition, event, || ChartDefinition {
+                    query_token: query_token.clone(),
+                    creator: email.clone(),
+                });
+                write_register(&mut chart.chart_type, event, || chart_type.clone());
+                write_register(&mut chart.title, event, || chart_title.clone());
+            }
+            EventKind::ChartEdited {
+                chart_token,
+                chart_type,
+                chart_title,
+                ..
+            } => {
+                let chart = entry(&mut self.charts, chart_token, &mut self.size);
+                if let Some(chart_type) = chart_type {
+                    write_register(&mut chart.chart_type, event, || chart_type.clone());
+                }
+                if let Some(title) = chart_title {
+                    write_register(&mut chart.title, event, || Some(title.clone()));
+                }
+            }
+            EventKind::ChartDeleted { chart_token } => {
+                entry(&mut self.charts, chart_token, &mut self.size).deleted = true;
             }
         }
     }

@@ -13,6 +13,38 @@ use time::{OffsetDateTime, UtcOffset};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// A UTC date, as days since 1970-01-01; shown as `YYYY-MM-DD`.
+///
+/// ```
+/// use reportstats::domain::Timestamp;
+///
+/// let midnight = Timestamp::parse("2026-11-20T00:00:00Z").unwrap();
+/// let before = Timestamp::parse("2026-11-19T23:59:59.999999Z").unwrap();
+/// assert_eq!(midnight.utc_day().to_string(), "2026-11-20");
+/// assert_eq!(before.utc_day().days_since_epoch() + 1, midnight.utc_day().days_since_epoch());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UtcDay(i64);
+
+impl UtcDay {
+    pub fn from_days_since_epoch(days: i64) -> Self {
+        UtcDay(days)
+    }
+
+    pub fn days_since_epoch(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for UtcDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (year, month, day) = civil_from_days(self.0);
+        write!(f, "{year:04}-{month:02}-{day:02}")
+    }
+}
+
 /// Why a timestamp was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimestampError {
@@ -79,12 +111,16 @@ impl Timestamp {
         Timestamp(self.0.saturating_sub(i64::from(days) * 86_400 * 1_000_000))
     }
 
+    /// The UTC date this instant falls on.
+    pub fn utc_day(self) -> UtcDay {
+        UtcDay(self.0.div_euclid(MICROS_PER_DAY))
+    }
+
     /// Writes this instant as RFC 3339 in UTC with every digit it holds:
     /// milliseconds when that is exact, microseconds otherwise. This is the
     /// event log's form, which must read back as the same instant (the
     /// API's millisecond [`Display`](fmt::Display) form would not).
     pub fn write_exact(self, out: &mut String) {
-        const MICROS_PER_DAY: i64 = 86_400_000_000;
         let days = self.0.div_euclid(MICROS_PER_DAY);
         let in_day = self.0.rem_euclid(MICROS_PER_DAY);
         let (year, month, day) = civil_from_days(days);

@@ -15,7 +15,9 @@ use super::AppState;
 use super::auth::AdminAccess;
 use super::error::{ApiError, ErrorBody};
 use super::extract::Body;
-use crate::domain::names::{Description, Email, EventId, Name, ReportId, Token, Username};
+use crate::domain::names::{
+    ChartType, Description, Email, EventId, Name, ReportId, Token, Username,
+};
 use crate::ingest::parse_batch;
 use crate::storage::{self, EventChunk, IngestSummary};
 
@@ -196,6 +198,35 @@ const EVENT_TYPES: &[EventType] = &[
         &[],
     ),
     event_type("exploration_deleted", &["exploration_token"], &[]),
+    event_type(
+        "query_created",
+        &[
+            "query_token",
+            "report_id",
+            "name",
+            "raw_query",
+            "data_source_token",
+            "email",
+        ],
+        &[],
+    ),
+    event_type(
+        "query_edited",
+        &["query_token", "email"],
+        &["name", "raw_query", "data_source_token"],
+    ),
+    event_type("query_deleted", &["query_token"], &[]),
+    event_type(
+        "chart_created",
+        &["chart_token", "query_token", "chart_type", "email"],
+        &["chart_title"],
+    ),
+    event_type(
+        "chart_edited",
+        &["chart_token", "email"],
+        &["chart_type", "chart_title"],
+    ),
+    event_type("chart_deleted", &["chart_token"], &[]),
 ];
 
 /// Unicode's control characters (`char::is_control`), which ids, tokens,
@@ -261,7 +292,15 @@ fn bounded(max: usize) -> ObjectBuilder {
 fn field_schema(name: &str, nullable: bool) -> ObjectBuilder {
     let (schema, values): (ObjectBuilder, Option<&[&str]>) = match name {
         "id" => (bounded(EventId::MAX_CHARS), None),
-        "name" => (bounded(Name::MAX_CHARS), None),
+        "name" | "chart_title" => (bounded(Name::MAX_CHARS), None),
+        "chart_type" => (bounded(ChartType::MAX_CHARS), None),
+        "raw_query" => (
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some("SQL text, at most 256 KiB (262,144 bytes of UTF-8)"))
+                .pattern(Some(r"^[^\u0000]*$".to_owned())),
+            None,
+        ),
         "username" => (bounded(Username::MAX_CHARS), None),
         "email" => (
             ObjectBuilder::new()

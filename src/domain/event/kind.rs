@@ -1,6 +1,8 @@
 //! The event types of SPEC section 3 and the enumerations their fields take.
 
-use crate::domain::names::{Description, Email, Name, ReportId, Token, Username};
+use crate::domain::names::{
+    ChartType, Description, Email, Name, RawQuery, ReportId, Token, Username,
+};
 
 /// The kind of a space; `Private` is a member's personal space, whose reports
 /// `report_stats` leaves out unless asked for them.
@@ -137,6 +139,40 @@ pub enum EventKind {
     ExplorationDeleted {
         exploration_token: Token,
     },
+    QueryCreated {
+        query_token: Token,
+        report_id: ReportId,
+        name: Name,
+        raw_query: RawQuery,
+        data_source_token: Token,
+        email: Email,
+    },
+    QueryEdited {
+        query_token: Token,
+        email: Email,
+        name: Option<Name>,
+        raw_query: Option<RawQuery>,
+        data_source_token: Option<Token>,
+    },
+    QueryDeleted {
+        query_token: Token,
+    },
+    ChartCreated {
+        chart_token: Token,
+        query_token: Token,
+        chart_type: ChartType,
+        email: Email,
+        chart_title: Option<Name>,
+    },
+    ChartEdited {
+        chart_token: Token,
+        email: Email,
+        chart_type: Option<ChartType>,
+        chart_title: Option<Name>,
+    },
+    ChartDeleted {
+        chart_token: Token,
+    },
 }
 
 impl EventKind {
@@ -159,6 +195,12 @@ impl EventKind {
             EventKind::ScheduleDeleted { .. } => "schedule_deleted",
             EventKind::ExplorationCreated { .. } => "exploration_created",
             EventKind::ExplorationDeleted { .. } => "exploration_deleted",
+            EventKind::QueryCreated { .. } => "query_created",
+            EventKind::QueryEdited { .. } => "query_edited",
+            EventKind::QueryDeleted { .. } => "query_deleted",
+            EventKind::ChartCreated { .. } => "chart_created",
+            EventKind::ChartEdited { .. } => "chart_edited",
+            EventKind::ChartDeleted { .. } => "chart_deleted",
         }
     }
 }

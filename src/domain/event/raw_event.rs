@@ -26,7 +26,7 @@ fn json_error_message(error: &serde_json::Error) -> String {
 
 /// The fields any event may carry; which of them a type allows is decided in
 /// [`RawEvent::take_event`].
-pub(super) const FIELDS: [&str; 16] = [
+pub(super) const FIELDS: [&str; 22] = [
     "id",
     "type",
     "occurred_at",
@@ -43,6 +43,12 @@ pub(super) const FIELDS: [&str; 16] = [
     "schedule_token",
     "state",
     "exploration_token",
+    "query_token",
+    "raw_query",
+    "data_source_token",
+    "chart_token",
+    "chart_type",
+    "chart_title",
 ];
 
 /// The slot in [`FIELDS`] of the field named `key`. A `match` on the name
@@ -65,6 +71,12 @@ pub(super) fn field_slot(key: &str) -> Option<usize> {
         "schedule_token" => 13,
         "state" => 14,
         "exploration_token" => 15,
+        "query_token" => 16,
+        "raw_query" => 17,
+        "data_source_token" => 18,
+        "chart_token" => 19,
+        "chart_type" => 20,
+        "chart_title" => 21,
         _ => return None,
     })
 }

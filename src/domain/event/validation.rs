@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use crate::domain::names::{
-    Description, Email, EventId, Name, NameError, ReportId, Token, Username,
+    ChartType, Description, Email, EventId, Name, NameError, RawQuery, ReportId, Token, Username,
 };
 use crate::domain::timestamp::{Timestamp, TimestampError};
 
@@ -282,6 +282,40 @@ impl<'a> RawEvent<'a> {
             },
             "exploration_deleted" => EventKind::ExplorationDeleted {
                 exploration_token: fields.token("exploration_token")?,
+            },
+            "query_created" => EventKind::QueryCreated {
+                query_token: fields.token("query_token")?,
+                report_id: fields.report_id()?,
+                name: fields.required("name", Name::parse)?,
+                raw_query: fields.required("raw_query", RawQuery::parse)?,
+                data_source_token: fields.token("data_source_token")?,
+                email: fields.email("email")?,
+            },
+            "query_edited" => EventKind::QueryEdited {
+                query_token: fields.token("query_token")?,
+                email: fields.email("email")?,
+                name: fields.optional("name", Name::parse)?,
+                raw_query: fields.optional("raw_query", RawQuery::parse)?,
+                data_source_token: fields.optional("data_source_token", Token::parse)?,
+            },
+            "query_deleted" => EventKind::QueryDeleted {
+                query_token: fields.token("query_token")?,
+            },
+            "chart_created" => EventKind::ChartCreated {
+                chart_token: fields.token("chart_token")?,
+                query_token: fields.token("query_token")?,
+                chart_type: fields.required("chart_type", ChartType::parse)?,
+                email: fields.email("email")?,
+                chart_title: fields.optional("chart_title", Name::parse)?,
+            },
+            "chart_edited" => EventKind::ChartEdited {
+                chart_token: fields.token("chart_token")?,
+                email: fields.email("email")?,
+                chart_type: fields.optional("chart_type", ChartType::parse)?,
+                chart_title: fields.optional("chart_title", Name::parse)?,
+            },
+            "chart_deleted" => EventKind::ChartDeleted {
+                chart_token: fields.token("chart_token")?,
             },
             other => {
                 let shown: String = other.chars().take(64).collect();

@@ -1,7 +1,10 @@
-//! The other batch listings of SPEC section 5: reports, spaces and members,
+//! The other batch listings of SPEC section 5: reports, spaces, members,
+//! queries and charts,
 //! as facts (the HTTP layer adds URLs). Like [`super::stats`], each has a
 //! from-scratch computation over a [`Changes`], the reference the stored
 //! listings are tested against.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
@@ -9,7 +12,7 @@ use super::event::SpaceType;
 use super::names::Token;
 use super::state::Changes;
 use super::stats::SpaceFilter;
-use super::timestamp::Timestamp;
+use super::timestamp::{Timestamp, UtcDay};
 
 /// A space's integer id: the first 53 bits of the SHA-256 of its token.
 ///
@@ -18,7 +21,14 @@ use super::timestamp::Timestamp;
 /// bits keep it exact in every JSON client; two tokens would share an id
 /// with odds of about one in 10^10 for a workspace of ten thousand spaces.
 pub fn space_id(token: &str) -> i64 {
-    let digest = Sha256::digest(token.as_bytes());
+    derived_id(token)
+}
+
+/// The integer id of anything named by a string (a space's, query's or
+/// chart's token, a member's email): the first 53 bits of its SHA-256, for
+/// the reasons [`space_id`] gives.
+pub fn derived_id(key: &str) -> i64 {
+    let digest = Sha256::digest(key.as_bytes());
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     let id = (u64::from_be_bytes(first) >> 11) as i64;
@@ -60,12 +70,87 @@ pub struct SpaceRow {
     pub space_type: String,
 }
 
-/// A member as `GET /batch/{workspace}/members` lists it.
+/// A member as `GET /batch/{workspace}/members` lists it: the facts of
+/// Mode's member object (SPEC section 5), from which the HTTP layer writes
+/// its fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberRow {
+    /// [`derived_id`] of the email.
+    pub id: i64,
     pub email: String,
     pub username: Option<String>,
     pub name: Option<String>,
+    pub activated_at: Option<Timestamp>,
+    pub last_report_created_at: Option<Timestamp>,
+    pub last_report_viewed_at: Option<Timestamp>,
+    pub last_report_run_at: Option<Timestamp>,
+    pub last_exploration_created_at: Option<Timestamp>,
+    /// The latest activity of any kind.
+    pub last_active_at: Option<Timestamp>,
+    /// The number of distinct UTC dates with activity.
+    pub total_days_engaged: u64,
+}
+
+impl MemberRow {
+    /// The membership's token (Mode's `token`).
+    pub fn token(&self) -> String {
+        member_token("membership", &self.email)
+    }
+
+    /// The person's token (Mode's `member_token`), by which `/api/{username}`
+    /// also finds a member who has no username.
+    pub fn member_token(&self) -> String {
+        member_token("member", &self.email)
+    }
+
+    /// The UTC date of the latest activity.
+    pub fn last_day_engaged(&self) -> Option<UtcDay> {
+        self.last_active_at.map(Timestamp::utc_day)
+    }
+}
+
+/// A stable 12-hex-digit token for `email`, one per `kind` so that the
+/// membership's and the person's differ.
+fn member_token(kind: &str, email: &str) -> String {
+    let digest = Sha256::digest(format!("{kind}:{email}").as_bytes());
+    digest[..6]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// A query as `GET /batch/{workspace}/queries` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryRow {
+    /// [`derived_id`] of the token.
+    pub id: i64,
+    pub token: String,
+    pub name: String,
+    pub raw_query: String,
+    pub creator_email: String,
+    pub data_source_token: String,
+    pub report_id: i64,
+    pub report_token: String,
+    pub space_token: Option<String>,
+    pub created_at: Option<Timestamp>,
+    /// The latest of its creation and edits.
+    pub updated_at: Option<Timestamp>,
+}
+
+/// A chart as `GET /batch/{workspace}/charts` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartRow {
+    /// [`derived_id`] of the token.
+    pub id: i64,
+    pub token: String,
+    pub chart_type: String,
+    pub chart_title: Option<String>,
+    pub query_id: i64,
+    pub query_token: String,
+    pub report_id: i64,
+    pub report_token: String,
+    pub space_token: Option<String>,
+    pub report_creator_email: Option<String>,
 }
 
 /// The latest change of any kind: creation, edit or move.
@@ -134,27 +219,83 @@ pub fn compute_reports(state: &Changes, filter: SpaceFilter) -> Vec<ReportRow> {
         .collect()
 }
 
-/// Spaces upserted and not deleted, personal ones only for `All`, by id.
+/// Spaces upserted and not deleted (personal ones only for `All`), and
+/// every space a listed report is in, deleted or never upserted: by id.
+/// A space never upserted is shown with its token as its name, as a
+/// `custom` space (SPEC section 5, "Joins never break").
 pub fn compute_spaces(state: &Changes, filter: SpaceFilter) -> Vec<SpaceRow> {
-    let mut rows: Vec<SpaceRow> = state
-        .spaces
+    let carried: BTreeSet<String> = compute_reports(state, filter)
+        .into_iter()
+        .filter_map(|report| report.space_token)
+        .collect();
+    let mut rows: Vec<SpaceRow> = carried
         .iter()
-        .filter(|(_, space)| !space.deleted)
-        .filter_map(|(token, space)| {
-            let definition = &space.definition.as_ref()?.value;
-            if filter == SpaceFilter::ExcludePersonal && definition.space_type == SpaceType::Private
-            {
-                return None;
-            }
-            Some(SpaceRow {
-                id: space_id(token.as_str()),
+        .filter(|token| Token::parse(token).is_ok_and(|token| !state.spaces.contains_key(&token)))
+        .map(|token| never_upserted(token))
+        .collect();
+    rows.extend(state.spaces.iter().filter_map(|(token, space)| {
+        let definition = space.definition.as_ref().map(|register| &register.value);
+        let listed_itself = definition.is_some_and(|definition| {
+            !space.deleted
+                && (filter == SpaceFilter::All || definition.space_type != SpaceType::Private)
+        });
+        if !listed_itself && !carried.contains(token.as_str()) {
+            return None;
+        }
+        let Some(definition) = definition else {
+            return Some(never_upserted(token.as_str()));
+        };
+        Some(SpaceRow {
+            id: space_id(token.as_str()),
+            token: token.as_str().to_owned(),
+            name: definition.name.as_str().to_owned(),
+            description: definition
+                .description
+                .as_ref()
+                .map(|d| d.as_str().to_owned()),
+            space_type: definition.space_type.as_str().to_owned(),
+        })
+    }));
+    rows.sort_by_key(|row| row.id);
+    rows
+}
+
+fn never_upserted(token: &str) -> SpaceRow {
+    SpaceRow {
+        id: space_id(token),
+        token: token.to_owned(),
+        name: token.to_owned(),
+        description: None,
+        space_type: SpaceType::Custom.as_str().to_owned(),
+    }
+}
+
+/// Queries created and not deleted whose report is listed, by id.
+pub fn compute_queries(state: &Changes, filter: SpaceFilter) -> Vec<QueryRow> {
+    let reports: BTreeMap<i64, ReportRow> = compute_reports(state, filter)
+        .into_iter()
+        .map(|report| (report.id, report))
+        .collect();
+    let mut rows: Vec<QueryRow> = state
+        .queries
+        .iter()
+        .filter(|(_, query)| !query.deleted)
+        .filter_map(|(token, query)| {
+            let definition = &query.definition.as_ref()?.value;
+            let report = reports.get(&definition.report_id.get())?;
+            let value = |register: Option<&str>| register.unwrap_or_default().to_owned();
+            Some(QueryRow {
+                id: derived_id(token.as_str()),
                 token: token.as_str().to_owned(),
-                name: definition.name.as_str().to_owned(),
-                description: definition
-                    .description
-                    .as_ref()
-                    .map(|d| d.as_str().to_owned()),
-                space_type: definition.space_type.as_str().to_owned(),
+                name: value(query.name.as_ref().map(|r| r.value.as_str())),
+                raw_query: value(query.raw_query.as_ref().map(|r| r.value.as_str())),
+                creator_email: definition.creator.as_str().to_owned(),
+                data_source_token: value(query.data_source.as_ref().map(|r| r.value.as_str())),
+                report_id: report.id,
+                report_token: report.token.clone(),
+                space_token: report.space_token.clone(),
+                created_at: query.created_at,
+                updated_at: query.updated_at,
             })
         })
         .collect();
@@ -162,15 +303,61 @@ pub fn compute_spaces(state: &Changes, filter: SpaceFilter) -> Vec<SpaceRow> {
     rows
 }
 
-/// Members whose latest upsert or removal is an upsert, by email.
+/// Charts created and not deleted whose query is listed, by id.
+pub fn compute_charts(state: &Changes, filter: SpaceFilter) -> Vec<ChartRow> {
+    let reports: BTreeMap<i64, ReportRow> = compute_reports(state, filter)
+        .into_iter()
+        .map(|report| (report.id, report))
+        .collect();
+    let queries: BTreeMap<String, QueryRow> = compute_queries(state, filter)
+        .into_iter()
+        .map(|query| (query.token.clone(), query))
+        .collect();
+    let mut rows: Vec<ChartRow> = state
+        .charts
+        .iter()
+        .filter(|(_, chart)| !chart.deleted)
+        .filter_map(|(token, chart)| {
+            let definition = &chart.definition.as_ref()?.value;
+            let query = queries.get(definition.query_token.as_str())?;
+            Some(ChartRow {
+                id: derived_id(token.as_str()),
+                token: token.as_str().to_owned(),
+                chart_type: chart
+                    .chart_type
+                    .as_ref()
+                    .map(|r| r.value.as_str().to_owned())
+                    .unwrap_or_default(),
+                chart_title: chart
+                    .title
+                    .as_ref()
+                    .and_then(|r| r.value.as_ref())
+                    .map(|title| title.as_str().to_owned()),
+                query_id: query.id,
+                query_token: query.token.clone(),
+                report_id: query.report_id,
+                report_token: query.report_token.clone(),
+                space_token: query.space_token.clone(),
+                report_creator_email: reports
+                    .get(&query.report_id)
+                    .and_then(|report| report.creator_email.clone()),
+            })
+        })
+        .collect();
+    rows.sort_by_key(|row| row.id);
+    rows
+}
+
+/// Members whose latest upsert or removal is an upsert, by id.
 pub fn compute_members(state: &Changes) -> Vec<MemberRow> {
-    state
+    let mut rows: Vec<MemberRow> = state
         .members
         .iter()
         .filter(|(_, member)| member.present.as_ref().is_some_and(|present| present.value))
         .map(|(email, member)| {
             let profile = member.profile.as_ref().map(|profile| &profile.value);
             MemberRow {
+                id: derived_id(email.as_str()),
                 email: email.as_str().to_owned(),
                 username: profile
                     .and_then(|p| p.username.as_ref())
@@ -178,9 +365,18 @@ pub fn compute_members(state: &Changes) -> Vec<MemberRow> {
                 name: profile
                     .and_then(|p| p.name.as_ref())
                     .map(|n| n.as_str().to_owned()),
+                activated_at: member.activated_at,
+                last_report_created_at: member.last_report_created_at,
+                last_report_viewed_at: member.last_report_viewed_at,
+                last_report_run_at: member.last_report_run_at,
+                last_exploration_created_at: member.last_exploration_created_at,
+                last_active_at: member.last_active_at,
+                total_days_engaged: member.active_days.len() as u64,
             }
         })
-        .collect()
+        .collect();
+    rows.sort_by_key(|row| row.id);
+    rows
 }
 
 #[cfg(test)]

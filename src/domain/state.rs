@@ -209,10 +209,21 @@ pub struct SpaceDefinition {
     pub space_type: SpaceType,
 }
 
+/// A space, or only its mention: a report created in it or moved to it
+/// makes its row, so that `/spaces` can list it (and its derived id can
+/// order it) before any `space_upserted`, or without one (SPEC section 5,
+/// "Joins never break").
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SpaceChanges {
     pub definition: Option<Register<SpaceDefinition>>,
     pub deleted: bool,
+}
+
+impl SpaceChanges {
+    /// Whether these changes only mention the space.
+    pub fn is_mention(&self) -> bool {
+        self.definition.is_none() && !self.deleted
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -316,6 +327,11 @@ pub struct Size {
     /// Report definitions, which come with a name, a description and a
     /// space, each a string of its own.
     pub definitions: usize,
+    /// Bytes of query text (up to 256 KiB each) recorded: an upper bound on
+    /// what is held, since a text that loses its register is dropped. It is
+    /// the one size that depends on the order of events, and only decides
+    /// when storage merges, never what.
+    pub text_bytes: usize,
 }
 
 impl Changes {
@@ -418,6 +434,7 @@ impl Changes {
                 write_register(&mut report.description, event, || description.clone());
                 write_register(&mut report.space, event, || space_token.clone());
                 merge_min(&mut report.created_at, at);
+                entry(&mut self.spaces, space_token, &mut self.size);
             }
             EventKind::ReportEdited {
                 report_id,
@@ -443,6 +460,7 @@ impl Changes {
             } => {
                 let report = entry(&mut self.reports, report_id, &mut self.size);
                 write_register(&mut report.space, event, || space_token.clone());
+                entry(&mut self.spaces, space_token, &mut self.size);
             }
             EventKind::ReportDeleted { report_id } => {
                 entry(&mut self.reports, report_id, &mut self.size).deleted = true;
@@ -528,6 +546,7 @@ impl Changes {
                 data_source_token,
                 email,
             } => {
+                self.size.text_bytes += raw_query.as_str().len();
                 let query = entry(&mut self.queries, query_token, &mut self.size);
                 write_register(&mut query.definition, event, || QueryDefinition {
                     report_id: *report_id,
@@ -551,6 +570,7 @@ impl Changes {
                     write_register(&mut query.name, event, || name.clone());
                 }
                 if let Some(raw_query) = raw_query {
+                    self.size.text_bytes += raw_query.as_str().len();
                     write_register(&mut query.raw_query, event, || raw_query.clone());
                 }
                 if let Some(data_source) = data_source_token {

@@ -50,6 +50,14 @@ pub struct ReadAccess {
 
 /// A request authenticated with an API key of the workspace in its path:
 /// what writing events and managing signature tokens need.
+/// Read access to the credential's own workspace, for a path that names no
+/// workspace (Mode's `/api/{username}`): what it finds is looked up in that
+/// workspace alone.
+#[derive(Clone, Debug)]
+pub struct OwnWorkspaceAccess {
+    pub workspace: Workspace,
+}
+
 #[derive(Clone, Debug)]
 pub struct AdminAccess {
     pub workspace: Workspace,
@@ -214,10 +222,21 @@ fn too_many_requests(wait: Duration) -> ApiError {
 
 /// Authenticates within the failure budgets, applies the rate limit, and
 /// checks the workspace.
+/// What a request's credential must allow.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    /// Reading the workspace its path names.
+    Read,
+    /// Administering the workspace its path names (the API key only).
+    Admin,
+    /// Reading the credential's own workspace, on a path that names none.
+    ReadOwn,
+}
+
 async fn authorize(
     parts: &mut Parts,
     state: &AppState,
-    admin: bool,
+    needs: Needs,
 ) -> Result<Authenticated, ApiError> {
     let presented = presented_credentials(parts)?;
     let address = client_address(parts);
@@ -238,7 +257,7 @@ async fn authorize(
             return Err(ApiError::Unauthorized("The signature token has expired"));
         }
     };
-    if admin && authenticated.kind != CredentialKind::ApiKey {
+    if needs == Needs::Admin && authenticated.kind != CredentialKind::ApiKey {
         return Err(ApiError::Unauthorized(
             "This endpoint needs the workspace API key (HTTP Basic); signature tokens are read-only",
         ));
@@ -247,7 +266,9 @@ async fn authorize(
         .rate_limiter
         .check(credential_token(&presented))
         .map_err(too_many_requests)?;
-    if workspace_segment(parts, state).await? != authenticated.workspace.name.as_str() {
+    if needs != Needs::ReadOwn
+        && workspace_segment(parts, state).await? != authenticated.workspace.name.as_str()
+    {
         return Err(ApiError::NotFound);
     }
     Ok(authenticated)
@@ -260,7 +281,7 @@ impl FromRequestParts<AppState> for ReadAccess {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let authenticated = authorize(parts, state, false).await?;
+        let authenticated = authorize(parts, state, Needs::Read).await?;
         Ok(ReadAccess {
             workspace: authenticated.workspace,
             credential: authenticated.kind,
@@ -276,8 +297,22 @@ impl FromRequestParts<AppState> for AdminAccess {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let authenticated = authorize(parts, state, true).await?;
+        let authenticated = authorize(parts, state, Needs::Admin).await?;
         Ok(AdminAccess {
+            workspace: authenticated.workspace,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for OwnWorkspaceAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let authenticated = authorize(parts, state, Needs::ReadOwn).await?;
+        Ok(OwnWorkspaceAccess {
             workspace: authenticated.workspace,
         })
     }

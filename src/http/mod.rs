@@ -5,6 +5,7 @@
 pub mod access_log;
 pub mod auth;
 pub mod auth_failures;
+pub mod charts;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -13,6 +14,7 @@ pub mod members;
 pub mod metrics;
 pub mod page_cache;
 pub mod pagination;
+pub mod queries;
 pub mod rate_limit;
 pub mod report_stats;
 pub mod reports;
@@ -173,6 +175,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(reports::router())
         .merge(spaces::router())
         .merge(members::router())
+        .merge(queries::router())
+        .merge(charts::router())
         .merge(signature_tokens::router())
         .merge(events::router())
         .merge(health::router())

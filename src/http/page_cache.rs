@@ -27,7 +27,7 @@ use crate::domain::Timestamp;
 use crate::storage::{Page, WorkspaceId};
 
 /// Pages answered from the cache, by `resource` (`report_stats`, `reports`,
-/// `spaces`, `members`).
+/// `spaces`, `members`, `queries`, `charts`, `memberships`).
 pub const HITS: &str = "reportstats_page_cache_hits_total";
 /// Pages rendered because the cache had none current, by `resource`.
 pub const MISSES: &str = "reportstats_page_cache_misses_total";
@@ -190,6 +190,25 @@ where
     Fut: Future<Output = Result<(Page<Row>, Option<Timestamp>), ApiError>>,
     Body: serde::Serialize,
 {
+    let path = format!("/batch/{}/{resource}", access.workspace.name);
+    cached_listing_at(state, access, query, (resource, path), fetch, body).await
+}
+
+/// [`cached_listing`] of a listing served at `path` (its links point there),
+/// cached under `resource`.
+pub async fn cached_listing_at<Row, Body, Fetch, Fut>(
+    state: &AppState,
+    access: &ReadAccess,
+    query: &HashMap<String, String>,
+    (resource, path): (&'static str, String),
+    fetch: Fetch,
+    body: impl FnOnce(Pagination, Vec<Row>, Links) -> Body,
+) -> Result<Response, ApiError>
+where
+    Fetch: FnOnce(ListingParams) -> Fut,
+    Fut: Future<Output = Result<(Page<Row>, Option<Timestamp>), ApiError>>,
+    Body: serde::Serialize,
+{
     let params = ListingParams::parse(query)?;
     let key = PageKey {
         workspace: access.workspace.id,
@@ -198,7 +217,6 @@ where
     };
     cached_page(state, key, access.workspace_version, || async move {
         let (page, valid_until) = fetch(params).await?;
-        let path = format!("/batch/{}/{resource}", access.workspace.name);
         let (pagination, links) = paginate(&path, params, page.items.len(), page.total_count);
         render_json(&body(pagination, page.items, links), valid_until)
     })

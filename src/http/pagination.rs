@@ -129,10 +129,12 @@ const PATH_SEGMENT_ENCODED: &AsciiSet = &NON_ALPHANUMERIC
 /// `/api/{workspace}/{collection}/{token}`: where a listed report or space
 /// is served, as `report_url` and `space_url` give it.
 pub fn api_url(workspace: &str, collection: &str, token: &str) -> String {
-    format!(
-        "/api/{workspace}/{collection}/{}",
-        utf8_percent_encode(token, PATH_SEGMENT_ENCODED)
-    )
+    format!("/api/{workspace}/{collection}/{}", path_segment(token))
+}
+
+/// `text` as one path segment, percent-encoded where it must be.
+pub fn path_segment(text: &str) -> String {
+    utf8_percent_encode(text, PATH_SEGMENT_ENCODED).to_string()
 }
 
 /// `next_page` and `prev_page`, each present only when there is such a page.

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
@@ -12,14 +13,16 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
-use super::extract::Query;
+use super::extract::{Path, Query};
 use super::page_cache::cached_listing;
 use super::pagination::{Links, ListingParams, ListingQuery, Pagination, api_url};
 use crate::domain::Timestamp;
 use crate::domain::listings::ReportRow;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_reports))
+    OpenApiRouter::new()
+        .routes(routes!(list_reports))
+        .routes(routes!(show_report))
 }
 
 /// A report. Instants never seen (a report never run, never viewed) are
@@ -131,4 +134,35 @@ async fn list_reports(
         },
     )
     .await
+}
+
+/// One live report (created, not deleted, in any space) by token: what its
+/// `report_url` points at, the same object as in the listing.
+#[utoipa::path(
+    get,
+    path = "/api/{workspace}/reports/{token}",
+    tag = "rest",
+    params(
+        ("workspace" = String, Path, description = "The workspace's username"),
+        ("token" = String, Path, description = "The report's token"),
+    ),
+    responses(
+        (status = 200, body = Report),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such workspace or live report", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("workspace_api_key" = []), ("signature_token" = []))
+)]
+async fn show_report(
+    State(state): State<AppState>,
+    access: ReadAccess,
+    Path((_, token)): Path<(String, String)>,
+) -> Result<Json<Report>, ApiError> {
+    let row = state
+        .store
+        .report(access.workspace.id, &token)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(Report::new(row, access.workspace.name.as_str())))
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
@@ -12,13 +13,15 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
-use super::extract::Query;
+use super::extract::{Path, Query};
 use super::page_cache::cached_listing;
 use super::pagination::{Links, ListingParams, ListingQuery, Pagination, api_url};
 use crate::domain::listings::SpaceRow;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_spaces))
+    OpenApiRouter::new()
+        .routes(routes!(list_spaces))
+        .routes(routes!(show_space))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -35,6 +38,19 @@ pub struct Space {
     pub space_url: String,
 }
 
+impl Space {
+    fn new(row: SpaceRow, workspace: &str) -> Self {
+        Space {
+            space_url: api_url(workspace, "spaces", &row.token),
+            id: row.id,
+            token: row.token,
+            name: row.name,
+            description: row.description,
+            space_type: row.space_type,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SpacesPage {
     pub pagination: Pagination,
@@ -43,8 +59,10 @@ pub struct SpacesPage {
     pub links: Links,
 }
 
-/// List the workspace's spaces by id: upserted and not deleted; members'
-/// personal spaces only with `include_spaces=all`.
+/// List the workspace's spaces by id: upserted and not deleted, and every
+/// space a listed report is in (deleted, or never upserted: then named by
+/// its token), so that joins to `/reports`, `/queries` and `/charts` never
+/// break; members' personal spaces only with `include_spaces=all`.
 #[utoipa::path(
     get,
     path = "/batch/{workspace}/spaces",
@@ -82,17 +100,7 @@ async fn list_spaces(
         "spaces",
         fetch,
         |pagination, rows, links| {
-            let spaces = rows
-                .into_iter()
-                .map(|row: SpaceRow| Space {
-                    space_url: api_url(name, "spaces", &row.token),
-                    id: row.id,
-                    token: row.token,
-                    name: row.name,
-                    description: row.description,
-                    space_type: row.space_type,
-                })
-                .collect();
+            let spaces = rows.into_iter().map(|row| Space::new(row, name)).collect();
             SpacesPage {
                 pagination,
                 spaces,
@@ -101,4 +109,35 @@ async fn list_spaces(
         },
     )
     .await
+}
+
+/// One space by token, as `/batch/{workspace}/spaces?include_spaces=all`
+/// lists it: what its `space_url` points at.
+#[utoipa::path(
+    get,
+    path = "/api/{workspace}/spaces/{token}",
+    tag = "rest",
+    params(
+        ("workspace" = String, Path, description = "The workspace's username"),
+        ("token" = String, Path, description = "The space's token"),
+    ),
+    responses(
+        (status = 200, body = Space),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such workspace or listed space", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("workspace_api_key" = []), ("signature_token" = []))
+)]
+async fn show_space(
+    State(state): State<AppState>,
+    access: ReadAccess,
+    Path((_, token)): Path<(String, String)>,
+) -> Result<Json<Space>, ApiError> {
+    let row = state
+        .store
+        .space(access.workspace.id, &token)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(Space::new(row, access.workspace.name.as_str())))
 }

@@ -21,7 +21,7 @@ use super::{
     PageRequest, ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey,
     StoredSignatureToken, Workspace, WorkspaceId, listings, report_stats,
 };
-use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
+use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::domain::{Timestamp, WorkspaceName};
 
@@ -234,6 +234,52 @@ impl<B: Backend> Store for B {
     ) -> StoreResult<Page<MemberRow>> {
         let page = work(move |session| Box::pin(listings::members(session, workspace, page)));
         self.run(Access::Snapshot, page).await
+    }
+
+    async fn queries(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<QueryRow>> {
+        let page =
+            work(move |session| Box::pin(listings::queries(session, workspace, page, filter)));
+        self.run(Access::Snapshot, page).await
+    }
+
+    async fn charts(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<ChartRow>> {
+        let page =
+            work(move |session| Box::pin(listings::charts(session, workspace, page, filter)));
+        self.run(Access::Snapshot, page).await
+    }
+
+    async fn report(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<ReportRow>> {
+        let token = token.to_owned();
+        let lookup = work(move |session| {
+            Box::pin(async move { listings::report(session, workspace, &token).await })
+        });
+        self.run(Access::Statements, lookup).await
+    }
+
+    async fn space(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<SpaceRow>> {
+        let token = token.to_owned();
+        let lookup = work(move |session| {
+            Box::pin(async move { listings::space(session, workspace, &token).await })
+        });
+        self.run(Access::Statements, lookup).await
+    }
+
+    async fn member(&self, workspace: WorkspaceId, handle: &str) -> StoreResult<Option<MemberRow>> {
+        let handle = handle.to_owned();
+        let lookup = work(move |session| {
+            Box::pin(async move { listings::member(session, workspace, &handle).await })
+        });
+        self.run(Access::Snapshot, lookup).await
     }
 
     async fn read_log(

@@ -19,7 +19,7 @@ use super::{
     PageRequest, ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey,
     StoredSignatureToken, Workspace, WorkspaceId,
 };
-use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
+use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::domain::{Event, Timestamp, WorkspaceName};
 
@@ -218,6 +218,36 @@ impl Store for InstrumentedStore {
         page: PageRequest,
     ) -> StoreResult<Page<MemberRow>> {
         self.inner.members(workspace, page).await
+    }
+
+    async fn queries(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<QueryRow>> {
+        self.inner.queries(workspace, page, filter).await
+    }
+
+    async fn charts(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<ChartRow>> {
+        self.inner.charts(workspace, page, filter).await
+    }
+
+    async fn report(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<ReportRow>> {
+        self.inner.report(workspace, token).await
+    }
+
+    async fn space(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<SpaceRow>> {
+        self.inner.space(workspace, token).await
+    }
+
+    async fn member(&self, workspace: WorkspaceId, handle: &str) -> StoreResult<Option<MemberRow>> {
+        self.inner.member(workspace, handle).await
     }
 
     async fn read_log(

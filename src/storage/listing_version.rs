@@ -39,7 +39,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use super::session::{Param, Session, Statement};
 use super::{StoreResult, WorkspaceId};
 use crate::domain::ReportId;
-use crate::domain::state::Changes;
+use crate::domain::state::{Changes, SpaceChanges};
 
 /// What a set of changes can do to the order of listed reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,10 +56,10 @@ pub enum ListingChange {
 
 /// How `changes` can move the reports of a listing: a report created,
 /// deleted or moved, or a space changed (its type decides whether its
-/// reports are personal). Views, runs, edits, schedules, explorations and
+/// reports are personal; a mere mention changes nothing). Views, runs, edits, schedules, explorations and
 /// members cannot.
 pub fn listing_change(changes: &Changes) -> ListingChange {
-    if !changes.spaces.is_empty() {
+    if !changes.spaces.values().all(SpaceChanges::is_mention) {
         return ListingChange::Reordered;
     }
     let mut first = None;

@@ -1,4 +1,4 @@
-//! The reports, spaces and members listings, shared by the backends: each
+//! The reports, spaces, members, queries and charts listings, shared by the backends: each
 //! reads one page of maintained rows by an index, plus a count, in one
 //! snapshot of a [`Session`].
 
@@ -8,7 +8,8 @@ use super::listing_version::{self, PositionCache};
 use super::session::{Param, Row, Session, Statement, selected_columns};
 use super::{Page, PageRequest, StoreResult, WorkspaceId};
 use crate::domain::Timestamp;
-use crate::domain::listings::{MemberRow, ReportRow, SpaceRow, updated_at};
+use crate::domain::event::SpaceType;
+use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow, updated_at};
 use crate::domain::stats::SpaceFilter;
 
 selected_columns! {
@@ -82,14 +83,42 @@ pub async fn reports(
     Ok(Page::new(start.total_count, items))
 }
 
+/// The live report with the token `$2`, in any space: the smallest id if
+/// two were ever given one token.
+pub static REPORT_BY_TOKEN: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(format!(
+        "SELECT {} FROM reports r
+    WHERE r.workspace_id = $1 AND r.report_token = $2
+      AND r.definition_at IS NOT NULL AND NOT r.deleted
+    ORDER BY r.report_id LIMIT 1",
+        ReportColumns::select_list("r.")
+    ))
+});
+
+/// The live report with this token (`/api/{workspace}/reports/{token}`).
+pub async fn report(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    token: &str,
+) -> StoreResult<Option<ReportRow>> {
+    let read = |row: &dyn Row| Ok(ReportRow::from(ReportColumns::from_row(row)?));
+    let rows = session
+        .all(
+            REPORT_BY_TOKEN.with(&[workspace.into(), token.into()]),
+            read,
+        )
+        .await?;
+    Ok(rows.into_iter().next())
+}
+
 selected_columns! {
     /// One row of [`SPACES_PAGE`], as read.
     pub struct SpaceColumns {
         space_id: i64,
         space_token: String,
-        name: String,
+        name: Option<String>,
         description: Option<String>,
-        space_type: String,
+        space_type: Option<String>,
     }
 }
 
@@ -97,18 +126,27 @@ impl From<SpaceColumns> for SpaceRow {
     fn from(columns: SpaceColumns) -> Self {
         SpaceRow {
             id: columns.space_id,
+            // Never upserted: its token as its name, a custom space.
+            name: columns.name.unwrap_or_else(|| columns.space_token.clone()),
             token: columns.space_token,
-            name: columns.name,
             description: columns.description,
-            space_type: columns.space_type,
+            space_type: columns
+                .space_type
+                .unwrap_or_else(|| SpaceType::Custom.as_str().to_owned()),
         }
     }
 }
 
-/// Spaces upserted and not deleted; personal ones only if `$2`.
-const LISTED_SPACES: &str = "FROM spaces
-    WHERE workspace_id = $1 AND definition_at IS NOT NULL AND NOT deleted
-      AND ($2 OR space_type <> 'private')";
+/// Spaces upserted and not deleted, and those a listed report is in
+/// (deleted, or only mentioned by its reports); personal ones only if `$2`.
+/// See [`crate::domain::listings::compute_spaces`].
+const LISTED_SPACES: &str = "FROM spaces s
+    WHERE s.workspace_id = $1
+      AND ($2 OR s.space_type IS NULL OR s.space_type <> 'private')
+      AND ((s.definition_at IS NOT NULL AND NOT s.deleted)
+        OR EXISTS (SELECT 1 FROM reports r /*live_by_space*/
+            WHERE r.workspace_id = s.workspace_id AND r.space_token = s.space_token
+              AND r.definition_at IS NOT NULL AND NOT r.deleted))";
 
 pub static SPACES_COUNT: LazyLock<Statement> =
     LazyLock::new(|| Statement::new(format!("SELECT count(*) {LISTED_SPACES}")));
@@ -117,12 +155,33 @@ pub static SPACES_COUNT: LazyLock<Statement> =
 pub static SPACES_PAGE: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new(format!(
         "SELECT {} {LISTED_SPACES}
-    ORDER BY space_id LIMIT $3 OFFSET $4",
-        SpaceColumns::select_list("")
+    ORDER BY s.space_id LIMIT $3 OFFSET $4",
+        SpaceColumns::select_list("s.")
     ))
 });
 
-/// A page of spaces (upserted, not deleted), by id.
+/// The space `$3`, if the listing (personal spaces only if `$2`) has it.
+pub static SPACE_BY_TOKEN: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(format!(
+        "SELECT {} {LISTED_SPACES} AND s.space_token = $3",
+        SpaceColumns::select_list("s.")
+    ))
+});
+
+/// The space with this token, as `/spaces?include_spaces=all` lists it
+/// (`/api/{workspace}/spaces/{token}`).
+pub async fn space(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    token: &str,
+) -> StoreResult<Option<SpaceRow>> {
+    let read = |row: &dyn Row| Ok(SpaceRow::from(SpaceColumns::from_row(row)?));
+    let params = [workspace.into(), true.into(), token.into()];
+    let rows = session.all(SPACE_BY_TOKEN.with(&params), read).await?;
+    Ok(rows.into_iter().next())
+}
+
+/// A page of spaces (listed, or carried by a listed report), by id.
 pub async fn spaces(
     session: &mut dyn Session,
     workspace: WorkspaceId,
@@ -137,43 +196,69 @@ pub async fn spaces(
 selected_columns! {
     /// One row of [`MEMBERS_PAGE`], as read.
     pub struct MemberColumns {
+        member_id: i64,
         email: String,
         username: Option<String>,
         name: Option<String>,
+        activated_at: Option<i64>,
+        last_report_created_at: Option<i64>,
+        last_report_viewed_at: Option<i64>,
+        last_report_run_at: Option<i64>,
+        last_exploration_created_at: Option<i64>,
+        last_active_at: Option<i64>,
     }
 }
 
-impl From<MemberColumns> for MemberRow {
-    fn from(columns: MemberColumns) -> Self {
+impl MemberColumns {
+    fn into_row(self, total_days_engaged: i64) -> MemberRow {
+        let at = |micros: Option<i64>| micros.map(Timestamp::from_micros);
         MemberRow {
-            email: columns.email,
-            username: columns.username,
-            name: columns.name,
+            id: self.member_id,
+            email: self.email,
+            username: self.username,
+            name: self.name,
+            activated_at: at(self.activated_at),
+            last_report_created_at: at(self.last_report_created_at),
+            last_report_viewed_at: at(self.last_report_viewed_at),
+            last_report_run_at: at(self.last_report_run_at),
+            last_exploration_created_at: at(self.last_exploration_created_at),
+            last_active_at: at(self.last_active_at),
+            total_days_engaged: u64::try_from(total_days_engaged).unwrap_or(0),
         }
     }
 }
+
+/// A member's `total_days_engaged`, selected after [`MemberColumns`].
+const DAYS_ENGAGED: &str = "(SELECT count(*) FROM member_active_days d
+            WHERE d.workspace_id = m.workspace_id AND d.email = m.email) AS total_days_engaged";
 
 pub static MEMBERS_COUNT: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new("SELECT count(*) FROM members WHERE workspace_id = $1 AND present")
 });
 
-/// `$2` is the limit, `$3` the offset.
+/// `$2` is the limit, `$3` the offset. The days are counted here, for the
+/// page's members only: a member's active days are a set, which merges
+/// keep without knowing which of its days are new.
 pub static MEMBERS_PAGE: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new(format!(
-        "SELECT {} FROM members
-    WHERE workspace_id = $1 AND present
-    ORDER BY email LIMIT $2 OFFSET $3",
-        MemberColumns::select_list("")
+        "SELECT {}, {DAYS_ENGAGED}
+    FROM members m
+    WHERE m.workspace_id = $1 AND m.present
+    ORDER BY m.member_id LIMIT $2 OFFSET $3",
+        MemberColumns::select_list("m.")
     ))
 });
 
-/// A page of present members, by email.
+/// A page of present members, by id.
 pub async fn members(
     session: &mut dyn Session,
     workspace: WorkspaceId,
     page: PageRequest,
 ) -> StoreResult<Page<MemberRow>> {
-    let read = |row: &dyn Row| Ok(MemberRow::from(MemberColumns::from_row(row)?));
+    let read = |row: &dyn Row| {
+        let days: i64 = row.get(MemberColumns::COUNT)?;
+        Ok(MemberColumns::from_row(row)?.into_row(days))
+    };
     let listing = [workspace.into()];
     counted_page(
         session,
@@ -183,6 +268,212 @@ pub async fn members(
         read,
     )
     .await
+}
+
+/// Every present member with its days; `$2` is a username to look for
+/// first, which needs no scan.
+pub static MEMBERS_BY_USERNAME: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(format!(
+        "SELECT {}, {DAYS_ENGAGED} FROM members m
+    WHERE m.workspace_id = $1 AND m.present AND m.username = $2
+    ORDER BY m.member_id",
+        MemberColumns::select_list("m.")
+    ))
+});
+
+pub static PRESENT_MEMBERS: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(format!(
+        "SELECT {}, {DAYS_ENGAGED} FROM members m
+    WHERE m.workspace_id = $1 AND m.present
+    ORDER BY m.member_id",
+        MemberColumns::select_list("m.")
+    ))
+});
+
+/// The present member whose username is `handle`, or else whose member
+/// token is: Mode's clients follow `/api/{username}` links, and a member
+/// without a username is linked by member token. The token is derived from
+/// the email (a hash SQL does not compute), so that second lookup reads the
+/// workspace's members: one indexed range, thousands of rows at most.
+pub async fn member(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    handle: &str,
+) -> StoreResult<Option<MemberRow>> {
+    let read = |row: &dyn Row| {
+        let days: i64 = row.get(MemberColumns::COUNT)?;
+        Ok(MemberColumns::from_row(row)?.into_row(days))
+    };
+    let by_username = session
+        .all(
+            MEMBERS_BY_USERNAME.with(&[workspace.into(), handle.into()]),
+            read,
+        )
+        .await?;
+    if let Some(member) = by_username.into_iter().next() {
+        return Ok(Some(member));
+    }
+    let all = session
+        .all(PRESENT_MEMBERS.with(&[workspace.into()]), read)
+        .await?;
+    Ok(all
+        .into_iter()
+        .find(|member| member.member_token() == handle))
+}
+
+selected_columns! {
+    /// One row of [`QUERIES_PAGE`], as read.
+    pub struct QueryColumns {
+        query_id: i64,
+        query_token: String,
+        name: Option<String>,
+        raw_query: Option<String>,
+        creator_email: Option<String>,
+        data_source_token: Option<String>,
+        report_id: i64,
+        report_token: Option<String>,
+        space_token: Option<String>,
+        created_at: Option<i64>,
+        updated_at: Option<i64>,
+    }
+}
+
+impl From<QueryColumns> for QueryRow {
+    fn from(columns: QueryColumns) -> Self {
+        let at = |micros: Option<i64>| micros.map(Timestamp::from_micros);
+        QueryRow {
+            id: columns.query_id,
+            token: columns.query_token,
+            name: columns.name.unwrap_or_default(),
+            raw_query: columns.raw_query.unwrap_or_default(),
+            creator_email: columns.creator_email.unwrap_or_default(),
+            data_source_token: columns.data_source_token.unwrap_or_default(),
+            report_id: columns.report_id,
+            report_token: columns.report_token.unwrap_or_default(),
+            space_token: columns.space_token,
+            created_at: at(columns.created_at),
+            updated_at: at(columns.updated_at),
+        }
+    }
+}
+
+/// Queries created and not deleted whose report is listed (see
+/// [`listing_version::LISTED_REPORTS`]); personal spaces only if `$2`.
+const LISTED_QUERIES: &str = "FROM queries q
+    JOIN reports r ON r.workspace_id = q.workspace_id AND r.report_id = q.report_id
+    LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
+    WHERE q.workspace_id = $1 AND q.definition_at IS NOT NULL AND NOT q.deleted
+      AND r.definition_at IS NOT NULL AND NOT r.deleted
+      AND ($2 OR s.space_type IS NULL OR s.space_type <> 'private')";
+
+pub static QUERIES_COUNT: LazyLock<Statement> =
+    LazyLock::new(|| Statement::new(format!("SELECT count(*) {LISTED_QUERIES}")));
+
+/// `$3` is the limit, `$4` the offset.
+pub static QUERIES_PAGE: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(format!(
+        "SELECT {} {LISTED_QUERIES}
+    ORDER BY q.query_id LIMIT $3 OFFSET $4",
+        QueryColumns::select_list_with(&[
+            ("report_id", "q."),
+            ("report_token", "r."),
+            ("space_token", "r."),
+            ("", "q."),
+        ])
+    ))
+});
+
+/// A page of listed queries, by id.
+pub async fn queries(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    page: PageRequest,
+    filter: SpaceFilter,
+) -> StoreResult<Page<QueryRow>> {
+    let listing = [workspace.into(), (filter == SpaceFilter::All).into()];
+    let read = |row: &dyn Row| Ok(QueryRow::from(QueryColumns::from_row(row)?));
+    counted_page(
+        session,
+        (&QUERIES_COUNT, &QUERIES_PAGE),
+        &listing,
+        page,
+        read,
+    )
+    .await
+}
+
+selected_columns! {
+    /// One row of [`CHARTS_PAGE`], as read.
+    pub struct ChartColumns {
+        chart_id: i64,
+        chart_token: String,
+        chart_type: Option<String>,
+        chart_title: Option<String>,
+        query_id: i64,
+        query_token: String,
+        report_id: i64,
+        report_token: Option<String>,
+        space_token: Option<String>,
+        creator_email: Option<String>,
+    }
+}
+
+impl From<ChartColumns> for ChartRow {
+    fn from(columns: ChartColumns) -> Self {
+        ChartRow {
+            id: columns.chart_id,
+            token: columns.chart_token,
+            chart_type: columns.chart_type.unwrap_or_default(),
+            chart_title: columns.chart_title,
+            query_id: columns.query_id,
+            query_token: columns.query_token,
+            report_id: columns.report_id,
+            report_token: columns.report_token.unwrap_or_default(),
+            space_token: columns.space_token,
+            report_creator_email: columns.creator_email,
+        }
+    }
+}
+
+/// Charts created and not deleted whose query is listed.
+const LISTED_CHARTS: &str = "FROM charts c
+    JOIN queries q ON q.workspace_id = c.workspace_id AND q.query_token = c.query_token
+    JOIN reports r ON r.workspace_id = q.workspace_id AND r.report_id = q.report_id
+    LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
+    WHERE c.workspace_id = $1 AND c.definition_at IS NOT NULL AND NOT c.deleted
+      AND q.definition_at IS NOT NULL AND NOT q.deleted
+      AND r.definition_at IS NOT NULL AND NOT r.deleted
+      AND ($2 OR s.space_type IS NULL OR s.space_type <> 'private')";
+
+pub static CHARTS_COUNT: LazyLock<Statement> =
+    LazyLock::new(|| Statement::new(format!("SELECT count(*) {LISTED_CHARTS}")));
+
+/// `$3` is the limit, `$4` the offset.
+pub static CHARTS_PAGE: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(format!(
+        "SELECT {} {LISTED_CHARTS}
+    ORDER BY c.chart_id LIMIT $3 OFFSET $4",
+        ChartColumns::select_list_with(&[
+            ("query_id", "q."),
+            ("report_id", "q."),
+            ("report_token", "r."),
+            ("space_token", "r."),
+            ("creator_email", "r."),
+            ("", "c."),
+        ])
+    ))
+});
+
+/// A page of listed charts, by id.
+pub async fn charts(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    page: PageRequest,
+    filter: SpaceFilter,
+) -> StoreResult<Page<ChartRow>> {
+    let listing = [workspace.into(), (filter == SpaceFilter::All).into()];
+    let read = |row: &dyn Row| Ok(ChartRow::from(ChartColumns::from_row(row)?));
+    counted_page(session, (&CHARTS_COUNT, &CHARTS_PAGE), &listing, page, read).await
 }
 
 /// A page by `LIMIT` and `OFFSET`: `count` and `rows` take the listing's

@@ -37,7 +37,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::domain::api_key::SecretHash;
-use crate::domain::listings::{MemberRow, ReportRow, SpaceRow};
+use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::domain::{Event, Timestamp, WorkspaceName};
 
@@ -380,12 +380,40 @@ pub trait Store: Send + Sync + 'static {
         filter: SpaceFilter,
     ) -> StoreResult<Page<SpaceRow>>;
 
-    /// A page of present members, by email.
+    /// A page of present members, by id.
     async fn members(
         &self,
         workspace: WorkspaceId,
         page: PageRequest,
     ) -> StoreResult<Page<MemberRow>>;
+
+    /// A page of listed queries (created, not deleted, their report
+    /// listed), by id.
+    async fn queries(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<QueryRow>>;
+
+    /// A page of listed charts (created, not deleted, their query listed),
+    /// by id.
+    async fn charts(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+        filter: SpaceFilter,
+    ) -> StoreResult<Page<ChartRow>>;
+
+    /// The live report (created, not deleted, in any space) with this token.
+    async fn report(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<ReportRow>>;
+
+    /// The space with this token, if `/spaces?include_spaces=all` lists it.
+    async fn space(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<SpaceRow>>;
+
+    /// The present member whose username, or else whose member token, is
+    /// `handle` (Mode's `/api/{username}`).
+    async fn member(&self, workspace: WorkspaceId, handle: &str) -> StoreResult<Option<MemberRow>>;
 
     /// About `limit` stored events of a workspace from `from` (the start
     /// when `None`) on, in the order the backend keeps them: the event log,

@@ -25,5 +25,5 @@ const DEFINITION_BYTES: usize = 600;
 /// About how many bytes of memory `changes` hold.
 pub fn footprint(changes: &Changes) -> usize {
     let size = changes.size();
-    size.rows * ROW_BYTES + size.definitions * DEFINITION_BYTES
+    size.rows * ROW_BYTES + size.definitions * DEFINITION_BYTES + size.text_bytes
 }

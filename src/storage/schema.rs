@@ -15,11 +15,11 @@
 //! exactly the declared columns, with the declared types.
 
 use crate::domain::Timestamp;
-use crate::domain::listings::space_id;
+use crate::domain::listings::{derived_id, space_id};
 use crate::domain::names::{Email, ReportId, Token};
 use crate::domain::state::{
-    Changes, ExplorationChanges, MemberChanges, Register, ReportChanges, ScheduleChanges,
-    SpaceChanges, Stamp,
+    Changes, ChartChanges, ExplorationChanges, MemberChanges, QueryChanges, Register,
+    ReportChanges, ScheduleChanges, SpaceChanges, Stamp,
 };
 use crate::storage::rows::{SqlValue, TableRows};
 use crate::storage::sql::{ColumnType, Merge, Upsert};
@@ -494,6 +494,150 @@ pub fn members<'a>() -> Table<'a, MemberSource<'a>> {
                 SqlValue::Bool(held(member.present.as_ref()).copied())
             })],
         )
+        .column("member_id", BigInt, Rule::OfKey, |(email, _)| {
+            int(derived_id(email.as_str()))
+        })
+        .column("activated_at", BigInt, Rule::Earliest, |(_, member)| {
+            at(member.activated_at)
+        })
+        .column(
+            "last_report_created_at",
+            BigInt,
+            Rule::Latest,
+            |(_, member)| at(member.last_report_created_at),
+        )
+        .column(
+            "last_report_viewed_at",
+            BigInt,
+            Rule::Latest,
+            |(_, member)| at(member.last_report_viewed_at),
+        )
+        .column("last_report_run_at", BigInt, Rule::Latest, |(_, member)| {
+            at(member.last_report_run_at)
+        })
+        .column(
+            "last_exploration_created_at",
+            BigInt,
+            Rule::Latest,
+            |(_, member)| at(member.last_exploration_created_at),
+        )
+        .column("last_active_at", BigInt, Rule::Latest, |(_, member)| {
+            at(member.last_active_at)
+        })
+}
+
+type ActiveDaySource<'a> = (&'a Email, i64);
+
+/// The UTC dates on which a member was active: a set.
+pub fn member_active_days<'a>() -> Table<'a, ActiveDaySource<'a>> {
+    Table::new("member_active_days")
+        .key("email", Text, |(email, _): ActiveDaySource| {
+            text(Some(email.as_str()))
+        })
+        .key("day", BigInt, |(_, day)| int(day))
+}
+
+type QuerySource<'a> = (&'a Token, &'a QueryChanges);
+
+pub fn queries<'a>() -> Table<'a, QuerySource<'a>> {
+    Table::new("queries")
+        .key("query_token", Text, |(token, _): QuerySource| {
+            text(Some(token.as_str()))
+        })
+        .column("query_id", BigInt, Rule::OfKey, |(token, _)| {
+            int(derived_id(token.as_str()))
+        })
+        .register(
+            "definition",
+            |(_, query)| stamp(query.definition.as_ref()),
+            [
+                value("report_id", BigInt, |(_, query): QuerySource<'a>| {
+                    SqlValue::Int(held(query.definition.as_ref()).map(|d| d.report_id.get()))
+                }),
+                value("creator_email", Text, |(_, query): QuerySource<'a>| {
+                    text(held(query.definition.as_ref()).map(|d| d.creator.as_str()))
+                }),
+            ],
+        )
+        .register(
+            "name",
+            |(_, query)| stamp(query.name.as_ref()),
+            [value("name", Text, |(_, query): QuerySource<'a>| {
+                text(held(query.name.as_ref()).map(|name| name.as_str()))
+            })],
+        )
+        .register(
+            "raw_query",
+            |(_, query)| stamp(query.raw_query.as_deref()),
+            [value("raw_query", Text, |(_, query): QuerySource<'a>| {
+                text(held(query.raw_query.as_deref()).map(|sql| sql.as_str()))
+            })],
+        )
+        .register(
+            "data_source",
+            |(_, query)| stamp(query.data_source.as_ref()),
+            [value(
+                "data_source_token",
+                Text,
+                |(_, query): QuerySource<'a>| {
+                    text(held(query.data_source.as_ref()).map(|token| token.as_str()))
+                },
+            )],
+        )
+        .column("deleted", Bool, Rule::Final, |(_, query)| {
+            flag(query.deleted)
+        })
+        .column("created_at", BigInt, Rule::Earliest, |(_, query)| {
+            at(query.created_at)
+        })
+        .column("updated_at", BigInt, Rule::Latest, |(_, query)| {
+            at(query.updated_at)
+        })
+}
+
+type ChartSource<'a> = (&'a Token, &'a ChartChanges);
+
+pub fn charts<'a>() -> Table<'a, ChartSource<'a>> {
+    Table::new("charts")
+        .key("chart_token", Text, |(token, _): ChartSource| {
+            text(Some(token.as_str()))
+        })
+        .column("chart_id", BigInt, Rule::OfKey, |(token, _)| {
+            int(derived_id(token.as_str()))
+        })
+        .register(
+            "definition",
+            |(_, chart)| stamp(chart.definition.as_ref()),
+            [
+                value("query_token", Text, |(_, chart): ChartSource<'a>| {
+                    text(held(chart.definition.as_ref()).map(|d| d.query_token.as_str()))
+                }),
+                value("creator_email", Text, |(_, chart): ChartSource<'a>| {
+                    text(held(chart.definition.as_ref()).map(|d| d.creator.as_str()))
+                }),
+            ],
+        )
+        .register(
+            "chart_type",
+            |(_, chart)| stamp(chart.chart_type.as_ref()),
+            [value("chart_type", Text, |(_, chart): ChartSource<'a>| {
+                text(held(chart.chart_type.as_ref()).map(|chart_type| chart_type.as_str()))
+            })],
+        )
+        .register(
+            "title",
+            |(_, chart)| stamp(chart.title.as_ref()),
+            [value("chart_title", Text, |(_, chart): ChartSource<'a>| {
+                text(
+                    held(chart.title.as_ref())
+                        .and_then(Option::as_ref)
+                        .map(|title| title.as_str()),
+                )
+            })],
+        )
+        .column("deleted", Bool, Rule::Final, |(_, chart)| {
+            flag(chart.deleted)
+        })
 }
 
 /// The rows of every state table that `changes` touches. Tables come in a
@@ -522,6 +666,13 @@ pub fn table_rows(changes: &Changes) -> Vec<TableRows<'_>> {
         explorations().rows(changes.explorations.iter()),
         spaces().rows(changes.spaces.iter()),
         members().rows(changes.members.iter()),
+        member_active_days().rows(
+            changes.members.iter().flat_map(|(email, member)| {
+                member.active_days.iter().map(move |day| (email, *day))
+            }),
+        ),
+        queries().rows(changes.queries.iter()),
+        charts().rows(changes.charts.iter()),
     ]
 }
 

@@ -321,11 +321,22 @@ macro_rules! selected_columns {
         impl $name {
             /// The selected columns, in order.
             pub const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
+            /// How many columns there are: the index of a column selected
+            /// after them.
+            pub const COUNT: usize = Self::COLUMNS.len();
 
             /// The columns as a select list, each qualified by `alias`
             /// (`"r."`, or `""`).
             pub fn select_list(alias: &str) -> String {
                 $crate::storage::session::select_list(alias, Self::COLUMNS)
+            }
+
+            /// The columns as a select list across joined tables: each
+            /// qualified by the alias `aliases` pairs with its name, or by
+            /// the one paired with `""`.
+            #[allow(dead_code)]
+            pub fn select_list_with(aliases: &[(&str, &str)]) -> String {
+                $crate::storage::session::select_list_with(aliases, Self::COLUMNS)
             }
 
             /// Reads the columns from `row`, in order from column `first`.
@@ -357,6 +368,23 @@ pub fn select_list(alias: &str, columns: &[&str]) -> String {
     columns
         .iter()
         .map(|column| format!("{alias}{column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Each of `columns` qualified by its alias in `aliases`, or by the one
+/// given for `""`; comma-separated.
+pub fn select_list_with(aliases: &[(&str, &str)], columns: &[&str]) -> String {
+    let alias_of = |column: &str| {
+        aliases
+            .iter()
+            .find(|(name, _)| *name == column)
+            .or_else(|| aliases.iter().find(|(name, _)| name.is_empty()))
+            .map_or("", |(_, alias)| *alias)
+    };
+    columns
+        .iter()
+        .map(|column| format!("{}{column}", alias_of(column)))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use anyhow::Context;
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::mpsc;
 
@@ -26,6 +27,7 @@ use super::{
     IngestMessage, IngestSummary, LogCursor, LogPage, StoreError, StoreOptions, StoreResult,
     WorkspaceId,
 };
+use crate::domain::listings::derived_id;
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -36,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_reports_without_rowid.sql"),
     include_str!("migrations/0006_compressed_event_blocks.sql"),
     include_str!("migrations/0007_event_ids_id_first.sql"),
+    include_str!("migrations/0008_queries_charts_member_activity.sql"),
 ];
 
 /// Connections for concurrent reads: a handful is enough on small machines,
@@ -119,6 +122,13 @@ fn configure(connection: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
 }
 
 fn migrate(connection: &mut Connection) -> anyhow::Result<()> {
+    // Migrations that add a derived id compute it as the server does.
+    connection.create_scalar_function(
+        "reportstats_derived_id",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |context| Ok(derived_id(&context.get::<String>(0)?)),
+    )?;
     // IMMEDIATE takes the write lock first, so two processes starting on one
     // file migrate one after the other.
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -26,7 +26,11 @@
 //!   backend ([`storage::sqlite`], [`storage::postgres`]) opens, migrates,
 //!   executes statements, writes batches and reads its event log; metrics
 //!   wrap the trait ([`storage::instrumented`]).
-//! - [`http`]: the axum application: one module per resource, credentials
+//! - [`http`]: the axum application: one module per resource (the batch
+//!   listings, and beside each the REST path Mode's clients follow to one
+//!   of its rows: `/api/{workspace}/reports/{token}` in [`http::reports`],
+//!   `/api/{workspace}/memberships` and `/api/{username}` in
+//!   [`http::members`]), credentials
 //!   ([`http::auth`], failures throttled in [`http::auth_failures`]),
 //!   extractors that answer in the error format ([`http::extract`]),
 //!   errors, rate limits, the page cache, OpenAPI, the accept loop with its

@@ -153,17 +153,27 @@ async fn spaces_leave_out_personal_ones_unless_asked_and_carry_stable_ids(databa
         );
     }
 
-    // A deleted space is gone from the listing; its reports stay.
+    // A deleted space keeps its row while reports listed are in it, so
+    // that joins never break, and its reports stay; a deleted space
+    // without reports is gone.
     let before =
         app.get_json(&acme, "/batch/acme/report_stats").await["pagination"]["total_count"].clone();
     let deleted = shared[0]["token"].as_str().unwrap();
-    app.post_ndjson_ok(
-        &acme,
-        &[json!({"id": "del-space", "type": "space_deleted", "space_token": deleted}).to_string()],
-    )
-    .await;
+    let events = [
+        json!({"id": "del-space", "type": "space_deleted", "space_token": deleted}),
+        json!({"id": "empty", "type": "space_upserted", "space_token": "empty", "name": "Empty"}),
+    ];
+    app.post_ndjson_ok(&acme, &events.map(|event| event.to_string()))
+        .await;
+    let with_empty = walk(&app, &acme, "/batch/acme/spaces", "spaces").await;
+    assert_eq!(with_empty.len(), shared.len() + 1);
+    let gone = json!({"id": "del-empty", "type": "space_deleted", "space_token": "empty"});
+    app.post_ndjson_ok(&acme, &[gone.to_string()]).await;
     let after = walk(&app, &acme, "/batch/acme/spaces", "spaces").await;
-    assert_eq!(after.len(), shared.len() - 1);
+    assert_eq!(
+        after, shared,
+        "the deleted space with reports keeps its row"
+    );
     assert_eq!(
         app.get_json(&acme, "/batch/acme/report_stats").await["pagination"]["total_count"],
         before
@@ -175,10 +185,16 @@ async fn members_list_those_upserted_and_not_removed(database: TestDatabase) {
     let acme = app.create_workspace("acme").await;
     app.post_ndjson_ok(&acme, &fixture_lines()).await;
     let members = walk(&app, &acme, "/batch/acme/members?per_page=2", "members").await;
-    let emails: Vec<&str> = members
+    let ids: Vec<i64> = members.iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "by id: {ids:?}"
+    );
+    let mut emails: Vec<&str> = members
         .iter()
-        .map(|member| member["email"].as_str().unwrap())
+        .map(|member| member["member_email"].as_str().unwrap())
         .collect();
+    emails.sort_unstable();
     assert_eq!(
         emails,
         [
@@ -189,10 +205,21 @@ async fn members_list_those_upserted_and_not_removed(database: TestDatabase) {
             "user4@company4.com"
         ]
     );
-    assert_eq!(
-        members[4],
-        json!({"email": "user4@company4.com", "username": "user4", "name": "User4"})
-    );
+    let user4 = members
+        .iter()
+        .find(|member| member["member_email"] == "user4@company4.com")
+        .unwrap();
+    assert_eq!(user4["member_username"], "user4");
+    assert_eq!(user4["name"], "User4");
+    assert_eq!(user4["state"], "active");
+    for field in ["token", "member_token"] {
+        let token = user4[field].as_str().unwrap();
+        assert!(
+            token.len() == 12 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{field}: {token}"
+        );
+    }
+    assert_ne!(user4["token"], user4["member_token"]);
 
     let removal = json!({"id": "bye", "type": "member_removed", "email": "USER2@company4.com",
         "occurred_at": "2026-10-31T00:00:00Z"});
@@ -204,7 +231,7 @@ async fn members_list_those_upserted_and_not_removed(database: TestDatabase) {
             .as_array()
             .unwrap()
             .iter()
-            .all(|member| member["email"] != "user2@company4.com")
+            .all(|member| member["member_email"] != "user2@company4.com")
     );
 }
 
@@ -213,7 +240,7 @@ async fn the_other_endpoints_share_auth_tenancy_and_paging_errors(database: Test
     let acme = app.create_workspace("acme").await;
     let globex = app.create_workspace("globex").await;
     let bearer = app.mint(&acme).await.bearer_header();
-    for resource in ["reports", "spaces", "members"] {
+    for resource in ["reports", "spaces", "members", "queries", "charts"] {
         let own = format!("/batch/acme/{resource}");
         assert_eq!(app.get_with(Some(&bearer), &own).await.status(), 200);
         assert_eq!(app.get_with(None, &own).await.status(), 401);

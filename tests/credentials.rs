@@ -496,11 +496,17 @@ async fn health_checks_answer_without_credentials(database: TestDatabase) {
 }
 
 /// Every route of the application, as (method, path).
-const ROUTES: [(&str, &str); 11] = [
+const ROUTES: [(&str, &str); 17] = [
     ("get", "/batch/{workspace}/report_stats"),
     ("get", "/batch/{workspace}/reports"),
     ("get", "/batch/{workspace}/spaces"),
     ("get", "/batch/{workspace}/members"),
+    ("get", "/batch/{workspace}/queries"),
+    ("get", "/batch/{workspace}/charts"),
+    ("get", "/api/{workspace}/memberships"),
+    ("get", "/api/{workspace}/reports/{token}"),
+    ("get", "/api/{workspace}/spaces/{token}"),
+    ("get", "/api/{username}"),
     ("get", "/batch/{workspace}/signature_tokens"),
     ("post", "/batch/{workspace}/signature_tokens"),
     ("delete", "/batch/{workspace}/signature_tokens/{token}"),

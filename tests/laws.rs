@@ -8,7 +8,9 @@ mod common;
 use common::{TestDatabase, create_workspace, fixture_now};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use reportstats::domain::listings::{compute_members, compute_reports, compute_spaces};
+use reportstats::domain::listings::{
+    compute_charts, compute_members, compute_queries, compute_reports, compute_spaces,
+};
 use reportstats::domain::state::Changes;
 use reportstats::domain::stats::{ReportStat, SpaceFilter, compute_report_stats};
 use reportstats::domain::{Event, Position, Timestamp};
@@ -21,8 +23,14 @@ const RECENT_DAYS: u32 = 90;
 /// one exactly on the edge of the recent window.
 fn instant() -> impl Strategy<Value = String> {
     let now = fixture_now();
-    prop::sample::select(vec![200u32, 120, 91, 90, 89, 10, 1, 0])
-        .prop_map(move |days_ago| now.saturating_sub_days(days_ago).to_string())
+    // -1 is the last millisecond before the day of `now`: days of activity
+    // are UTC dates, and a midnight belongs to the day it starts.
+    prop::sample::select(vec![200i32, 120, 91, 90, 89, 10, 1, 0, -1]).prop_map(move |days_ago| {
+        match u32::try_from(days_ago) {
+            Ok(days) => now.saturating_sub_days(days).to_string(),
+            Err(_) => Timestamp::from_micros(now.as_micros() - 1_000).to_string(),
+        }
+    })
 }
 
 fn email() -> impl Strategy<Value = &'static str> {
@@ -71,7 +79,48 @@ fn event_body() -> impl Strategy<Value = Value> {
         token("sp", 3).prop_map(|space| json!({"type": "space_deleted", "space_token": space})),
         (email(), "[a-z]{1,4}").prop_map(|(email, name)| json!({"type": "member_upserted", "email": email, "name": name})),
         email().prop_map(|email| json!({"type": "member_removed", "email": email})),
+        (token("q", 3), report_id(), "[A-Z][a-z]{1,4}", raw_query(), token("ds", 2), email()).prop_map(
+            |(query, report, name, sql, source, email)| json!({
+                "type": "query_created", "query_token": query, "report_id": report, "name": name,
+                "raw_query": sql, "data_source_token": source, "email": email})),
+        (token("q", 3), email(), prop::option::of("[A-Z][a-z]{1,4}"), prop::option::of(raw_query()), prop::option::of(token("ds", 2)))
+            .prop_map(|(query, email, name, sql, source)| {
+                let mut event = json!({"type": "query_edited", "query_token": query, "email": email});
+                if let Some(name) = name { event["name"] = name.into(); }
+                if let Some(sql) = sql { event["raw_query"] = sql.into(); }
+                if let Some(source) = source { event["data_source_token"] = source.into(); }
+                event
+            }),
+        token("q", 3).prop_map(|query| json!({"type": "query_deleted", "query_token": query})),
+        (token("c", 3), token("q", 3), chart_type(), email(), prop::option::of("[A-Z][a-z]{1,4}")).prop_map(
+            |(chart, query, chart_type, email, title)| {
+                let mut event = json!({
+                    "type": "chart_created", "chart_token": chart, "query_token": query,
+                    "chart_type": chart_type, "email": email});
+                if let Some(title) = title { event["chart_title"] = title.into(); }
+                event
+            }),
+        (token("c", 3), email(), prop::option::of(chart_type()), prop::option::of("[A-Z][a-z]{1,4}")).prop_map(
+            |(chart, email, chart_type, title)| {
+                let mut event = json!({"type": "chart_edited", "chart_token": chart, "email": email});
+                if let Some(chart_type) = chart_type { event["chart_type"] = chart_type.into(); }
+                if let Some(title) = title { event["chart_title"] = title.into(); }
+                event
+            }),
+        token("c", 3).prop_map(|chart| json!({"type": "chart_deleted", "chart_token": chart})),
     ]
+}
+
+fn raw_query() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "select 1",
+        "SELECT plan, count(*)\nFROM accounts\nGROUP BY 1 -- \"quoted\", 'x'",
+        "",
+    ])
+}
+
+fn chart_type() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec!["bar", "line", "big_number"])
 }
 
 /// Distinct events as NDJSON lines. Ids carry a random prefix so that their
@@ -183,6 +232,22 @@ async fn deliver_and_compare(
             .items;
         prop_assert_eq!(&spaces, &compute_spaces(&reference, filter));
         prop_assert_eq!(&spaces, &compute_spaces(&recomputed, filter));
+    }
+    for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
+        let queries = store
+            .queries(workspace, everything, filter)
+            .await
+            .unwrap()
+            .items;
+        prop_assert_eq!(&queries, &compute_queries(&reference, filter));
+        prop_assert_eq!(&queries, &compute_queries(&recomputed, filter));
+        let charts = store
+            .charts(workspace, everything, filter)
+            .await
+            .unwrap()
+            .items;
+        prop_assert_eq!(&charts, &compute_charts(&reference, filter));
+        prop_assert_eq!(&charts, &compute_charts(&recomputed, filter));
     }
     let members = store.members(workspace, everything).await.unwrap().items;
     prop_assert_eq!(&members, &compute_members(&reference));

@@ -7,7 +7,10 @@
 
 mod common;
 
+use std::collections::BTreeSet;
+
 use common::{TestDatabase, create_workspace, fixture_lines, fixture_now};
+use reportstats::domain::listings::derived_id;
 use reportstats::domain::state::Changes;
 use reportstats::domain::stats::SpaceFilter;
 use reportstats::domain::{Event, Position};
@@ -172,15 +175,49 @@ async fn reports_of_schema_4_move_without_rowid_and_keep_their_statistics() {
         .unwrap()
         .to_owned();
     // The state as schema 4 held it, merged with the same upserts.
+    // The state as schema 4 held it: the columns it had, of the tables it
+    // had (later schemas add some).
     write_old_database(&path, &SCHEMA_4, |transaction| {
         let changes = Changes::from_events(&events);
         for table in table_rows(&changes) {
-            let sql = table.upsert.single_row_sql(table.upsert.all_merges());
+            let old_columns: BTreeSet<String> = transaction
+                .prepare(&format!(
+                    "SELECT name FROM pragma_table_info('{}')",
+                    table.upsert.table
+                ))
+                .unwrap()
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            if old_columns.is_empty() {
+                continue;
+            }
+            let kept: Vec<bool> = table
+                .upsert
+                .columns
+                .iter()
+                .map(|(name, _)| old_columns.contains(name))
+                .collect();
+            let names: Vec<&str> = table
+                .upsert
+                .columns
+                .iter()
+                .filter(|(name, _)| old_columns.contains(name))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            let placeholders = vec!["?"; names.len() + 1].join(", ");
+            let sql = format!(
+                "INSERT INTO {} (workspace_id, {}) VALUES ({placeholders})",
+                table.upsert.table,
+                names.join(", ")
+            );
             let mut statement = transaction.prepare(&sql).unwrap();
             for row in table.rows {
+                let values = row.into_iter().zip(&kept).filter(|(_, kept)| **kept);
                 statement
                     .execute(rusqlite::params_from_iter(
-                        std::iter::once(SqlValue::Int(Some(1))).chain(row),
+                        std::iter::once(SqlValue::Int(Some(1))).chain(values.map(|(v, _)| v)),
                     ))
                     .unwrap();
             }
@@ -200,6 +237,27 @@ async fn reports_of_schema_4_move_without_rowid_and_keep_their_statistics() {
     let expected = listings(new.as_ref(), workspace).await;
     assert!(!expected[1].0.is_empty());
     assert_eq!(listings(migrated.as_ref(), 1).await, expected);
+
+    // Members kept their rows and got the id the server derives (schema 8
+    // computes it in SQL, with the server's own function).
+    let everything = PageRequest {
+        page: 1,
+        per_page: 1000,
+    };
+    let members = migrated.members(1, everything).await.unwrap().items;
+    assert!(!members.is_empty());
+    for member in &members {
+        assert_eq!(member.id, derived_id(&member.email), "{}", member.email);
+    }
+    let fresh = new.members(workspace, everything).await.unwrap().items;
+    let emails = |rows: &[reportstats::domain::listings::MemberRow]| {
+        rows.iter().map(|row| row.email.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        emails(&members),
+        emails(&fresh),
+        "the same members, in the same order"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -215,14 +215,14 @@ async fn servers_starting_at_once_on_a_new_database_migrate_it_once() {
                 .schema_version()
                 .await
                 .unwrap(),
-            3
+            4
         );
     }
     let output = reportstats(&database.url).arg("migrate").output().unwrap();
     assert!(output.status.success());
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
-        "The database schema is up to date (version 3).\n"
+        "The database schema is up to date (version 4).\n"
     );
 }
 
@@ -313,5 +313,59 @@ async fn a_sqlite_deployment_copied_to_postgres_answers_identically() {
                 "{path}"
             );
         }
+    }
+}
+
+/// Schema 4 derives members' ids in SQL for the rows it finds: the same ids
+/// the server derives in Rust for new rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_of_schema_3_get_the_ids_the_server_derives() {
+    let Some(database) = TestDatabase::postgres("members_of_schema_3").await else {
+        return;
+    };
+    let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&database.url)
+        .await
+        .unwrap();
+    let schema_3 = [
+        include_str!("../src/storage/postgres/migrations/0001_initial.sql"),
+        include_str!("../src/storage/postgres/migrations/0002_signature_tokens.sql"),
+        include_str!("../src/storage/postgres/migrations/0003_listing_version.sql"),
+    ];
+    for migration in schema_3 {
+        sqlx::Executor::execute(&mut connection, migration)
+            .await
+            .unwrap();
+    }
+    let emails = ["ann@acme.io", "bob@x.y", "ünïcode@例え.jp", "z"];
+    let mut setup = String::from(
+        "CREATE TABLE reportstats_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+         INSERT INTO reportstats_migrations (version) VALUES (1), (2), (3);
+         INSERT INTO workspaces (name, created_at) VALUES ('acme', 0);",
+    );
+    for email in emails {
+        setup.push_str(&format!(
+            "INSERT INTO members (workspace_id, email, present_at, present_event, present)
+             VALUES (1, '{email}', 0, 'e', true);"
+        ));
+    }
+    sqlx::Executor::execute(&mut connection, setup.as_str())
+        .await
+        .unwrap();
+
+    let store = database.open().await;
+    assert_eq!(store.schema_version().await.unwrap(), 4);
+    let page = reportstats::storage::PageRequest {
+        page: 1,
+        per_page: 10,
+    };
+    let members = store.members(1, page).await.unwrap().items;
+    assert_eq!(members.len(), emails.len());
+    for member in members {
+        assert_eq!(
+            member.id,
+            reportstats::domain::listings::derived_id(&member.email),
+            "{}",
+            member.email
+        );
     }
 }

@@ -132,6 +132,7 @@ impl AppState {
     modifiers(&SecuritySchemes),
     tags(
         (name = "batch", description = "Mode's Discovery API"),
+        (name = "rest", description = "The paths of Mode's REST API that its clients follow from the listings"),
         (name = "events", description = "Activity in"),
         (name = "health", description = "For load balancers"),
     )

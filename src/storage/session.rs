@@ -323,6 +323,7 @@ macro_rules! selected_columns {
             pub const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
             /// How many columns there are: the index of a column selected
             /// after them.
+            #[allow(dead_code)]
             pub const COUNT: usize = Self::COLUMNS.len();
 
             /// The columns as a select list, each qualified by `alias`

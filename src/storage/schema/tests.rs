@@ -18,19 +18,33 @@ fn micros(at: &str) -> SqlValue<'static> {
     SqlValue::Int(Some(Timestamp::parse(at).unwrap().as_micros()))
 }
 
-/// Every table's one row, column name to value.
-fn rows_by_name(changes: &Changes) -> BTreeMap<&'static str, BTreeMap<String, SqlValue<'_>>> {
+type NamedRow<'a> = BTreeMap<String, SqlValue<'a>>;
+
+/// Every table's rows, each column name to value.
+fn rows_by_name(changes: &Changes) -> BTreeMap<&'static str, Vec<NamedRow<'_>>> {
     table_rows(changes)
         .into_iter()
-        .filter_map(|table| {
+        .map(|table| {
             let name = table.upsert.table;
             let columns: Vec<String> = table.upsert.columns.iter().map(|c| c.0.clone()).collect();
-            let mut rows: Vec<_> = table.rows.collect();
-            assert!(rows.len() <= 1, "{name}");
-            let row = rows.pop()?;
-            Some((name, columns.into_iter().zip(row).collect()))
+            let rows = table
+                .rows
+                .map(|row| columns.iter().cloned().zip(row).collect())
+                .collect();
+            (name, rows)
         })
         .collect()
+}
+
+/// The one row of `table` whose `key` column holds `value`.
+fn row<'r, 'a>(
+    rows: &'r BTreeMap<&'static str, Vec<NamedRow<'a>>>,
+    table: &str,
+    (key, value): (&str, SqlValue<'_>),
+) -> &'r NamedRow<'a> {
+    let matching: Vec<_> = rows[table].iter().filter(|row| row[key] == value).collect();
+    assert_eq!(matching.len(), 1, "{table} where {key} = {value:?}");
+    matching[0]
 }
 
 fn expect<'a>(pairs: &[(&str, SqlValue<'a>)]) -> BTreeMap<String, SqlValue<'a>> {
@@ -63,10 +77,19 @@ fn every_column_holds_the_value_its_declaration_names() {
         r#"{"id":"ed","type":"space_deleted","occurred_at":"2026-10-13T00:00:00Z","space_token":"sp"}"#,
         r#"{"id":"ee","type":"member_upserted","occurred_at":"2026-10-14T00:00:00Z","email":"mem@b.c","username":"memuser","name":"Mem Ber"}"#,
         r#"{"id":"ef","type":"member_removed","occurred_at":"2026-10-15T00:00:00Z","email":"mem@b.c"}"#,
+        r#"{"id":"f0","type":"query_created","occurred_at":"2026-10-16T00:00:00Z","query_token":"qtok","report_id":7,"name":"first query name","raw_query":"select 1","data_source_token":"dtok","email":"qan@b.c"}"#,
+        r#"{"id":"f1","type":"query_edited","occurred_at":"2026-10-17T00:00:00Z","query_token":"qtok","email":"qed@b.c","raw_query":"select 2"}"#,
+        r#"{"id":"f2","type":"chart_created","occurred_at":"2026-10-18T00:00:00Z","chart_token":"ctok","query_token":"qtok","chart_type":"bar","email":"can@b.c"}"#,
+        r#"{"id":"f3","type":"chart_edited","occurred_at":"2026-10-19T00:00:00Z","chart_token":"ctok","email":"ced@b.c","chart_title":"chart title"}"#,
+        r#"{"id":"f4","type":"chart_deleted","occurred_at":"2026-10-20T00:00:00Z","chart_token":"ctok"}"#,
+        r#"{"id":"f5","type":"member_upserted","occurred_at":"2026-10-21T00:00:00Z","email":"ann@b.c"}"#,
+        r#"{"id":"f6","type":"report_viewed","occurred_at":"2026-10-22T00:00:00Z","report_id":9,"email":"ann@b.c"}"#,
+        r#"{"id":"f7","type":"report_run","occurred_at":"2026-10-23T00:00:00Z","report_id":9,"run_token":"run-a","trigger":"manual","email":"ann@b.c"}"#,
+        r#"{"id":"f8","type":"exploration_created","occurred_at":"2026-10-24T00:00:00Z","exploration_token":"xtok2","report_id":7,"email":"ann@b.c"}"#,
     ]);
     let rows = rows_by_name(&changes);
     assert_eq!(
-        rows["reports"],
+        *row(&rows, "reports", ("report_id", I(Some(7)))),
         expect(&[
             ("report_id", I(Some(7))),
             ("definition_at", micros("2026-10-01T00:00:00Z")),
@@ -95,11 +118,11 @@ fn every_column_holds_the_value_its_declaration_names() {
         ])
     );
     assert_eq!(
-        rows["report_editors"],
+        *row(&rows, "report_editors", ("email", T(Some("dee@b.c")))),
         expect(&[("report_id", I(Some(7))), ("email", T(Some("dee@b.c")))])
     );
     assert_eq!(
-        rows["report_manual_runs"],
+        *row(&rows, "report_manual_runs", ("email", T(Some("ron@b.c")))),
         expect(&[
             ("report_id", I(Some(7))),
             ("email", T(Some("ron@b.c"))),
@@ -107,14 +130,18 @@ fn every_column_holds_the_value_its_declaration_names() {
         ])
     );
     assert_eq!(
-        rows["report_scheduled_runs"],
+        *row(
+            &rows,
+            "report_scheduled_runs",
+            ("schedule_token", T(Some("stok")))
+        ),
         expect(&[
             ("report_id", I(Some(7))),
             ("schedule_token", T(Some("stok")))
         ])
     );
     assert_eq!(
-        rows["schedules"],
+        *row(&rows, "schedules", ("schedule_token", T(Some("stok")))),
         expect(&[
             ("schedule_token", T(Some("stok"))),
             ("definition_at", micros("2026-10-08T00:00:00Z")),
@@ -128,7 +155,11 @@ fn every_column_holds_the_value_its_declaration_names() {
         ])
     );
     assert_eq!(
-        rows["explorations"],
+        *row(
+            &rows,
+            "explorations",
+            ("exploration_token", T(Some("xtok")))
+        ),
         expect(&[
             ("exploration_token", T(Some("xtok"))),
             ("definition_at", micros("2026-10-10T00:00:00Z")),
@@ -139,7 +170,7 @@ fn every_column_holds_the_value_its_declaration_names() {
         ])
     );
     assert_eq!(
-        rows["spaces"],
+        *row(&rows, "spaces", ("space_token", T(Some("sp")))),
         expect(&[
             ("space_token", T(Some("sp"))),
             ("space_id", I(Some(space_id("sp")))),
@@ -152,7 +183,7 @@ fn every_column_holds_the_value_its_declaration_names() {
         ])
     );
     assert_eq!(
-        rows["members"],
+        *row(&rows, "members", ("email", T(Some("mem@b.c")))),
         expect(&[
             ("email", T(Some("mem@b.c"))),
             ("profile_at", micros("2026-10-14T00:00:00Z")),
@@ -162,6 +193,112 @@ fn every_column_holds_the_value_its_declaration_names() {
             ("present_at", micros("2026-10-15T00:00:00Z")),
             ("present_event", T(Some("ef"))),
             ("present", B(Some(false))),
+            ("member_id", I(Some(derived_id("mem@b.c")))),
+            ("activated_at", micros("2026-10-14T00:00:00Z")),
+            ("last_report_created_at", I(None)),
+            ("last_report_viewed_at", I(None)),
+            ("last_report_run_at", I(None)),
+            ("last_exploration_created_at", I(None)),
+            ("last_active_at", I(None)),
+        ])
+    );
+    assert_eq!(
+        *row(&rows, "members", ("email", T(Some("ann@b.c")))),
+        expect(&[
+            ("email", T(Some("ann@b.c"))),
+            ("profile_at", micros("2026-10-21T00:00:00Z")),
+            ("profile_event", T(Some("f5"))),
+            ("username", T(None)),
+            ("name", T(None)),
+            ("present_at", micros("2026-10-21T00:00:00Z")),
+            ("present_event", T(Some("f5"))),
+            ("present", B(Some(true))),
+            ("member_id", I(Some(derived_id("ann@b.c")))),
+            ("activated_at", micros("2026-10-21T00:00:00Z")),
+            ("last_report_created_at", micros("2026-10-01T00:00:00Z")),
+            ("last_report_viewed_at", micros("2026-10-22T00:00:00Z")),
+            ("last_report_run_at", micros("2026-10-23T00:00:00Z")),
+            (
+                "last_exploration_created_at",
+                micros("2026-10-24T00:00:00Z")
+            ),
+            ("last_active_at", micros("2026-10-24T00:00:00Z")),
+        ])
+    );
+    let ann_days: Vec<_> = rows["member_active_days"]
+        .iter()
+        .filter(|row| row["email"] == T(Some("ann@b.c")))
+        .map(|row| row["day"])
+        .collect();
+    let day = |at: &str| {
+        I(Some(
+            Timestamp::parse(at).unwrap().utc_day().days_since_epoch(),
+        ))
+    };
+    assert_eq!(
+        ann_days,
+        [
+            "2026-10-01T00:00:00Z",
+            "2026-10-22T00:00:00Z",
+            "2026-10-23T00:00:00Z",
+            "2026-10-24T00:00:00Z"
+        ]
+        .map(day)
+    );
+    assert_eq!(
+        *row(&rows, "queries", ("query_token", T(Some("qtok")))),
+        expect(&[
+            ("query_token", T(Some("qtok"))),
+            ("query_id", I(Some(derived_id("qtok")))),
+            ("definition_at", micros("2026-10-16T00:00:00Z")),
+            ("definition_event", T(Some("f0"))),
+            ("report_id", I(Some(7))),
+            ("creator_email", T(Some("qan@b.c"))),
+            ("name_at", micros("2026-10-16T00:00:00Z")),
+            ("name_event", T(Some("f0"))),
+            ("name", T(Some("first query name"))),
+            ("raw_query_at", micros("2026-10-17T00:00:00Z")),
+            ("raw_query_event", T(Some("f1"))),
+            ("raw_query", T(Some("select 2"))),
+            ("data_source_at", micros("2026-10-16T00:00:00Z")),
+            ("data_source_event", T(Some("f0"))),
+            ("data_source_token", T(Some("dtok"))),
+            ("deleted", B(Some(false))),
+            ("created_at", micros("2026-10-16T00:00:00Z")),
+            ("updated_at", micros("2026-10-17T00:00:00Z")),
+        ])
+    );
+    assert_eq!(
+        *row(&rows, "charts", ("chart_token", T(Some("ctok")))),
+        expect(&[
+            ("chart_token", T(Some("ctok"))),
+            ("chart_id", I(Some(derived_id("ctok")))),
+            ("definition_at", micros("2026-10-18T00:00:00Z")),
+            ("definition_event", T(Some("f2"))),
+            ("query_token", T(Some("qtok"))),
+            ("creator_email", T(Some("can@b.c"))),
+            ("chart_type_at", micros("2026-10-18T00:00:00Z")),
+            ("chart_type_event", T(Some("f2"))),
+            ("chart_type", T(Some("bar"))),
+            ("title_at", micros("2026-10-19T00:00:00Z")),
+            ("title_event", T(Some("f3"))),
+            ("chart_title", T(Some("chart title"))),
+            ("deleted", B(Some(true))),
+        ])
+    );
+    // A report created in a space, or moved to one, mentions it: its row
+    // exists, unwritten, so that `/spaces` can list it.
+    assert_eq!(
+        *row(&rows, "spaces", ("space_token", T(Some("sp2")))),
+        expect(&[
+            ("space_token", T(Some("sp2"))),
+            ("space_id", I(Some(space_id("sp2")))),
+            ("definition_at", I(None)),
+            ("definition_event", T(None)),
+            ("name", T(None)),
+            ("description", T(None)),
+            ("space_type", T(None)),
+            ("deleted", B(Some(false))),
         ])
     );
 }
@@ -174,7 +311,7 @@ fn an_unwritten_register_binds_null_throughout() {
         r#"{"id":"v","type":"report_viewed","occurred_at":"2026-10-03T00:00:00Z","report_id":7}"#,
     ]);
     let rows = rows_by_name(&changes);
-    let report = &rows["reports"];
+    let report = &*row(&rows, "reports", ("report_id", I(Some(7))));
     for column in [
         "definition_at",
         "definition_event",
@@ -211,6 +348,9 @@ fn keys_are_the_key_columns_in_order() {
             ("explorations", owned(&["exploration_token"])),
             ("spaces", owned(&["space_token"])),
             ("members", owned(&["email"])),
+            ("member_active_days", owned(&["email", "day"])),
+            ("queries", owned(&["query_token"])),
+            ("charts", owned(&["chart_token"])),
         ]
     );
 }

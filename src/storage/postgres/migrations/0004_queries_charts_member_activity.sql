@@ -2,7 +2,7 @@
 --
 -- Databases made before this version have no activity columns filled for
 -- the events they hold: `reportstats copy` into a new database replays the
--- log and fills them (docs/operations.md, "Upgrading").
+-- log and fills them (README, "Decisions where the spec is silent").
 
 -- member_id is derived from the email as domain::listings::derived_id
 -- derives it: the first 53 bits of the SHA-256, at least 1.

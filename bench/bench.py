@@ -12,12 +12,15 @@ Parts:
   3 scale      first/last page latency at 10k, 100k and 1M reports; ingest rate
                at the start and the end of a 10M-event import (10 files).
   4 freshness  polls needed until an acknowledged batch shows in report_stats.
+  5 catalog    /queries, /charts, /members, /spaces and /reports pages against a
+               report_stats page of the same size, on the serving workspace.
 
 Layout (all under bench/):
   bench.py           this entry point: the command line and the order of the parts
   harness.py         sizes, the run's paths, commands, servers, client, wrk
   part_ingest.py     part 1          part_serving.py    part 2
   part_scale.py      part 3          part_freshness.py  part 4
+  part_catalog.py    part 5
   reporting.py       the results table, verdicts, the binary under test
   duckdb_stats.py    the SQL reference part 1 runs (a script, not imported)
 
@@ -39,6 +42,7 @@ sys.dont_write_bytecode = True
 
 from harness import (FULL, ROOT, SMOKE, Postgres, create_workspace, generate, import_file, log, paths,
                      sqlite_url)
+from part_catalog import part_catalog
 from part_freshness import part_freshness
 from part_ingest import part_ingest
 from part_scale import part_scale
@@ -51,8 +55,8 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, well under a minute")
     parser.add_argument("--keep", action="store_true", help="keep target/bench/<mode>/ (data, logs) afterwards")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL import")
-    parser.add_argument("--parts", default="ingest,serving,scale,freshness",
-                        help="comma-separated subset of ingest,serving,scale,freshness")
+    parser.add_argument("--parts", default="ingest,serving,scale,freshness,catalog",
+                        help="comma-separated subset of ingest,serving,scale,freshness,catalog")
     args = parser.parse_args()
     cfg = SMOKE if args.smoke else FULL
     mode = "smoke" if args.smoke else "full"
@@ -103,7 +107,7 @@ def main() -> int:
             details["ingest"] = ingest["details"]
 
         serving_db = None
-        if parts & {"serving", "scale"} or ("freshness" in parts and not ingest):
+        if parts & {"serving", "scale", "catalog"} or ("freshness" in parts and not ingest):
             def prepare_serving():
                 path, _, _ = generate("serving", cfg["serving"])
                 url = sqlite_url("serving")
@@ -113,7 +117,7 @@ def main() -> int:
                 return (url, key, cfg["serving"]["reports"])
             serving_db = part("prepare", prepare_serving, always=True)
         if serving_db:
-            for name, fn in (("serving", part_serving), ("scale", part_scale)):
+            for name, fn in (("serving", part_serving), ("scale", part_scale), ("catalog", part_catalog)):
                 if name in parts:
                     details[name] = part(name, fn, cfg, rows, serving_db)
 

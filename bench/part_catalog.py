@@ -1,0 +1,81 @@
+"""Part 5, catalog: the other Discovery listings against report_stats, on the
+100,000-report serving workspace (with its queries and charts: about two of
+each per report), first and last page at per_page=1000, each computed (the
+request after a one-event batch, so no cached page is current) and cached
+(the same request repeated). The target: a page of /queries or /members
+within 2x the time of a report_stats page of the same size.
+"""
+
+import json
+import os
+import statistics
+import time
+
+from harness import FRESH_AT, Client, StepError, log, serve
+from reporting import verdict
+
+RESOURCES = ("report_stats", "queries", "charts", "members", "spaces", "reports")
+
+
+def part_catalog(cfg, rows, serving_db):
+    url, key, reports = serving_db
+    requests = cfg["latency_requests"]
+    details = {}
+    with serve(url, "catalog") as port:
+        client, writer = Client(port, key), Client(port, key)
+        workspace = key["workspace"]
+        some_report = json.loads(client.request("GET", client.stats_path(1, 1)))["report_stats"][0]["report_id"]
+        writes = 0
+
+        def invalidate():
+            nonlocal writes
+            writes += 1
+            event = {"id": f"catalog-{os.getpid()}-{time.time_ns()}-{writes}", "type": "report_viewed",
+                     "occurred_at": FRESH_AT, "report_id": some_report}
+            answer = json.loads(writer.request("POST", f"/api/{workspace}/events",
+                                               json.dumps(event).encode() + b"\n", "application/x-ndjson"))
+            if answer != {"accepted": 1, "duplicates": 0}:
+                raise StepError(f"unexpected answer to a one-event batch: {answer}")
+
+        for resource in RESOURCES:
+            path = f"/batch/{workspace}/{resource}?per_page=1000"
+            first = json.loads(client.request("GET", path))
+            total_pages = first["pagination"]["total_pages"]
+            result = {"total_count": first["pagination"]["total_count"], "total_pages": total_pages}
+            if result["total_count"] == 0:
+                raise StepError(f"{resource}: the serving workspace lists none (does `generate` make them?)")
+            for mode in ("computed", "cached"):
+                result[mode] = {}
+                for label, page in (("first", 1), ("last", max(1, total_pages))):
+                    samples = []
+                    for i in range(requests + (2 if mode == "cached" else 0)):
+                        if mode == "computed":
+                            invalidate()
+                        started = time.perf_counter()
+                        client.request("GET", f"{path}&page={page}")
+                        elapsed = (time.perf_counter() - started) * 1000
+                        if mode == "computed" or i >= 2:
+                            samples.append(elapsed)
+                    result[mode][label] = statistics.median(samples)
+            details[resource] = result
+            log(f"  {resource} ({result['total_count']:,} rows, {total_pages} pages): computed first "
+                f"{result['computed']['first']:.2f} ms, last {result['computed']['last']:.2f} ms; cached first "
+                f"{result['cached']['first']:.2f} ms, last {result['cached']['last']:.2f} ms")
+        client.close()
+        writer.close()
+
+    base = details["report_stats"]
+    for resource in RESOURCES[1:]:
+        result = details[resource]
+        for mode in ("computed", "cached"):
+            ratios = {label: result[mode][label] / base[mode][label] for label in ("first", "last")}
+            worst = max(ratios.values())
+            targeted = resource in ("queries", "members")
+            rows.append(("5 catalog",
+                         f"/{resource} page vs report_stats page, {reports:,} reports ({result['total_count']:,} "
+                         f"{resource} listed), per_page=1000, {mode}, median of {requests}",
+                         f"first {result[mode]['first']:.2f} vs {base[mode]['first']:.2f} ms ({ratios['first']:.2f}×); "
+                         f"last {result[mode]['last']:.2f} vs {base[mode]['last']:.2f} ms ({ratios['last']:.2f}×)",
+                         "≤ 2× report_stats" if targeted else "—",
+                         verdict(worst <= 2) if targeted else "—"))
+    return details

@@ -14,7 +14,8 @@ use crate::domain::Timestamp;
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Reports created (about 3% are deleted again).
+    /// Reports created (about 3% are deleted again), each with about two
+    /// queries and their charts.
     #[arg(long, default_value_t = 1_000)]
     pub reports: usize,
     /// Members.

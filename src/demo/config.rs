@@ -15,7 +15,8 @@ const DEMO_SEED: u64 = 20_240_917;
 pub struct ActivityConfig {
     /// Same seed, same output, byte for byte.
     pub seed: u64,
-    /// Reports created; about 3% of them are deleted again.
+    /// Reports created; about 3% of them are deleted again. Each gets about
+    /// two queries, most of which get charts.
     pub reports: usize,
     /// Members; a few are removed late in the period.
     pub members: usize,

@@ -1,8 +1,11 @@
-//! What a plan holds: the workspace's entities with the times of their
+//! What a plan holds: the workspace's entities (members, spaces, reports,
+//! schedules, explorations, queries and charts) with the times of their
 //! lifecycles, and the lifecycle events to write when their time comes.
 //! Entities refer to each other by their index in the plan's tables.
 
+use super::sql::{DataSource, QuerySpec};
 use super::time::MS_PER_SECOND;
+use super::topics::Topic;
 
 /// A new member acts only after their personal space exists.
 const MEMBER_SETTLE_MS: i64 = 10 * MS_PER_SECOND;
@@ -45,6 +48,8 @@ pub(crate) struct Report {
     pub(crate) id: i64,
     pub(crate) token: String,
     pub(crate) name: String,
+    /// What the report's name says it is about; its first query follows it.
+    pub(crate) topic: Topic,
     pub(crate) description: Option<String>,
     pub(crate) creator: usize,
     /// Where the report was created; `moves` says where it went next.
@@ -102,6 +107,24 @@ pub(crate) struct Exploration {
     pub(crate) creator: usize,
 }
 
+/// A query of a report, as it was created; its edits are `Planned` events.
+pub(crate) struct Query {
+    pub(crate) token: String,
+    pub(crate) report: usize,
+    pub(crate) creator: usize,
+    pub(crate) name: String,
+    pub(crate) spec: QuerySpec,
+}
+
+/// A chart of a query, as it was created.
+pub(crate) struct Chart {
+    pub(crate) token: String,
+    pub(crate) query: usize,
+    pub(crate) creator: usize,
+    pub(crate) chart_type: &'static str,
+    pub(crate) title: Option<String>,
+}
+
 /// A lifecycle event decided while planning, written when its time comes.
 pub(crate) enum Planned {
     MemberUpserted(usize),
@@ -126,4 +149,22 @@ pub(crate) enum Planned {
     ScheduleDeleted(usize),
     ExplorationCreated(usize),
     ExplorationDeleted(usize),
+    QueryCreated(usize),
+    /// `spec` is the query's new text, `data_source` its new data source.
+    QueryEdited {
+        query: usize,
+        editor: usize,
+        name: Option<String>,
+        spec: Option<QuerySpec>,
+        data_source: Option<&'static DataSource>,
+    },
+    QueryDeleted(usize),
+    ChartCreated(usize),
+    ChartEdited {
+        chart: usize,
+        editor: usize,
+        chart_type: Option<&'static str>,
+        title: Option<String>,
+    },
+    ChartDeleted(usize),
 }

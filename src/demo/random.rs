@@ -1,5 +1,6 @@
 //! The generator's random tools: popularity that follows a Zipf law, seeds
-//! mixed into unrelated ones, Mode-like tokens, and uniform draws.
+//! mixed into unrelated ones, Mode-like tokens, and uniform and weighted
+//! draws.
 
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -67,6 +68,20 @@ pub(crate) fn token(key: u64, serial: u64) -> String {
         x ^= x >> 21;
     }
     format!("{x:012x}")
+}
+
+/// One of `items`, each as often as its weight says. Weights must not all
+/// be zero.
+pub(crate) fn weighted<T: Copy>(rng: &mut StdRng, items: &[(T, u32)]) -> T {
+    let total: u32 = items.iter().map(|(_, weight)| weight).sum();
+    let mut point = rng.random_range(0..total);
+    for (item, weight) in items {
+        if point < *weight {
+            return *item;
+        }
+        point -= weight;
+    }
+    items[items.len() - 1].0
 }
 
 /// One of `items`, uniformly.

@@ -1,5 +1,6 @@
 //! What each line says: the event type and fields of a planned event, a
-//! view or a run.
+//! view or a run. A query's SQL is written here, from its spec, so that the
+//! plan does not hold it.
 
 use serde::Serialize;
 
@@ -67,6 +68,8 @@ impl Plan {
         let schedule_token = |schedule: usize| Some(self.schedules[schedule].token.as_str());
         let exploration_token =
             |exploration: usize| Some(self.explorations[exploration].token.as_str());
+        let query_token = |query: usize| Some(self.queries[query].token.as_str());
+        let chart_token = |chart: usize| Some(self.charts[chart].token.as_str());
         match planned {
             Planned::MemberUpserted(member) => {
                 let m = &self.members[*member];
@@ -204,6 +207,81 @@ impl Plan {
                     ..Fields::default()
                 },
             ),
+            Planned::QueryCreated(query) => {
+                let q = &self.queries[*query];
+                (
+                    "query_created",
+                    Fields {
+                        report_id: report_id(q.report),
+                        query_token: Some(&q.token),
+                        email: member_email(q.creator),
+                        name: Some(&q.name),
+                        data_source_token: Some(q.spec.source.token),
+                        raw_query: Some(q.spec.raw_query()),
+                        ..Fields::default()
+                    },
+                )
+            }
+            Planned::QueryEdited {
+                query,
+                editor,
+                name,
+                spec,
+                data_source,
+            } => (
+                "query_edited",
+                Fields {
+                    query_token: query_token(*query),
+                    email: member_email(*editor),
+                    name: name.as_deref(),
+                    data_source_token: data_source.map(|source| source.token),
+                    raw_query: spec.map(|spec| spec.raw_query()),
+                    ..Fields::default()
+                },
+            ),
+            Planned::QueryDeleted(query) => (
+                "query_deleted",
+                Fields {
+                    query_token: query_token(*query),
+                    ..Fields::default()
+                },
+            ),
+            Planned::ChartCreated(chart) => {
+                let c = &self.charts[*chart];
+                (
+                    "chart_created",
+                    Fields {
+                        chart_token: Some(&c.token),
+                        query_token: query_token(c.query),
+                        email: member_email(c.creator),
+                        chart_type: Some(c.chart_type),
+                        chart_title: c.title.as_deref(),
+                        ..Fields::default()
+                    },
+                )
+            }
+            Planned::ChartEdited {
+                chart,
+                editor,
+                chart_type,
+                title,
+            } => (
+                "chart_edited",
+                Fields {
+                    chart_token: chart_token(*chart),
+                    email: member_email(*editor),
+                    chart_type: *chart_type,
+                    chart_title: title.as_deref(),
+                    ..Fields::default()
+                },
+            ),
+            Planned::ChartDeleted(chart) => (
+                "chart_deleted",
+                Fields {
+                    chart_token: chart_token(*chart),
+                    ..Fields::default()
+                },
+            ),
         }
     }
 }
@@ -223,6 +301,10 @@ pub(crate) struct Fields<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     exploration_token: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    query_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chart_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     run_token: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     trigger: Option<&'a str>,
@@ -238,4 +320,13 @@ pub(crate) struct Fields<'a> {
     description: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     space_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chart_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chart_title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_source_token: Option<&'a str>,
+    /// Written from its spec for this line alone; last, being the longest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw_query: Option<String>,
 }

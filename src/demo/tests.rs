@@ -7,8 +7,8 @@ use std::io;
 use std::sync::OnceLock;
 
 use super::{ActivityConfig, write_activity};
-use crate::domain::event::RunTrigger;
-use crate::domain::{Email, Event, EventKind, Position, ReportId, Timestamp, Token};
+use crate::domain::event::{RunTrigger, SpaceType};
+use crate::domain::{Email, Event, EventKind, Position, Timestamp, Token};
 
 fn end() -> Timestamp {
     Timestamp::parse("2026-11-01T12:00:00Z").unwrap()
@@ -71,6 +71,12 @@ fn every_line_of_the_demo_parses_as_an_event() {
         "schedule_deleted",
         "exploration_created",
         "exploration_deleted",
+        "query_created",
+        "query_edited",
+        "query_deleted",
+        "chart_created",
+        "chart_edited",
+        "chart_deleted",
     ] {
         assert!(count(events, type_name) > 0, "no {type_name} events");
     }
@@ -154,8 +160,24 @@ fn references_are_consistent_at_the_time_of_each_event() {
     let mut spaces: HashMap<&str, (Timestamp, Option<Timestamp>)> = HashMap::new();
     let mut reports: HashMap<i64, (Timestamp, Option<Timestamp>)> = HashMap::new();
     let mut schedules: HashMap<&str, Timestamp> = HashMap::new();
+    // A report's creator and editors, all time: its queries' and charts' authors.
+    let mut authors: HashMap<i64, HashSet<&str>> = HashMap::new();
     for event in events {
         let at = event.occurred_at;
+        match &event.kind {
+            EventKind::ReportCreated {
+                report_id, email, ..
+            }
+            | EventKind::ReportEdited {
+                report_id, email, ..
+            } => {
+                authors
+                    .entry(report_id.get())
+                    .or_default()
+                    .insert(email.as_str());
+            }
+            _ => {}
+        }
         match &event.kind {
             EventKind::MemberUpserted { email, .. } => {
                 members.insert(email.as_str(), (at, None));
@@ -186,29 +208,95 @@ fn references_are_consistent_at_the_time_of_each_event() {
     };
     let mut paused: HashSet<&str> = HashSet::new();
     let mut deleted: HashSet<&str> = HashSet::new();
+    // The queries and charts that exist so far: a query's report, a chart's query.
+    let mut queries: HashMap<&str, i64> = HashMap::new();
+    let mut charts: HashMap<&str, &str> = HashMap::new();
     for event in events {
         let at = event.occurred_at;
         let member = |email: &Email| exists(members.get(email.as_str()), at);
-        let report = |id: &ReportId| exists(reports.get(&id.get()), at);
+        let report = |id: i64| exists(reports.get(&id), at);
         let space = |token: &Token| exists(spaces.get(token.as_str()), at);
+        let author = |id: i64, email: &Email| {
+            member(email)
+                && authors
+                    .get(&id)
+                    .is_some_and(|set| set.contains(email.as_str()))
+        };
+        // The report of a query that exists, if its report exists too.
+        let query = |token: &Token| {
+            queries
+                .get(token.as_str())
+                .copied()
+                .filter(|id| report(*id))
+        };
         let ok = match &event.kind {
+            EventKind::QueryCreated {
+                query_token,
+                report_id,
+                email,
+                ..
+            } => {
+                let ok = report(report_id.get()) && author(report_id.get(), email);
+                ok && queries
+                    .insert(query_token.as_str(), report_id.get())
+                    .is_none()
+            }
+            EventKind::QueryEdited {
+                query_token,
+                email,
+                name,
+                raw_query,
+                data_source_token,
+            } => {
+                query(query_token).is_some_and(|id| author(id, email))
+                    && (name.is_some() || raw_query.is_some() || data_source_token.is_some())
+            }
+            EventKind::QueryDeleted { query_token } => {
+                query(query_token).is_some() && queries.remove(query_token.as_str()).is_some()
+            }
+            EventKind::ChartCreated {
+                chart_token,
+                query_token,
+                email,
+                ..
+            } => {
+                query(query_token).is_some_and(|id| author(id, email))
+                    && charts
+                        .insert(chart_token.as_str(), query_token.as_str())
+                        .is_none()
+            }
+            EventKind::ChartEdited {
+                chart_token,
+                email,
+                chart_type,
+                chart_title,
+            } => {
+                let query_of_chart = charts
+                    .get(chart_token.as_str())
+                    .and_then(|token| queries.get(token).copied().filter(|id| report(*id)));
+                query_of_chart.is_some_and(|id| author(id, email))
+                    && (chart_type.is_some() || chart_title.is_some())
+            }
+            EventKind::ChartDeleted { chart_token } => charts
+                .remove(chart_token.as_str())
+                .is_some_and(|token| queries.contains_key(token)),
             EventKind::ReportCreated {
                 space_token, email, ..
             } => space(space_token) && member(email),
             EventKind::ReportEdited {
                 report_id, email, ..
-            } => report(report_id) && member(email),
+            } => report(report_id.get()) && member(email),
             EventKind::ReportMoved {
                 report_id,
                 space_token,
-            } => report(report_id) && space(space_token),
+            } => report(report_id.get()) && space(space_token),
             EventKind::ReportViewed { report_id, email } => {
-                report(report_id) && email.as_ref().is_none_or(member)
+                report(report_id.get()) && email.as_ref().is_none_or(member)
             }
             EventKind::ReportRun {
                 report_id, trigger, ..
             } => {
-                report(report_id)
+                report(report_id.get())
                     && match trigger {
                         RunTrigger::Manual { email } => member(email),
                         RunTrigger::Scheduled { schedule_token } => {
@@ -224,7 +312,7 @@ fn references_are_consistent_at_the_time_of_each_event() {
             }
             | EventKind::ExplorationCreated {
                 report_id, email, ..
-            } => report(report_id) && member(email),
+            } => report(report_id.get()) && member(email),
             EventKind::SchedulePaused { schedule_token } => paused.insert(schedule_token.as_str()),
             EventKind::ScheduleResumed { schedule_token } => paused.remove(schedule_token.as_str()),
             EventKind::ScheduleDeleted { schedule_token } => {
@@ -234,6 +322,222 @@ fn references_are_consistent_at_the_time_of_each_event() {
         };
         assert!(ok, "inconsistent at its time: {event:?}");
     }
+}
+
+#[test]
+fn every_report_gets_about_two_queries_and_most_queries_get_charts() {
+    let (config, _, events) = demo();
+    let mut queries_per_report: HashMap<i64, usize> = HashMap::new();
+    let mut charts_per_query: HashMap<&str, usize> = HashMap::new();
+    let mut data_sources = HashSet::new();
+    for event in events {
+        match &event.kind {
+            EventKind::QueryCreated {
+                query_token,
+                report_id,
+                data_source_token,
+                ..
+            } => {
+                *queries_per_report.entry(report_id.get()).or_default() += 1;
+                charts_per_query.insert(query_token.as_str(), 0);
+                data_sources.insert(data_source_token.as_str());
+            }
+            EventKind::ChartCreated { query_token, .. } => {
+                *charts_per_query.get_mut(query_token.as_str()).unwrap() += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(queries_per_report.len(), config.reports);
+    let queries = count(events, "query_created");
+    let per_report = queries as f64 / config.reports as f64;
+    assert!(
+        (1.7..2.5).contains(&per_report),
+        "{per_report} queries per report"
+    );
+    assert!(queries_per_report.values().any(|count| *count >= 4));
+    let per_query = count(events, "chart_created") as f64 / queries as f64;
+    assert!(
+        (0.9..1.6).contains(&per_query),
+        "{per_query} charts per query"
+    );
+    assert!(charts_per_query.values().any(|count| *count == 0));
+    assert!(charts_per_query.values().any(|count| *count == 3));
+    assert!((2..=4).contains(&data_sources.len()), "{data_sources:?}");
+    assert!(data_sources.contains("warehouse"));
+}
+
+#[test]
+fn queries_read_like_sql_an_analyst_wrote() {
+    let (_, _, events) = demo();
+    let mut texts = Vec::new();
+    let mut names = HashSet::new();
+    for event in events {
+        if let EventKind::QueryCreated {
+            name, raw_query, ..
+        } = &event.kind
+        {
+            texts.push(raw_query.as_str());
+            names.insert(name.as_str());
+        }
+    }
+    let share = |test: &dyn Fn(&str) -> bool| {
+        texts.iter().filter(|text| test(text)).count() as f64 / texts.len() as f64
+    };
+    assert!(share(&|text| text.contains("SELECT") && text.contains("\nFROM ")) == 1.0);
+    assert!(share(&|text| text.lines().count() >= 4) == 1.0);
+    for (part, at_least) in [
+        ("JOIN ", 0.3),
+        ("GROUP BY", 0.5),
+        ("WITH ", 0.1),
+        ("--", 0.2),
+        ("'", 0.5),
+        ("{{ start_date }}", 0.02),
+    ] {
+        let found = share(&|text| text.contains(part));
+        assert!(found >= at_least, "{found} of the queries have {part:?}");
+    }
+    let distinct: HashSet<&str> = texts.iter().copied().collect();
+    assert!(distinct.len() as f64 >= 0.95 * texts.len() as f64);
+    assert!(names.len() as f64 >= 0.5 * texts.len() as f64);
+    assert!(
+        names.contains("Query 2"),
+        "Mode's default names are kept now and then"
+    );
+}
+
+#[test]
+fn queries_and_charts_change_over_time() {
+    let (_, _, events) = demo();
+    let edits: Vec<&EventKind> = events
+        .iter()
+        .map(|event| &event.kind)
+        .filter(|kind| matches!(kind, EventKind::QueryEdited { .. }))
+        .collect();
+    let with = |test: fn(&EventKind) -> bool| edits.iter().filter(|kind| test(kind)).count();
+    assert!(
+        with(|kind| matches!(
+            kind,
+            EventKind::QueryEdited {
+                raw_query: Some(_),
+                ..
+            }
+        )) > 0
+    );
+    assert!(with(|kind| matches!(kind, EventKind::QueryEdited { name: Some(_), .. })) > 0);
+    assert!(
+        with(|kind| matches!(
+            kind,
+            EventKind::QueryEdited {
+                data_source_token: Some(_),
+                ..
+            }
+        )) > 0
+    );
+
+    let mut chart_types = HashSet::new();
+    let (mut titled, mut untitled) = (0, 0);
+    for event in events {
+        if let EventKind::ChartCreated {
+            chart_type,
+            chart_title,
+            ..
+        } = &event.kind
+        {
+            chart_types.insert(chart_type.as_str());
+            if chart_title.is_some() {
+                titled += 1;
+            } else {
+                untitled += 1;
+            }
+        }
+    }
+    for chart_type in [
+        "bar",
+        "line",
+        "table",
+        "big_number",
+        "pie",
+        "area",
+        "pivot_table",
+    ] {
+        assert!(chart_types.contains(chart_type), "no {chart_type} chart");
+    }
+    assert!(
+        titled > untitled && untitled > 0,
+        "{titled} titled, {untitled} not"
+    );
+}
+
+#[test]
+fn some_queries_belong_to_deleted_reports_and_to_personal_spaces() {
+    let (_, _, events) = demo();
+    let private: HashSet<&str> = events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::SpaceUpserted {
+                space_token,
+                space_type: SpaceType::Private,
+                ..
+            } => Some(space_token.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut drafts = HashSet::new();
+    let mut deleted = HashSet::new();
+    for event in events {
+        match &event.kind {
+            EventKind::ReportCreated {
+                report_id,
+                space_token,
+                ..
+            } if private.contains(space_token.as_str()) => {
+                drafts.insert(report_id.get());
+            }
+            EventKind::ReportDeleted { report_id } => {
+                deleted.insert(report_id.get());
+            }
+            _ => {}
+        }
+    }
+    let queries_of = |reports: &HashSet<i64>| {
+        events
+            .iter()
+            .filter(|event| {
+                matches!(&event.kind, EventKind::QueryCreated { report_id, .. } if reports.contains(&report_id.get()))
+            })
+            .count()
+    };
+    assert!(queries_of(&drafts) > 0);
+    assert!(queries_of(&deleted) > 0);
+}
+
+#[test]
+fn queries_and_charts_stay_the_same_when_only_views_change() {
+    let small = ActivityConfig {
+        reports: 60,
+        members: 15,
+        views: 1_000,
+        ..ActivityConfig::demo(end())
+    };
+    let busier = ActivityConfig {
+        views: 5_000,
+        ..small.clone()
+    };
+    let queries_and_charts = |config: &ActivityConfig| -> Vec<(Timestamp, EventKind)> {
+        let (ndjson, _) = generate(config);
+        parse_all(config, &ndjson)
+            .into_iter()
+            .filter(|event| {
+                let type_name = event.kind.type_name();
+                type_name.starts_with("query_") || type_name.starts_with("chart_")
+            })
+            .map(|event| (event.occurred_at, event.kind))
+            .collect()
+    };
+    let before = queries_and_charts(&small);
+    assert!(!before.is_empty());
+    assert_eq!(before, queries_and_charts(&busier));
 }
 
 #[test]

@@ -9,3 +9,9 @@ pub(crate) const MS_PER_DAY: i64 = 24 * MS_PER_HOUR;
 pub(crate) fn weekday_of(at: i64) -> i64 {
     (at.div_euclid(MS_PER_DAY) + 4).rem_euclid(7)
 }
+
+/// The UTC year of `at`.
+pub(crate) fn year_of(at: i64) -> i32 {
+    time::OffsetDateTime::from_unix_timestamp(at.div_euclid(MS_PER_SECOND))
+        .map_or(1970, |moment| moment.year())
+}

@@ -1,40 +1,27 @@
 //! The words of the generated workspace: people's names, team spaces, and
-//! reports' names and descriptions built from cadences, metrics and
-//! dimensions.
+//! reports' descriptions built from the metrics, dimensions and cadences of
+//! [`topics`](super::topics).
 
 use rand::Rng;
 use rand::rngs::StdRng;
 
-use super::random::pick;
+use super::topics::{CADENCES, DIMENSIONS, METRICS};
 
-fn capitalized(text: &str) -> String {
+pub(crate) fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map_or_else(String::new, |first| {
         first.to_uppercase().chain(chars).collect()
     })
 }
 
-pub(crate) fn report_name(rng: &mut StdRng) -> String {
-    let cadence = pick(rng, CADENCES);
-    let metric = pick(rng, METRICS);
-    let dimension = pick(rng, DIMENSIONS);
-    match rng.random_range(0..10) {
-        0..4 => format!("{cadence} {metric} by {dimension}"),
-        4 => format!("{} dashboard", capitalized(metric)),
-        5 => format!("{} by {dimension}", capitalized(metric)),
-        6 => format!("{} funnel", capitalized(metric)),
-        7 => format!("{cadence} {metric} report"),
-        8 => format!("{} vs. target", capitalized(metric)),
-        _ => format!("[WIP] {metric} deep dive"),
-    }
-}
-
 pub(crate) fn report_description(rng: &mut StdRng, team: &str) -> String {
-    let table = pick(rng, METRICS).replace(' ', "_").to_lowercase();
+    let table = metric_label(rng).replace(' ', "_").to_lowercase();
     match rng.random_range(0..3) {
         0 => format!(
             "Source: analytics.{table}. Refreshed {}.",
-            pick(rng, CADENCES).to_lowercase()
+            CADENCES[rng.random_range(0..CADENCES.len())]
+                .label
+                .to_lowercase()
         ),
         1 => format!("Owned by the {team} team. Ask in #data before changing filters."),
         _ => "Excludes test accounts and internal users.".to_owned(),
@@ -43,13 +30,20 @@ pub(crate) fn report_description(rng: &mut StdRng, team: &str) -> String {
 
 pub(crate) fn edit_description(rng: &mut StdRng) -> String {
     match rng.random_range(0..3) {
-        0 => format!("Added a filter on {}.", pick(rng, DIMENSIONS)),
-        1 => format!("Fixed double counting of {}.", pick(rng, METRICS)),
+        0 => format!(
+            "Added a filter on {}.",
+            DIMENSIONS[rng.random_range(0..DIMENSIONS.len())].label
+        ),
+        1 => format!("Fixed double counting of {}.", metric_label(rng)),
         _ => format!(
             "Now reads from analytics.{}_v2.",
-            pick(rng, METRICS).replace(' ', "_").to_lowercase()
+            metric_label(rng).replace(' ', "_").to_lowercase()
         ),
     }
+}
+
+fn metric_label(rng: &mut StdRng) -> &'static str {
+    METRICS[rng.random_range(0..METRICS.len())].label
 }
 
 pub(crate) const FIRST_NAMES: &[&str] = &[
@@ -114,52 +108,4 @@ pub(crate) const TEAM_SPACES: &[&str] = &[
     "Revenue Operations",
     "Payments",
     "Experimentation",
-];
-
-const CADENCES: &[&str] = &[
-    "Daily",
-    "Weekly",
-    "Monthly",
-    "Quarterly",
-    "Year-over-year",
-    "Rolling 28-day",
-];
-
-const METRICS: &[&str] = &[
-    "revenue",
-    "active users",
-    "signups",
-    "churn",
-    "orders",
-    "conversion rate",
-    "retention",
-    "ARR",
-    "pipeline",
-    "support tickets",
-    "NPS",
-    "refunds",
-    "page views",
-    "trial starts",
-    "inventory levels",
-    "ad spend",
-    "CAC",
-    "session length",
-    "gross margin",
-    "net dollar retention",
-];
-
-const DIMENSIONS: &[&str] = &[
-    "region",
-    "plan",
-    "channel",
-    "product line",
-    "country",
-    "cohort",
-    "sales rep",
-    "device",
-    "customer segment",
-    "campaign",
-    "warehouse",
-    "team",
-    "pricing tier",
 ];

@@ -4,9 +4,13 @@
 //! [`Plan::new`] draws the entities in a fixed order (team spaces, members,
 //! reports, their moves and edits, schedules, explorations) from one random
 //! stream seeded by the configuration, so the same configuration always
-//! gives the same plan. Each kind of entity is planned in a file of its own.
+//! gives the same plan. Queries and charts come from a second stream, also
+//! seeded by the configuration, so that adding them left everything else
+//! as it was, and they stay the same when only `views` changes. Each kind
+//! of entity is planned in a file of its own.
 
 mod people;
+mod queries;
 mod reports;
 mod schedules;
 
@@ -14,12 +18,14 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::config::ActivityConfig;
-use super::entities::{Exploration, Member, Planned, Report, Schedule, Space};
+use super::entities::{Chart, Exploration, Member, Planned, Query, Report, Schedule, Space};
 use super::random::{Zipf, mix, token};
 use super::time::{MS_PER_DAY, MS_PER_HOUR, weekday_of};
 
 /// One exploration per this many views, on top of one per two reports.
 const VIEWS_PER_EXPLORATION: usize = 500;
+/// Seeds the random stream of queries and charts.
+const QUERY_SALT: u64 = 0x0051_5545_5249_4553;
 /// Rejection sampling gives up after this many draws and falls back to the
 /// member or report that exists from the start, so a draw never loops long.
 const MAX_ATTEMPTS: usize = 32;
@@ -33,6 +39,8 @@ pub(crate) enum TokenKind {
     Schedule = 3,
     Run = 4,
     Exploration = 5,
+    Query = 6,
+    Chart = 7,
 }
 
 /// Everything decided before streaming: entities, their lifecycle events
@@ -50,6 +58,8 @@ pub(crate) struct Plan {
     pub(crate) reports: Vec<Report>,
     pub(crate) schedules: Vec<Schedule>,
     pub(crate) explorations: Vec<Exploration>,
+    pub(crate) queries: Vec<Query>,
+    pub(crate) charts: Vec<Chart>,
     pub(crate) events: Vec<(i64, Planned)>,
     member_activity: Zipf,
     space_popularity: Zipf,
@@ -77,6 +87,8 @@ impl Plan {
             reports: Vec::with_capacity(config.reports),
             schedules: Vec::new(),
             explorations: Vec::new(),
+            queries: Vec::new(),
+            charts: Vec::new(),
             events: Vec::new(),
             member_activity,
             space_popularity,
@@ -87,6 +99,7 @@ impl Plan {
         plan.plan_reports(config.reports, &mut rng);
         plan.plan_moves(&mut rng);
         plan.plan_edits(&mut rng);
+        plan.plan_queries(&mut StdRng::seed_from_u64(mix(config.seed ^ QUERY_SALT)));
         plan.plan_schedules(&mut rng);
         plan.plan_explorations(
             config.reports / 2 + config.views / VIEWS_PER_EXPLORATION,

@@ -9,7 +9,8 @@ use super::{Plan, TokenKind};
 use crate::demo::entities::{Planned, Report};
 use crate::demo::random::between;
 use crate::demo::time::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
-use crate::demo::words::{edit_description, report_description, report_name};
+use crate::demo::topics::Topic;
+use crate::demo::words::{edit_description, report_description};
 
 impl Plan {
     pub(super) fn plan_reports(&mut self, count: usize, rng: &mut StdRng) {
@@ -55,7 +56,8 @@ impl Plan {
             } else {
                 None
             };
-            let name = report_name(rng);
+            let topic = Topic::draw(rng);
+            let name = topic.report_name();
             let description = rng.random_bool(0.4).then(|| {
                 let team = if private_until == self.start {
                     self.spaces[space].name.as_str()
@@ -68,6 +70,7 @@ impl Plan {
                 id,
                 token: self.token(TokenKind::Report, index as u64),
                 name,
+                topic,
                 description,
                 creator,
                 created_in: space,
@@ -173,7 +176,7 @@ impl Plan {
                 };
                 let name = rng.random_bool(0.25).then(|| {
                     if rng.random_bool(0.5) {
-                        base_name = report_name(rng);
+                        base_name = Topic::draw(rng).report_name();
                         version = 1;
                         base_name.clone()
                     } else {

@@ -32,6 +32,11 @@ def assert_member_identity(member: dict):
     assert member["token"] != member["member_token"], member
 
 
+def by_email(members) -> dict:
+    """Member objects keyed by email, without what the server derives."""
+    return {member["member_email"]: without(member, *MEMBER_IDENTITY) for member in members}
+
+
 def identities(members) -> dict:
     """email -> (id, token, member_token): to check they stay put."""
     return {member["member_email"]: tuple(member[field] for field in MEMBER_IDENTITY) for member in members}

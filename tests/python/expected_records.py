@@ -10,6 +10,14 @@ says."""
 
 from datetime import datetime
 
+from databuilder.models.dashboard.dashboard_chart import DashboardChart
+from databuilder.models.dashboard.dashboard_execution import DashboardExecution
+from databuilder.models.dashboard.dashboard_last_modified import DashboardLastModifiedTimestamp
+from databuilder.models.dashboard.dashboard_metadata import DashboardMetadata
+from databuilder.models.dashboard.dashboard_owner import DashboardOwner
+from databuilder.models.dashboard.dashboard_query import DashboardQuery
+from databuilder.models.user import User
+
 from extractors import plain
 from reference import instant
 
@@ -23,8 +31,6 @@ def epoch(text):
 
 
 def dashboard_metadata(reference, workspace, as_of: datetime, include_all_space: bool):
-    from databuilder.models.dashboard.dashboard_metadata import DashboardMetadata
-
     spaces = {space["token"]: space for space in reference.joined_space_rows(workspace, False)}
     records = []
     for report in reference.report_rows(workspace, False):
@@ -40,8 +46,6 @@ def dashboard_metadata(reference, workspace, as_of: datetime, include_all_space:
 
 
 def charts(reference, workspace, as_of, include_all_space):
-    from databuilder.models.dashboard.dashboard_chart import DashboardChart
-
     return [
         DashboardChart(
             dashboard_group_id=chart["space_token"], dashboard_id=chart["report_token"],
@@ -53,8 +57,6 @@ def charts(reference, workspace, as_of, include_all_space):
 
 
 def executions(reference, workspace, as_of, include_all_space):
-    from databuilder.models.dashboard.dashboard_execution import DashboardExecution
-
     return [
         DashboardExecution(
             dashboard_group_id=report["space_token"], dashboard_id=report["token"],
@@ -66,8 +68,6 @@ def executions(reference, workspace, as_of, include_all_space):
 
 
 def last_modified(reference, workspace, as_of, include_all_space):
-    from databuilder.models.dashboard.dashboard_last_modified import DashboardLastModifiedTimestamp
-
     return [
         DashboardLastModifiedTimestamp(
             dashboard_group_id=report["space_token"], dashboard_id=report["token"],
@@ -78,8 +78,6 @@ def last_modified(reference, workspace, as_of, include_all_space):
 
 
 def last_successful_executions(reference, workspace, as_of, include_all_space):
-    from databuilder.models.dashboard.dashboard_execution import DashboardExecution
-
     # The state is the extractor's constant, not the report's last state.
     return [
         DashboardExecution(
@@ -92,8 +90,6 @@ def last_successful_executions(reference, workspace, as_of, include_all_space):
 
 
 def owners(reference, workspace, as_of, include_all_space):
-    from databuilder.models.dashboard.dashboard_owner import DashboardOwner
-
     return [
         DashboardOwner(dashboard_group_id=report["space_token"], dashboard_id=report["token"],
                        email=report["creator_email"], product="mode")
@@ -102,8 +98,6 @@ def owners(reference, workspace, as_of, include_all_space):
 
 
 def queries(reference, workspace, as_of, include_all_space):
-    from databuilder.models.dashboard.dashboard_query import DashboardQuery
-
     # The extractor doubles backslashes, for Cypher.
     return [
         DashboardQuery(
@@ -133,8 +127,6 @@ def usage(reference, workspace, as_of, include_all_space):
 
 
 def users(reference, workspace, as_of, include_all_space):
-    from databuilder.models.user import User
-
     # `mode_user_id` is the membership's username, kept as an extra attribute.
     return [
         User(email=member["email"], is_active=None, updated_at=None, do_not_update_empty_attribute=True,

@@ -12,6 +12,8 @@ import inspect
 from unittest import mock
 
 import requests as real_requests
+from databuilder import Scoped
+from databuilder.rest_api import rest_api_query
 from pyhocon import ConfigFactory
 
 # The charts extractor's template says http://, the others https://.
@@ -66,8 +68,6 @@ def extractor_class(module: str):
 def run(module: str, server, signature, include_all_space: bool):
     """Every record the extractor emits until it says it is done, as plain
     dicts, and the URLs it asked for."""
-    from databuilder import Scoped
-
     extractor = extractor_class(module)()
     scope = extractor.get_scope()
     config = ConfigFactory.from_dict({
@@ -79,8 +79,6 @@ def run(module: str, server, signature, include_all_space: bool):
         f"{scope}.include_all_space": include_all_space,
     })
     extractor.init(Scoped.get_scoped_conf(config, scope))
-    from databuilder.rest_api import rest_api_query
-
     redirected = Redirected(server.base_url)
     records = []
     with mock.patch.object(rest_api_query, "requests", redirected):

@@ -39,18 +39,19 @@ def memberships(client, workspace, per_page=3):
 
 
 def test_memberships_link_each_member_to_their_user(rest, usage_server, usage_reference):
-    listed = memberships(rest, usage_server.workspace)
-    members = {member["member_email"]: member
-               for body in pages(rest, f"/batch/{usage_server.workspace}/members", {})
-               for member in body["members"]}
-    assert [membership["member_username"] for membership in listed] == [
-        row["username"] for row in usage_reference.member_rows()]
-    for membership, row in zip(listed, usage_reference.member_rows()):
+    listed = {membership["member_token"]: membership for membership in memberships(rest, usage_server.workspace)}
+    members = [member for body in pages(rest, f"/batch/{usage_server.workspace}/members", {})
+               for member in body["members"]]
+    # The same memberships as the batch listing's member objects.
+    assert set(listed) == {member["member_token"] for member in members}
+    for member in members:
+        membership = listed[member["member_token"]]
+        assert membership["token"] == member["token"]
+        assert membership["member_username"] == member["member_username"]
         assert membership["state"] == "active"
-        assert membership["_links"]["user"]["href"] == f"/api/{row['username']}"
-        # The same membership as the batch listing's member object.
-        member = members[row["email"]]
-        assert (membership["token"], membership["member_token"]) == (member["token"], member["member_token"])
+        assert membership["_links"]["user"]["href"] == f"/api/{member['member_username']}"
+    assert sorted(member["member_email"] for member in members) == [
+        row["email"] for row in usage_reference.member_rows()]
 
 
 def test_each_member_resolves_at_their_username(rest, usage_server, usage_reference):

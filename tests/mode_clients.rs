@@ -1,8 +1,15 @@
 //! Mode's own clients against reportstats: the Python half of the suite
 //! (tests/python), run by pytest in the suite's virtualenv
-//! (`common::python`). It covers the `mode-sdk` package, Amundsen's
-//! `ModeDashboardUsageExtractor`, the seed page's curl and Python examples,
-//! and the OpenAPI document's validity, on both backends.
+//! (`common::python`). It covers every Discovery method of the `mode-sdk`
+//! package, all nine of Amundsen's Mode extractors (with
+//! `include_all_space` on and off), Mode's REST paths those clients follow,
+//! the seed page's curl and Python examples, and the OpenAPI document's
+//! validity, on both backends. Their answers are checked against an
+//! independent reading of the SPEC (tests/python/reference.py).
+//!
+//! Once the virtualenv exists the run needs no network: the Python tests
+//! refuse any connection beyond this machine. Without `python3` or PyPI to
+//! make the virtualenv, this test fails and says which.
 
 use std::process::Command;
 

@@ -403,7 +403,7 @@ async fn a_question_mark_inside_the_query_string_separates_parameters(database: 
     let page = app
         .get_json(&credentials, "/batch/acme/charts?include_spaces=all?page=1")
         .await;
-    assert_eq!(page["charts"].as_array().unwrap().len(), 4, "{page}");
+    assert_eq!(page["charts"].as_array().unwrap().len(), 5, "{page}");
 }
 
 on_every_backend!(

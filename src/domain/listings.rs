@@ -328,11 +328,7 @@ pub fn compute_charts(state: &Changes, filter: SpaceFilter) -> Vec<ChartRow> {
                     .as_ref()
                     .map(|r| r.value.as_str().to_owned())
                     .unwrap_or_default(),
-                chart_title: chart
-                    .title
-                    .as_ref()
-                    .and_then(|r| r.value.as_ref())
-                    .map(|title| title.as_str().to_owned()),
+                chart_title: chart.title.as_ref().map(|r| r.value.as_str().to_owned()),
                 query_id: query.id,
                 query_token: query.token.clone(),
                 report_id: query.report_id,

@@ -290,9 +290,9 @@ pub struct ChartDefinition {
 pub struct ChartChanges {
     pub definition: Option<Register<ChartDefinition>>,
     pub chart_type: Option<Register<ChartType>>,
-    /// `chart_created` writes it, `None` when it gives no title;
-    /// `chart_edited` only when it gives one.
-    pub title: Option<Register<Option<Name>>>,
+    /// Written only by events that give a title: a chart is `null`-titled
+    /// only while no event gave it one (SPEC section 5).
+    pub title: Option<Register<Name>>,
     pub deleted: bool,
 }
 
@@ -594,7 +594,9 @@ impl Changes {
                     creator: email.clone(),
                 });
                 write_register(&mut chart.chart_type, event, || chart_type.clone());
-                write_register(&mut chart.title, event, || chart_title.clone());
+                if let Some(title) = chart_title {
+                    write_register(&mut chart.title, event, || title.clone());
+                }
             }
             EventKind::ChartEdited {
                 chart_token,
@@ -607,7 +609,7 @@ impl Changes {
                     write_register(&mut chart.chart_type, event, || chart_type.clone());
                 }
                 if let Some(title) = chart_title {
-                    write_register(&mut chart.title, event, || Some(title.clone()));
+                    write_register(&mut chart.title, event, || title.clone());
                 }
             }
             EventKind::ChartDeleted { chart_token } => {

@@ -628,11 +628,7 @@ pub fn charts<'a>() -> Table<'a, ChartSource<'a>> {
             "title",
             |(_, chart)| stamp(chart.title.as_ref()),
             [value("chart_title", Text, |(_, chart): ChartSource<'a>| {
-                text(
-                    held(chart.title.as_ref())
-                        .and_then(Option::as_ref)
-                        .map(|title| title.as_str()),
-                )
+                text(held(chart.title.as_ref()).map(|title| title.as_str()))
             })],
         )
         .column("deleted", Bool, Rule::Final, |(_, chart)| {

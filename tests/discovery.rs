@@ -406,7 +406,161 @@ async fn a_question_mark_inside_the_query_string_separates_parameters(database: 
     assert_eq!(page["charts"].as_array().unwrap().len(), 5, "{page}");
 }
 
+/// The queries and charts listings are paged from remembered positions;
+/// every change that can move them (a query or chart changed, a report
+/// created, deleted or moved, a space changed) must be seen by the next
+/// page, at any page size, and a view must leave them as they are.
+async fn pages_follow_every_change_that_moves_the_catalog(database: TestDatabase) {
+    let app = spawn(database).await;
+    let credentials = app.create_workspace("acme").await;
+    app.post_ndjson_ok(&credentials, &lines(&own_dir().join("discovery.ndjson")))
+        .await;
+    let tokens = |rows: Vec<Value>| -> BTreeSet<String> {
+        rows.iter()
+            .map(|row| row["token"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let set =
+        |items: &[&str]| -> BTreeSet<String> { items.iter().map(|s| (*s).to_owned()).collect() };
+    let steps: [(&str, &[&str], &[&str]); 5] = [
+        // Report 99 is created: its query q6 enters, though the new report
+        // lands at the end of the report listing.
+        (
+            r#"{"id":"n1","type":"report_created","occurred_at":"2026-11-01T00:00:00Z","report_id":99,"report_token":"rep99","space_token":"team","email":"bob@acme.io","name":"Late"}"#,
+            &["q1", "q2", "q6", "q7"],
+            &["c1", "c5", "c6", "c7"],
+        ),
+        // A view moves nothing.
+        (
+            r#"{"id":"n2","type":"report_viewed","occurred_at":"2026-11-01T00:00:00Z","report_id":1}"#,
+            &["q1", "q2", "q6", "q7"],
+            &["c1", "c5", "c6", "c7"],
+        ),
+        // A query deleted takes its charts with it.
+        (
+            r#"{"id":"n3","type":"query_deleted","occurred_at":"2026-11-01T00:00:00Z","query_token":"q2"}"#,
+            &["q1", "q6", "q7"],
+            &["c1", "c6", "c7"],
+        ),
+        // A personal space made a team space brings its report's queries in.
+        (
+            r#"{"id":"n4","type":"space_upserted","occurred_at":"2026-11-01T00:00:00Z","space_token":"mine","name":"Shared now"}"#,
+            &["q1", "q3", "q6", "q7"],
+            &["c1", "c2", "c6", "c7"],
+        ),
+        // A report moved into a personal space takes its queries out.
+        (
+            r#"{"id":"n5","type":"report_moved","occurred_at":"2026-11-02T00:00:00Z","report_id":1,"space_token":"ps-ann"}"#,
+            &["q3", "q6", "q7"],
+            &["c2", "c6"],
+        ),
+    ];
+    let private = r#"{"id":"n0","type":"space_upserted","occurred_at":"2026-10-01T00:00:00Z","space_token":"ps-ann","name":"Ann's","space_type":"private"}"#;
+    app.post_ndjson_ok(&credentials, &[private.to_owned()])
+        .await;
+    for (event, queries, charts) in steps {
+        // Read first, at several page sizes, so positions are remembered.
+        for per_page in [1, 2, 1000] {
+            all_rows(
+                &app,
+                &credentials,
+                &format!("/batch/acme/queries?per_page={per_page}"),
+                "queries",
+            )
+            .await;
+            all_rows(
+                &app,
+                &credentials,
+                &format!("/batch/acme/charts?per_page={per_page}"),
+                "charts",
+            )
+            .await;
+        }
+        app.post_ndjson_ok(&credentials, &[event.to_owned()]).await;
+        for per_page in [1, 2, 3, 1000] {
+            let listed = all_rows(
+                &app,
+                &credentials,
+                &format!("/batch/acme/queries?per_page={per_page}"),
+                "queries",
+            )
+            .await;
+            assert_eq!(
+                tokens(listed),
+                set(queries),
+                "after {event}, per_page={per_page}"
+            );
+            let listed = all_rows(
+                &app,
+                &credentials,
+                &format!("/batch/acme/charts?per_page={per_page}"),
+                "charts",
+            )
+            .await;
+            assert_eq!(
+                tokens(listed),
+                set(charts),
+                "after {event}, per_page={per_page}"
+            );
+        }
+        let page = app
+            .get_json(&credentials, "/batch/acme/queries?per_page=2")
+            .await;
+        assert_eq!(page["pagination"]["total_count"], queries.len());
+    }
+}
+
+/// Deep pages start from remembered ids (every 256th listed query): a
+/// deletion before them must move every later page by one.
+async fn deep_pages_follow_a_deletion_before_them(database: TestDatabase) {
+    let app = spawn(database).await;
+    let credentials = app.create_workspace("acme").await;
+    let mut events = vec![
+        r#"{"id":"r","type":"report_created","occurred_at":"2026-11-01T00:00:00Z","report_id":1,"report_token":"rep","space_token":"team","email":"a@b.io","name":"R"}"#.to_owned(),
+    ];
+    for n in 0..700 {
+        events.push(format!(
+            r#"{{"id":"q{n}","type":"query_created","occurred_at":"2026-11-01T00:00:00Z","query_token":"q{n}","report_id":1,"name":"Q","raw_query":"select {n}","data_source_token":"d","email":"a@b.io"}}"#
+        ));
+    }
+    app.post_ndjson_ok(&credentials, &events).await;
+    let ids = |rows: &[Value]| -> Vec<i64> {
+        rows.iter().map(|row| row["id"].as_i64().unwrap()).collect()
+    };
+    let before = all_rows(
+        &app,
+        &credentials,
+        "/batch/acme/queries?per_page=100",
+        "queries",
+    )
+    .await;
+    assert_eq!(before.len(), 700);
+    // The query listed first goes: every remembered position moves.
+    let first = before[0]["token"].as_str().unwrap().to_owned();
+    let deletion = format!(
+        r#"{{"id":"del","type":"query_deleted","occurred_at":"2026-11-02T00:00:00Z","query_token":"{first}"}}"#
+    );
+    app.post_ndjson_ok(&credentials, &[deletion]).await;
+    let after = all_rows(
+        &app,
+        &credentials,
+        "/batch/acme/queries?per_page=100",
+        "queries",
+    )
+    .await;
+    assert_eq!(ids(&after), ids(&before[1..]));
+    let deep = app
+        .get_json(&credentials, "/batch/acme/queries?per_page=100&page=6")
+        .await;
+    assert_eq!(
+        ids(deep["queries"].as_array().unwrap()),
+        ids(&before[501..601])
+    );
+}
+
 on_every_backend!(
+    pages_follow_every_change_that_moves_the_catalog,
+    deep_pages_follow_a_deletion_before_them,
     the_usage_fixture_gives_its_queries_charts_and_members_in_any_order,
     the_own_fixture_gives_its_hand_worked_answers_in_any_order,
     joins_never_break,

@@ -242,8 +242,12 @@ impl<B: Backend> Store for B {
         page: PageRequest,
         filter: SpaceFilter,
     ) -> StoreResult<Page<QueryRow>> {
-        let page =
-            work(move |session| Box::pin(listings::queries(session, workspace, page, filter)));
+        let positions = Arc::clone(self.positions());
+        let page = work(move |session| {
+            Box::pin(async move {
+                listings::queries(session, &positions, workspace, page, filter).await
+            })
+        });
         self.run(Access::Snapshot, page).await
     }
 
@@ -253,8 +257,12 @@ impl<B: Backend> Store for B {
         page: PageRequest,
         filter: SpaceFilter,
     ) -> StoreResult<Page<ChartRow>> {
-        let page =
-            work(move |session| Box::pin(listings::charts(session, workspace, page, filter)));
+        let positions = Arc::clone(self.positions());
+        let page = work(move |session| {
+            Box::pin(
+                async move { listings::charts(session, &positions, workspace, page, filter).await },
+            )
+        });
         self.run(Access::Snapshot, page).await
     }
 

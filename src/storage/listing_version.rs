@@ -77,6 +77,32 @@ pub fn listing_change(changes: &Changes) -> ListingChange {
     }
 }
 
+/// What merging a batch's changes can move: the order of the listed
+/// reports, and the catalog (the queries and charts listings).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Moved {
+    pub reports: bool,
+    pub catalog: bool,
+}
+
+impl std::ops::BitOrAssign for Moved {
+    fn bitor_assign(&mut self, other: Moved) {
+        self.reports |= other.reports;
+        self.catalog |= other.catalog;
+    }
+}
+
+/// Whether `changes` can change which queries or charts are listed, or
+/// where: any query or chart changed, or anything that moves a report in
+/// or out of its listing (a query follows its report). Views, runs, edits,
+/// schedules, explorations and members cannot; the queries and charts
+/// listings keep their positions across them.
+pub fn moves_catalog(changes: &Changes) -> bool {
+    !changes.queries.is_empty()
+        || !changes.charts.is_empty()
+        || listing_change(changes) != ListingChange::None
+}
+
 /// Whether merging `changes` moves reports already listed, so that the
 /// remembered starts of pages no longer hold, for a writer that is the only
 /// one of its workspace: reports created with ids above every report row
@@ -112,28 +138,30 @@ pub fn reorders_for_concurrent_writers(changes: &Changes) -> bool {
 }
 
 /// Marks a workspace changed by a batch: `$2` says whether the batch can
-/// have moved reports already listed. Both versions are read in the
-/// snapshot of every page served, so a page computed before the batch is
-/// never reused. Run last in the batch's transaction (see [`version_bump`]).
+/// have moved reports already listed, `$3` whether it can have moved the
+/// queries or charts listed. The versions are read in the snapshot of every
+/// page served, so a page computed before the batch is never reused. Run
+/// last in the batch's transaction (see [`version_bump`]).
 pub static BUMP_VERSION: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new(
         "UPDATE workspaces SET version = version + 1,
-    listing_version = CASE WHEN $2 THEN version + 1 ELSE listing_version END
+    listing_version = CASE WHEN $2 THEN version + 1 ELSE listing_version END,
+    catalog_version = CASE WHEN $3 THEN version + 1 ELSE catalog_version END
     WHERE workspace_id = $1",
     )
 });
 
 /// The parameters of [`BUMP_VERSION`] for a batch that stored `accepted`
-/// new events and may have `reordered` a listing; `None` when it stored
-/// none, as nothing any page shows has changed. Last in the transaction:
-/// the row lock the bump takes serialises PostgreSQL's concurrent batches
-/// of one workspace only at their commit.
+/// new events and may have `moved` listings; `None` when it stored none,
+/// as nothing any page shows has changed. Last in the transaction: the row
+/// lock the bump takes serialises PostgreSQL's concurrent batches of one
+/// workspace only at their commit.
 pub fn version_bump(
     workspace: WorkspaceId,
     accepted: u64,
-    reordered: bool,
-) -> Option<[Param<'static>; 2]> {
-    (accepted > 0).then_some([workspace.into(), reordered.into()])
+    moved: Moved,
+) -> Option<[Param<'static>; 3]> {
+    (accepted > 0).then_some([workspace.into(), moved.reports.into(), moved.catalog.into()])
 }
 
 /// The reports a listing shows: created, not deleted, and (unless `$2` asks
@@ -147,6 +175,45 @@ pub const LISTED_REPORTS: &str = "FROM reports r /*live*/
 pub static LISTING_VERSION: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new("SELECT listing_version FROM workspaces WHERE workspace_id = $1")
 });
+
+/// Likewise for the queries and charts listings.
+pub static CATALOG_VERSION: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new("SELECT catalog_version FROM workspaces WHERE workspace_id = $1")
+});
+
+/// Which listing positions are kept for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ListingKind {
+    Reports,
+    Queries,
+    Charts,
+}
+
+/// A listing paged by remembered positions: by its ids, ascending.
+pub struct Listing {
+    pub kind: ListingKind,
+    /// `$1` the workspace: the version its positions hold at.
+    pub version: &'static LazyLock<Statement>,
+    /// `$1` the workspace, `$2` whether personal spaces count, `$3` an id:
+    /// the listed ids from it on, in order.
+    pub ids: &'static LazyLock<Statement>,
+    /// `$1` the workspace, `$2` as above: how many are listed.
+    pub count: &'static LazyLock<Statement>,
+    /// Whether counting is cheap, so that a shallow page with no positions
+    /// known counts rather than computing them. A count of reports reads a
+    /// narrow index; one of queries or charts joins each to its report, and
+    /// costs what a walk does, which also gives the positions.
+    pub cheap_count: bool,
+}
+
+/// The listed reports.
+pub static REPORTS: Listing = Listing {
+    kind: ListingKind::Reports,
+    version: &LISTING_VERSION,
+    ids: &LISTED_IDS,
+    count: &COUNT,
+    cheap_count: true,
+};
 
 /// The number of listed reports: all live reports, less (unless `$2`) those
 /// in personal spaces, counted from the few personal spaces rather than by
@@ -205,27 +272,28 @@ impl PageStart {
 pub async fn locate(
     session: &mut dyn Session,
     positions: &PositionCache,
-    workspace: WorkspaceId,
-    all: bool,
+    listing: &Listing,
+    (workspace, all): (WorkspaceId, bool),
     offset: u64,
 ) -> StoreResult<PageStart> {
-    let listing_version: i64 = session
-        .one(LISTING_VERSION.with(&[workspace.into()]))
+    let version: i64 = session
+        .one(listing.version.with(&[workspace.into()]))
         .await?;
-    let planned = positions.plan(workspace, all, listing_version, offset);
+    let key = (workspace, listing.kind, all);
+    let planned = positions.plan(key, version, offset, listing.cheap_count);
     let mut walked = Vec::new();
     if let Some(planned) = &planned {
         let params = [workspace.into(), all.into(), planned.last_mark().into()];
         walked = session
-            .all(LISTED_IDS.with(&params), |row| row.get(0))
+            .all(listing.ids.with(&params), |row| row.get(0))
             .await?;
     }
-    let known = planned.and_then(|planned| positions.settle(workspace, all, planned, &walked));
+    let known = planned.and_then(|planned| positions.settle(key, planned, &walked));
     let total_count = match &known {
         Some((total, _)) => *total,
         None => {
             let counted: i64 = session
-                .one(COUNT.with(&[workspace.into(), all.into()]))
+                .one(listing.count.with(&[workspace.into(), all.into()]))
                 .await?;
             u64::try_from(counted).unwrap_or(0)
         }
@@ -341,8 +409,9 @@ impl Positions {
     }
 }
 
-/// The key of a listing: its workspace and whether personal spaces count.
-type ListingKey = (WorkspaceId, bool);
+/// The key of a listing: its workspace, which listing, and whether
+/// personal spaces count.
+type ListingKey = (WorkspaceId, ListingKind, bool);
 
 /// The positions of recently read listings, shared by a store's readers.
 #[derive(Default)]
@@ -359,31 +428,29 @@ impl PositionCache {
     }
 
     /// The positions of a listing, if they were computed at `listing_version`.
-    fn get(
-        &self,
-        workspace: WorkspaceId,
-        all_spaces: bool,
-        listing_version: i64,
-    ) -> Option<Arc<Positions>> {
+    fn get(&self, key: ListingKey, listing_version: i64) -> Option<Arc<Positions>> {
         self.lock()
-            .get(&(workspace, all_spaces))
+            .get(&key)
             .filter(|(_, positions)| positions.listing_version == listing_version)
             .map(|(_, positions)| Arc::clone(positions))
     }
 
     /// The positions a page read at `listing_version` starts from: those
     /// kept for it, or none yet when the page is deep enough to be worth
-    /// computing them. The read then walks the listing from their
-    /// [`Positions::last_mark`] and hands the ids to [`PositionCache::settle`].
+    /// computing them (any page, where counting is not `cheap_count`). The
+    /// read then walks the listing from their [`Positions::last_mark`] and
+    /// hands the ids to [`PositionCache::settle`].
     pub fn plan(
         &self,
-        workspace: WorkspaceId,
-        all_spaces: bool,
+        key: ListingKey,
         listing_version: i64,
         offset: u64,
+        cheap_count: bool,
     ) -> Option<Arc<Positions>> {
-        self.get(workspace, all_spaces, listing_version)
-            .or_else(|| (offset >= DEEP_OFFSET).then(|| Arc::new(Positions::new(listing_version))))
+        self.get(key, listing_version).or_else(|| {
+            (offset >= DEEP_OFFSET || !cheap_count)
+                .then(|| Arc::new(Positions::new(listing_version)))
+        })
     }
 
     /// Given what the read walked from the planned positions' last mark on:
@@ -392,32 +459,26 @@ impl PositionCache {
     /// to use (see [`Positions::tail`]); it then counts and walks by itself.
     pub fn settle(
         &self,
-        workspace: WorkspaceId,
-        all_spaces: bool,
+        key: ListingKey,
         planned: Arc<Positions>,
         walked: &[i64],
     ) -> Option<(u64, Arc<Positions>)> {
         let (total, extended) = planned.with_tail(planned.tail(walked)?);
         let positions = match extended {
-            Some(extended) => self.put(workspace, all_spaces, extended),
+            Some(extended) => self.put(key, extended),
             None => planned,
         };
         Some((total, positions))
     }
 
     /// Keeps `positions` for the listing; returns them shared.
-    fn put(
-        &self,
-        workspace: WorkspaceId,
-        all_spaces: bool,
-        positions: Positions,
-    ) -> Arc<Positions> {
+    fn put(&self, key: ListingKey, positions: Positions) -> Arc<Positions> {
         let positions = Arc::new(positions);
         let order = self
             .computed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut entries = self.lock();
-        if entries.len() >= MAX_LISTINGS && !entries.contains_key(&(workspace, all_spaces)) {
+        if entries.len() >= MAX_LISTINGS && !entries.contains_key(&key) {
             let oldest = entries
                 .iter()
                 .min_by_key(|(_, (order, _))| *order)
@@ -426,7 +487,7 @@ impl PositionCache {
                 entries.remove(&oldest);
             }
         }
-        entries.insert((workspace, all_spaces), (order, Arc::clone(&positions)));
+        entries.insert(key, (order, Arc::clone(&positions)));
         positions
     }
 }
@@ -501,14 +562,15 @@ mod tests {
     #[test]
     fn positions_of_another_listing_version_are_not_served() {
         let cache = PositionCache::default();
+        let reports = |workspace, all| (workspace, ListingKind::Reports, all);
         cache.put(
-            1,
-            false,
+            reports(1, false),
             Positions::from_ids(5, &(1..=1000).collect::<Vec<_>>()),
         );
-        assert!(cache.get(1, false, 5).is_some());
-        assert!(cache.get(1, false, 6).is_none());
-        assert!(cache.get(1, true, 5).is_none());
-        assert!(cache.get(2, false, 5).is_none());
+        assert!(cache.get(reports(1, false), 5).is_some());
+        assert!(cache.get(reports(1, false), 6).is_none());
+        assert!(cache.get(reports(1, true), 5).is_none());
+        assert!(cache.get(reports(2, false), 5).is_none());
+        assert!(cache.get((1, ListingKind::Queries, false), 5).is_none());
     }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use super::listing_version::{self, PositionCache};
+use super::listing_version::{self, CATALOG_VERSION, Listing, ListingKind, PositionCache};
 use super::session::{Param, Row, Session, Statement, selected_columns};
 use super::{Page, PageRequest, StoreResult, WorkspaceId};
 use crate::domain::Timestamp;
@@ -76,7 +76,14 @@ pub async fn reports(
     filter: SpaceFilter,
 ) -> StoreResult<Page<ReportRow>> {
     let all = filter == SpaceFilter::All;
-    let start = listing_version::locate(session, positions, workspace, all, page.offset()).await?;
+    let start = listing_version::locate(
+        session,
+        positions,
+        &listing_version::REPORTS,
+        (workspace, all),
+        page.offset(),
+    )
+    .await?;
     let params = start.params(page.per_page);
     let read = |row: &dyn Row| Ok(ReportRow::from(ReportColumns::from_row(row)?));
     let items = session.all(REPORTS_PAGE.with(&params), read).await?;
@@ -358,9 +365,10 @@ impl From<QueryColumns> for QueryRow {
 }
 
 /// Queries created and not deleted whose report is listed (see
-/// [`listing_version::LISTED_REPORTS`]); personal spaces only if `$2`.
-const LISTED_QUERIES: &str = "FROM queries q
-    JOIN reports r ON r.workspace_id = q.workspace_id AND r.report_id = q.report_id
+/// [`listing_version::LISTED_REPORTS`]); personal spaces only if `$2`. A
+/// walk of it reads indexes only: the live queries' and reports'.
+const LISTED_QUERIES: &str = "FROM queries q /*queries_by_id*/
+    JOIN reports r /*live*/ ON r.workspace_id = q.workspace_id AND r.report_id = q.report_id
     LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
     WHERE q.workspace_id = $1 AND q.definition_at IS NOT NULL AND NOT q.deleted
       AND r.definition_at IS NOT NULL AND NOT r.deleted
@@ -369,10 +377,27 @@ const LISTED_QUERIES: &str = "FROM queries q
 pub static QUERIES_COUNT: LazyLock<Statement> =
     LazyLock::new(|| Statement::new(format!("SELECT count(*) {LISTED_QUERIES}")));
 
-/// `$3` is the limit, `$4` the offset.
+/// The listed query ids from `$3` on: what positions are computed from.
+pub static LISTED_QUERY_IDS: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(format!(
+        "SELECT q.query_id {LISTED_QUERIES} AND q.query_id >= $3 ORDER BY q.query_id"
+    ))
+});
+
+/// The listed queries, paged by remembered positions like the reports.
+pub static QUERIES: Listing = Listing {
+    kind: ListingKind::Queries,
+    version: &CATALOG_VERSION,
+    ids: &LISTED_QUERY_IDS,
+    count: &QUERIES_COUNT,
+    cheap_count: false,
+};
+
+/// A page from a [`listing_version::PageStart`].
 pub static QUERIES_PAGE: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new(format!(
         "SELECT {} {LISTED_QUERIES}
+      AND q.query_id > $5
     ORDER BY q.query_id LIMIT $3 OFFSET $4",
         QueryColumns::select_list_with(&[
             ("report_id", "q."),
@@ -386,20 +411,25 @@ pub static QUERIES_PAGE: LazyLock<Statement> = LazyLock::new(|| {
 /// A page of listed queries, by id.
 pub async fn queries(
     session: &mut dyn Session,
+    positions: &PositionCache,
     workspace: WorkspaceId,
     page: PageRequest,
     filter: SpaceFilter,
 ) -> StoreResult<Page<QueryRow>> {
-    let listing = [workspace.into(), (filter == SpaceFilter::All).into()];
-    let read = |row: &dyn Row| Ok(QueryRow::from(QueryColumns::from_row(row)?));
-    counted_page(
+    let all = filter == SpaceFilter::All;
+    let start = listing_version::locate(
         session,
-        (&QUERIES_COUNT, &QUERIES_PAGE),
-        &listing,
-        page,
-        read,
+        positions,
+        &QUERIES,
+        (workspace, all),
+        page.offset(),
     )
-    .await
+    .await?;
+    let read = |row: &dyn Row| Ok(QueryRow::from(QueryColumns::from_row(row)?));
+    let items = session
+        .all(QUERIES_PAGE.with(&start.params(page.per_page)), read)
+        .await?;
+    Ok(Page::new(start.total_count, items))
 }
 
 selected_columns! {
@@ -435,10 +465,12 @@ impl From<ChartColumns> for ChartRow {
     }
 }
 
-/// Charts created and not deleted whose query is listed.
-const LISTED_CHARTS: &str = "FROM charts c
-    JOIN queries q ON q.workspace_id = c.workspace_id AND q.query_token = c.query_token
-    JOIN reports r ON r.workspace_id = q.workspace_id AND r.report_id = q.report_id
+/// Charts created and not deleted whose query is listed; a walk of it
+/// reads indexes only.
+const LISTED_CHARTS: &str = "FROM charts c /*charts_by_id*/
+    JOIN queries q /*queries_live_by_token*/
+        ON q.workspace_id = c.workspace_id AND q.query_token = c.query_token
+    JOIN reports r /*live*/ ON r.workspace_id = q.workspace_id AND r.report_id = q.report_id
     LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
     WHERE c.workspace_id = $1 AND c.definition_at IS NOT NULL AND NOT c.deleted
       AND q.definition_at IS NOT NULL AND NOT q.deleted
@@ -448,10 +480,28 @@ const LISTED_CHARTS: &str = "FROM charts c
 pub static CHARTS_COUNT: LazyLock<Statement> =
     LazyLock::new(|| Statement::new(format!("SELECT count(*) {LISTED_CHARTS}")));
 
-/// `$3` is the limit, `$4` the offset.
+/// The listed chart ids from `$3` on: what positions are computed from.
+pub static LISTED_CHART_IDS: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(format!(
+        "SELECT c.chart_id {LISTED_CHARTS} AND c.chart_id >= $3 ORDER BY c.chart_id"
+    ))
+});
+
+/// The listed charts, paged by remembered positions like the reports.
+pub static CHARTS: Listing = Listing {
+    kind: ListingKind::Charts,
+    version: &CATALOG_VERSION,
+    ids: &LISTED_CHART_IDS,
+    count: &CHARTS_COUNT,
+    cheap_count: false,
+};
+
+/// A page from a [`listing_version::PageStart`]: the wide rows (a query's
+/// id is in its row, not in the join's index) are read for its rows only.
 pub static CHARTS_PAGE: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new(format!(
         "SELECT {} {LISTED_CHARTS}
+      AND c.chart_id > $5
     ORDER BY c.chart_id LIMIT $3 OFFSET $4",
         ChartColumns::select_list_with(&[
             ("query_id", "q."),
@@ -467,13 +517,20 @@ pub static CHARTS_PAGE: LazyLock<Statement> = LazyLock::new(|| {
 /// A page of listed charts, by id.
 pub async fn charts(
     session: &mut dyn Session,
+    positions: &PositionCache,
     workspace: WorkspaceId,
     page: PageRequest,
     filter: SpaceFilter,
 ) -> StoreResult<Page<ChartRow>> {
-    let listing = [workspace.into(), (filter == SpaceFilter::All).into()];
+    let all = filter == SpaceFilter::All;
+    let start =
+        listing_version::locate(session, positions, &CHARTS, (workspace, all), page.offset())
+            .await?;
     let read = |row: &dyn Row| Ok(ChartRow::from(ChartColumns::from_row(row)?));
-    counted_page(session, (&CHARTS_COUNT, &CHARTS_PAGE), &listing, page, read).await
+    let items = session
+        .all(CHARTS_PAGE.with(&start.params(page.per_page)), read)
+        .await?;
+    Ok(Page::new(start.total_count, items))
 }
 
 /// A page by `LIMIT` and `OFFSET`: `count` and `rows` take the listing's

@@ -84,8 +84,14 @@ pub async fn page(
     query: ReportStatsQuery,
 ) -> StoreResult<Page<ReportStat>> {
     let all = query.filter == SpaceFilter::All;
-    let start =
-        listing_version::locate(session, positions, workspace, all, query.page.offset()).await?;
+    let start = listing_version::locate(
+        session,
+        positions,
+        &listing_version::REPORTS,
+        (workspace, all),
+        query.page.offset(),
+    )
+    .await?;
     let mut page = PageBuilder::default();
     let params = start.params(query.page.per_page);
     session

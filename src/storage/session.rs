@@ -63,8 +63,8 @@ impl Statement {
 /// SQLite numbers parameters `?1`; the shared text uses `$1`.
 ///
 /// The shared text also marks, as comments PostgreSQL ignores, where a
-/// query must read `reports` through one of its narrow partial indexes,
-/// and SQLite is told so. `reports` is a `WITHOUT ROWID` table there, and
+/// query must read `reports` (or `queries`, `charts`) through one of its
+/// narrow partial indexes, and SQLite is told so. `reports` is a `WITHOUT ROWID` table there, and
 /// without statistics SQLite's planner rates a range of its primary key,
 /// which holds whole rows, as good as the index: a count then read every
 /// report row, and the count of reports in personal spaces read them all
@@ -73,6 +73,12 @@ pub fn sqlite_form(sql: &str) -> String {
     sql.replace('$', "?")
         .replace("/*live*/", "INDEXED BY reports_live")
         .replace("/*live_by_space*/", "INDEXED BY reports_live_by_space")
+        .replace("/*queries_by_id*/", "INDEXED BY queries_by_id")
+        .replace(
+            "/*queries_live_by_token*/",
+            "INDEXED BY queries_live_by_token",
+        )
+        .replace("/*charts_by_id*/", "INDEXED BY charts_by_id")
 }
 
 /// A bound parameter, in the types the tables use.

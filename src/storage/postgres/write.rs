@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::domain::Event;
 use crate::domain::state::Changes;
-use crate::storage::listing_version::{self, BUMP_VERSION};
+use crate::storage::listing_version::{self, BUMP_VERSION, Moved};
 use crate::storage::pending::footprint;
 use crate::storage::rows::SqlValue;
 use crate::storage::schema::table_rows;
@@ -70,9 +70,8 @@ async fn ingest_batch(
                 .execute(&mut *transaction)
                 .await?;
             let mut summary = IngestSummary::default();
-            let listings_changed =
-                store_chunk(&mut transaction, workspace, chunk, &mut summary).await?;
-            bump_version(&mut transaction, workspace, &summary, listings_changed).await?;
+            let moved = store_chunk(&mut transaction, workspace, chunk, &mut summary).await?;
+            bump_version(&mut transaction, workspace, &summary, moved).await?;
             transaction.commit().await?;
             Ok::<_, sqlx::Error>(summary)
         }
@@ -109,7 +108,7 @@ async fn ingest_chunks(
     // PostgreSQL, for VACUUM to collect), and a busy report is touched by
     // nearly every chunk.
     let mut pending = Changes::default();
-    let mut listings_changed = false;
+    let mut moved = Moved::default();
     let mut received = [first, second].into_iter();
     loop {
         let chunk = match received.next() {
@@ -126,13 +125,13 @@ async fn ingest_chunks(
             pending.record(event);
         }
         if footprint(&pending) >= merge_at_bytes {
-            listings_changed |= reorders_listing(&pending);
+            moved |= moves(&pending);
             merge_changes(&mut transaction, workspace, &std::mem::take(&mut pending)).await?;
         }
     }
-    listings_changed |= reorders_listing(&pending);
+    moved |= moves(&pending);
     merge_changes(&mut transaction, workspace, &pending).await?;
-    bump_version(&mut transaction, workspace, &summary, listings_changed).await?;
+    bump_version(&mut transaction, workspace, &summary, moved).await?;
     transaction.commit().await?;
     Ok(summary)
 }
@@ -143,11 +142,9 @@ async fn bump_version(
     transaction: &mut Transaction<'static, Postgres>,
     workspace: WorkspaceId,
     summary: &IngestSummary,
-    listings_changed: bool,
+    moved: Moved,
 ) -> Result<(), sqlx::Error> {
-    if let Some(params) =
-        listing_version::version_bump(workspace, summary.accepted, listings_changed)
-    {
+    if let Some(params) = listing_version::version_bump(workspace, summary.accepted, moved) {
         super::read::bind(sqlx::query(BUMP_VERSION.postgres()), &params)
             .execute(&mut **transaction)
             .await?;
@@ -161,24 +158,28 @@ fn is_transient(error: &sqlx::Error) -> bool {
         if matches!(database.code().as_deref(), Some("40P01" | "40001")))
 }
 
-/// One chunk, events and their changes: what a batch is. Says whether the
-/// changes can change what listings show.
+/// One chunk, events and their changes: what a batch is. Says what the
+/// changes can move in the listings.
 async fn store_chunk(
     transaction: &mut Transaction<'static, Postgres>,
     workspace: WorkspaceId,
     chunk: &EventChunk,
     summary: &mut IngestSummary,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Moved, sqlx::Error> {
     let new_events = insert_events(transaction, workspace, chunk, summary).await?;
     let changes = Changes::from_events(new_events);
     merge_changes(transaction, workspace, &changes).await?;
-    Ok(reorders_listing(&changes))
+    Ok(moves(&changes))
 }
 
-/// Whether merging `changes` can move reports already listed: writers here
-/// run concurrently (see [`listing_version::reorders_for_concurrent_writers`]).
-fn reorders_listing(changes: &Changes) -> bool {
-    listing_version::reorders_for_concurrent_writers(changes)
+/// What merging `changes` can move: reports already listed (writers here
+/// run concurrently: see [`listing_version::reorders_for_concurrent_writers`]),
+/// and the queries and charts listings.
+fn moves(changes: &Changes) -> Moved {
+    Moved {
+        reports: listing_version::reorders_for_concurrent_writers(changes),
+        catalog: listing_version::moves_catalog(changes),
+    }
 }
 
 /// Appends events to the log; returns those not stored before.

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::folding::{Folded, Folder};
 use super::log;
 use crate::domain::state::Changes;
-use crate::storage::listing_version::{self, BUMP_VERSION, LARGEST_REPORT_ID};
+use crate::storage::listing_version::{self, BUMP_VERSION, LARGEST_REPORT_ID, Moved};
 use crate::storage::rows::{MergePicker, SqlValue};
 use crate::storage::schema::table_rows;
 use crate::storage::{
@@ -27,13 +27,13 @@ pub(super) fn ingest_stream(
 ) -> StoreResult<IngestSummary> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut summary = IngestSummary::default();
-    let mut listings_changed = false;
+    let mut moved = Moved::default();
     let mut folder = Folder::merging_at(merge_at_bytes);
     let mut apply = |folded: Folded| -> rusqlite::Result<()> {
         match folded {
             Folded::Block(block) => log::insert(&transaction, workspace, block),
             Folded::Changes(changes) => {
-                listings_changed |= reorders_listing(&transaction, workspace, &changes)?;
+                moved |= moves(&transaction, workspace, &changes)?;
                 merge_changes(&transaction, workspace, &changes)
             }
         }
@@ -50,8 +50,7 @@ pub(super) fn ingest_stream(
                 for folded in folder.finish()? {
                     apply(folded)?;
                 }
-                let bump =
-                    listing_version::version_bump(workspace, summary.accepted, listings_changed);
+                let bump = listing_version::version_bump(workspace, summary.accepted, moved);
                 if let Some(params) = bump {
                     transaction
                         .prepare_cached(BUMP_VERSION.sqlite())?
@@ -66,17 +65,22 @@ pub(super) fn ingest_stream(
     }
 }
 
-/// Whether merging `changes` moves reports already listed: SQLite has one
-/// writer (see [`listing_version::reorders_for_single_writer`]).
-fn reorders_listing(
+/// What merging `changes` can move: reports already listed (SQLite has one
+/// writer: see [`listing_version::reorders_for_single_writer`]), and the
+/// queries and charts listings.
+fn moves(
     transaction: &Transaction<'_>,
     workspace: WorkspaceId,
     changes: &Changes,
-) -> rusqlite::Result<bool> {
-    listing_version::reorders_for_single_writer(changes, || {
+) -> rusqlite::Result<Moved> {
+    let reports = listing_version::reorders_for_single_writer(changes, || {
         transaction
             .prepare_cached(LARGEST_REPORT_ID.sqlite())?
             .query_row([workspace], |row| row.get(0))
+    })?;
+    Ok(Moved {
+        reports,
+        catalog: listing_version::moves_catalog(changes),
     })
 }
 

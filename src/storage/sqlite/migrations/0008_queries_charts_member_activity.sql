@@ -4,6 +4,11 @@
 -- the events they hold: `reportstats copy` into a new database replays the
 -- log and fills them (README, "Decisions where the spec is silent").
 
+-- Bumped by a batch that can change which queries or charts are listed, or
+-- where (see src/storage/listing_version.rs): the queries and charts
+-- listings keep their remembered positions until it moves.
+ALTER TABLE workspaces ADD COLUMN catalog_version INTEGER NOT NULL DEFAULT 0;
+
 -- member_id is derived from the email (domain::listings::derived_id), like
 -- a space's id from its token; `reportstats_derived_id` is that function,
 -- registered on the connection that migrates.
@@ -49,7 +54,12 @@ CREATE TABLE queries (
     updated_at             INTEGER,
     PRIMARY KEY (workspace_id, query_token)
 );
-CREATE INDEX queries_by_id ON queries (workspace_id, query_id)
+-- The live queries by id with their report: what a walk of the listing (its
+-- count, its remembered positions) reads, without the wide rows.
+CREATE INDEX queries_by_id ON queries (workspace_id, query_id, report_id)
+    WHERE definition_at IS NOT NULL AND NOT deleted;
+-- A chart's query, live, by token: the join of the charts listing.
+CREATE INDEX queries_live_by_token ON queries (workspace_id, query_token, report_id)
     WHERE definition_at IS NOT NULL AND NOT deleted;
 CREATE INDEX queries_by_report ON queries (workspace_id, report_id);
 
@@ -70,7 +80,7 @@ CREATE TABLE charts (
     deleted            INTEGER NOT NULL,
     PRIMARY KEY (workspace_id, chart_token)
 );
-CREATE INDEX charts_by_id ON charts (workspace_id, chart_id)
+CREATE INDEX charts_by_id ON charts (workspace_id, chart_id, query_token)
     WHERE definition_at IS NOT NULL AND NOT deleted;
 CREATE INDEX charts_by_query ON charts (workspace_id, query_token);
 

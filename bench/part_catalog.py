@@ -1,9 +1,12 @@
 """Part 5, catalog: the other Discovery listings against report_stats, on the
 100,000-report serving workspace (with its queries and charts: about two of
-each per report), first and last page at per_page=1000, each computed (the
-request after a one-event batch, so no cached page is current) and cached
-(the same request repeated). The target: a page of /queries or /members
-within 2x the time of a report_stats page of the same size.
+each per report). Two full pages of 1000 rows each, the first and the middle
+one (a deep page for the longer listings: it starts from remembered
+positions), so that every listing is compared on pages of the same size;
+each computed (the request after a one-event batch, so no cached page is
+current) and cached (the same request repeated). The target: a page of
+/queries or /members within 2x the time of a report_stats page of the same
+size.
 """
 
 import json
@@ -14,7 +17,8 @@ import time
 from harness import FRESH_AT, Client, StepError, log, serve
 from reporting import verdict
 
-RESOURCES = ("report_stats", "queries", "charts", "members", "spaces", "reports")
+# Spaces are too few for full pages; their cost is in part 3's tests' range.
+RESOURCES = ("report_stats", "queries", "charts", "members", "reports")
 
 
 def part_catalog(cfg, rows, serving_db):
@@ -42,11 +46,11 @@ def part_catalog(cfg, rows, serving_db):
             first = json.loads(client.request("GET", path))
             total_pages = first["pagination"]["total_pages"]
             result = {"total_count": first["pagination"]["total_count"], "total_pages": total_pages}
-            if result["total_count"] == 0:
-                raise StepError(f"{resource}: the serving workspace lists none (does `generate` make them?)")
+            if result["total_count"] < 2000 and resource not in ("spaces",):
+                raise StepError(f"{resource}: {result['total_count']} listed, too few for two full pages")
             for mode in ("computed", "cached"):
                 result[mode] = {}
-                for label, page in (("first", 1), ("last", max(1, total_pages))):
+                for label, page in (("first", 1), ("middle", max(1, total_pages // 2))):
                     samples = []
                     for i in range(requests + (2 if mode == "cached" else 0)):
                         if mode == "computed":
@@ -59,8 +63,8 @@ def part_catalog(cfg, rows, serving_db):
                     result[mode][label] = statistics.median(samples)
             details[resource] = result
             log(f"  {resource} ({result['total_count']:,} rows, {total_pages} pages): computed first "
-                f"{result['computed']['first']:.2f} ms, last {result['computed']['last']:.2f} ms; cached first "
-                f"{result['cached']['first']:.2f} ms, last {result['cached']['last']:.2f} ms")
+                f"{result['computed']['first']:.2f} ms, middle {result['computed']['middle']:.2f} ms; cached first "
+                f"{result['cached']['first']:.2f} ms, middle {result['cached']['middle']:.2f} ms")
         client.close()
         writer.close()
 
@@ -68,14 +72,14 @@ def part_catalog(cfg, rows, serving_db):
     for resource in RESOURCES[1:]:
         result = details[resource]
         for mode in ("computed", "cached"):
-            ratios = {label: result[mode][label] / base[mode][label] for label in ("first", "last")}
+            ratios = {label: result[mode][label] / base[mode][label] for label in ("first", "middle")}
             worst = max(ratios.values())
             targeted = resource in ("queries", "members")
             rows.append(("5 catalog",
                          f"/{resource} page vs report_stats page, {reports:,} reports ({result['total_count']:,} "
                          f"{resource} listed), per_page=1000, {mode}, median of {requests}",
                          f"first {result[mode]['first']:.2f} vs {base[mode]['first']:.2f} ms ({ratios['first']:.2f}×); "
-                         f"last {result[mode]['last']:.2f} vs {base[mode]['last']:.2f} ms ({ratios['last']:.2f}×)",
+                         f"middle {result[mode]['middle']:.2f} vs {base[mode]['middle']:.2f} ms ({ratios['middle']:.2f}×)",
                          "≤ 2× report_stats" if targeted else "—",
                          verdict(worst <= 2) if targeted else "—"))
     return details

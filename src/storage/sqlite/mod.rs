@@ -342,6 +342,51 @@ mod tests {
         }
     }
 
+    /// A walk of the queries or charts listing (its count, its positions)
+    /// reads indexes only, in the listing's order; a page starts at its
+    /// remembered id. Plans chosen otherwise made a walk of 200,000
+    /// queries read every row, and a page of charts scan every report per
+    /// chart (BENCHMARKS.md, part 5).
+    #[test]
+    fn catalog_walks_read_indexes_only() {
+        use crate::storage::listings::{
+            CHARTS_COUNT, CHARTS_PAGE, LISTED_CHART_IDS, LISTED_QUERY_IDS, QUERIES_COUNT,
+            QUERIES_PAGE,
+        };
+        let directory = tempfile::tempdir().unwrap();
+        let mut connection = Connection::open(directory.path().join("plans.db")).unwrap();
+        migrate(&mut connection).unwrap();
+        let plan_of = |statement: &Statement| -> Vec<String> {
+            let mut statement = connection
+                .prepare(&format!("EXPLAIN QUERY PLAN {}", statement.sqlite()))
+                .unwrap();
+            let unbound = std::iter::repeat_n(rusqlite::types::Null, statement.parameter_count());
+            statement
+                .query_map(rusqlite::params_from_iter(unbound), |row| row.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let walks = [
+            (&*QUERIES_COUNT, "queries_by_id"),
+            (&*LISTED_QUERY_IDS, "queries_by_id"),
+            (&*CHARTS_COUNT, "charts_by_id"),
+            (&*LISTED_CHART_IDS, "charts_by_id"),
+        ];
+        for (statement, first) in walks {
+            let plan = plan_of(statement);
+            assert!(plan[0].contains(first), "{plan:?}");
+            for step in plan.iter().filter(|step| !step.contains(" s ")) {
+                assert!(step.contains("COVERING INDEX"), "{plan:?}");
+            }
+        }
+        for (statement, first) in [(&*QUERIES_PAGE, "q USING"), (&*CHARTS_PAGE, "c USING")] {
+            let plan = plan_of(statement);
+            assert!(plan[0].contains(first) && plan[0].contains("_id>?"), "{plan:?}");
+            assert!(plan.iter().all(|step| step.contains("=?")), "{plan:?}");
+        }
+    }
+
     fn key(token: &str, now: Timestamp) -> ApiKeyRecord {
         ApiKeyRecord {
             token: token.to_owned(),

@@ -55,11 +55,15 @@ CREATE TABLE queries (
     PRIMARY KEY (workspace_id, query_token)
 );
 -- The live queries by id with their report: what a walk of the listing (its
--- count, its remembered positions) reads, without the wide rows.
-CREATE INDEX queries_by_id ON queries (workspace_id, query_id, report_id)
+-- count, its remembered positions) reads, without the wide rows. The
+-- indexes of the catalog hold the columns of their own condition too:
+-- SQLite reads those from the row otherwise, which made every walk read
+-- every query's row.
+CREATE INDEX queries_by_id ON queries (workspace_id, query_id, report_id, definition_at, deleted)
     WHERE definition_at IS NOT NULL AND NOT deleted;
 -- A chart's query, live, by token: the join of the charts listing.
-CREATE INDEX queries_live_by_token ON queries (workspace_id, query_token, report_id)
+CREATE INDEX queries_live_by_token
+    ON queries (workspace_id, query_token, report_id, definition_at, deleted)
     WHERE definition_at IS NOT NULL AND NOT deleted;
 CREATE INDEX queries_by_report ON queries (workspace_id, report_id);
 
@@ -80,7 +84,7 @@ CREATE TABLE charts (
     deleted            INTEGER NOT NULL,
     PRIMARY KEY (workspace_id, chart_token)
 );
-CREATE INDEX charts_by_id ON charts (workspace_id, chart_id, query_token)
+CREATE INDEX charts_by_id ON charts (workspace_id, chart_id, query_token, definition_at, deleted)
     WHERE definition_at IS NOT NULL AND NOT deleted;
 CREATE INDEX charts_by_query ON charts (workspace_id, query_token);
 

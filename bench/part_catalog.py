@@ -41,6 +41,18 @@ def part_catalog(cfg, rows, serving_db):
             if answer != {"accepted": 1, "duplicates": 0}:
                 raise StepError(f"unexpected answer to a one-event batch: {answer}")
 
+        def change_catalog():
+            nonlocal writes
+            writes += 1
+            token = f"catalog-{os.getpid()}-{time.time_ns()}-{writes}"
+            event = {"id": token, "type": "query_created", "occurred_at": FRESH_AT, "query_token": token,
+                     "report_id": some_report, "name": "Bench", "raw_query": "select 1",
+                     "data_source_token": "bench", "email": "bench@bench.example"}
+            answer = json.loads(writer.request("POST", f"/api/{workspace}/events",
+                                               json.dumps(event).encode() + b"\n", "application/x-ndjson"))
+            if answer != {"accepted": 1, "duplicates": 0}:
+                raise StepError(f"unexpected answer to a one-event batch: {answer}")
+
         for resource in RESOURCES:
             path = f"/batch/{workspace}/{resource}?per_page=1000"
             first = json.loads(client.request("GET", path))
@@ -61,6 +73,16 @@ def part_catalog(cfg, rows, serving_db):
                         if mode == "computed" or i >= 2:
                             samples.append(elapsed)
                     result[mode][label] = statistics.median(samples)
+            if resource in ("queries", "charts"):
+                # The first page after a batch that moves the listing walks
+                # all of it once (its count and positions).
+                samples = []
+                for _ in range(5):
+                    change_catalog()
+                    started = time.perf_counter()
+                    client.request("GET", f"{path}&page=1")
+                    samples.append((time.perf_counter() - started) * 1000)
+                result["after_catalog_change"] = statistics.median(samples)
             details[resource] = result
             log(f"  {resource} ({result['total_count']:,} rows, {total_pages} pages): computed first "
                 f"{result['computed']['first']:.2f} ms, middle {result['computed']['middle']:.2f} ms; cached first "
@@ -68,6 +90,11 @@ def part_catalog(cfg, rows, serving_db):
         client.close()
         writer.close()
 
+    for resource in ("queries", "charts"):
+        result = details[resource]
+        rows.append(("5 catalog", f"/{resource} first page after a batch creating a query (the walk of "
+                                  f"{result['total_count']:,} listed), median of 5",
+                     f"{result['after_catalog_change']:.1f} ms", "—", "—"))
     base = details["report_stats"]
     for resource in RESOURCES[1:]:
         result = details[resource]

@@ -99,6 +99,14 @@ pub async fn run(database_url: &str, args: DemoArgs) -> anyhow::Result<()> {
         "  curl -s -u {}:{} '{base}/batch/{}/report_stats?include_spaces=all&page=2&per_page=100'",
         key.token, key.secret, workspace.name
     );
+    println!(
+        "  curl -s -u {}:{} '{base}/batch/{}/queries?per_page=2'   # also: reports, charts, spaces, members",
+        key.token, key.secret, workspace.name
+    );
+    println!(
+        "  curl -s -u {}:{} '{base}/api/{}/memberships?per_page=2'",
+        key.token, key.secret, workspace.name
+    );
     println!();
     println!("A read-only signature token (valid 30 days), as Mode's examples use it:");
     println!("  token:         {}", signature.token);

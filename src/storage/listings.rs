@@ -420,20 +420,9 @@ pub async fn queries(
     page: PageRequest,
     filter: SpaceFilter,
 ) -> StoreResult<Page<QueryRow>> {
-    let all = filter == SpaceFilter::All;
-    let start = listing_version::locate(
-        session,
-        positions,
-        &QUERIES,
-        (workspace, all),
-        page.offset(),
-    )
-    .await?;
     let read = |row: &dyn Row| Ok(QueryRow::from(QueryColumns::from_row(row)?));
-    let items = session
-        .all(QUERIES_PAGE.with(&start.params(page.per_page)), read)
-        .await?;
-    Ok(Page::new(start.total_count, items))
+    let listing = (&QUERIES, &*QUERIES_PAGE);
+    positioned_page(session, positions, listing, (workspace, filter), page, read).await
 }
 
 selected_columns! {
@@ -527,13 +516,27 @@ pub async fn charts(
     page: PageRequest,
     filter: SpaceFilter,
 ) -> StoreResult<Page<ChartRow>> {
+    let read = |row: &dyn Row| Ok(ChartRow::from(ChartColumns::from_row(row)?));
+    let listing = (&CHARTS, &*CHARTS_PAGE);
+    positioned_page(session, positions, listing, (workspace, filter), page, read).await
+}
+
+/// A page of a listing paged by remembered positions: `rows` takes
+/// [`listing_version::PageStart::params`].
+async fn positioned_page<T: Send>(
+    session: &mut dyn Session,
+    positions: &PositionCache,
+    (listing, rows): (&Listing, &Statement),
+    (workspace, filter): (WorkspaceId, SpaceFilter),
+    page: PageRequest,
+    read: impl FnMut(&dyn Row) -> StoreResult<T> + Send,
+) -> StoreResult<Page<T>> {
     let all = filter == SpaceFilter::All;
     let start =
-        listing_version::locate(session, positions, &CHARTS, (workspace, all), page.offset())
+        listing_version::locate(session, positions, listing, (workspace, all), page.offset())
             .await?;
-    let read = |row: &dyn Row| Ok(ChartRow::from(ChartColumns::from_row(row)?));
     let items = session
-        .all(CHARTS_PAGE.with(&start.params(page.per_page)), read)
+        .all(rows.with(&start.params(page.per_page)), read)
         .await?;
     Ok(Page::new(start.total_count, items))
 }

@@ -382,7 +382,10 @@ mod tests {
         }
         for (statement, first) in [(&*QUERIES_PAGE, "q USING"), (&*CHARTS_PAGE, "c USING")] {
             let plan = plan_of(statement);
-            assert!(plan[0].contains(first) && plan[0].contains("_id>?"), "{plan:?}");
+            assert!(
+                plan[0].contains(first) && plan[0].contains("_id>?"),
+                "{plan:?}"
+            );
             assert!(plan.iter().all(|step| step.contains("=?")), "{plan:?}");
         }
     }

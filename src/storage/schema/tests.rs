@@ -311,7 +311,7 @@ fn an_unwritten_register_binds_null_throughout() {
         r#"{"id":"v","type":"report_viewed","occurred_at":"2026-10-03T00:00:00Z","report_id":7}"#,
     ]);
     let rows = rows_by_name(&changes);
-    let report = &*row(&rows, "reports", ("report_id", I(Some(7))));
+    let report = row(&rows, "reports", ("report_id", I(Some(7))));
     for column in [
         "definition_at",
         "definition_event",

@@ -321,9 +321,11 @@ pub struct Changes {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Size {
     /// Rows that merging the changes writes: one per entity, and one per
-    /// item of a report's sets (editors, manual runners, schedules run) and
-    /// of a member's active days.
+    /// item of a report's sets (editors, manual runners, schedules run).
     pub rows: usize,
+    /// Days in members' sets of active days: each a row to write too, but
+    /// in memory an integer, not a row's worth of strings.
+    pub active_days: usize,
     /// Report definitions, which come with a name, a description and a
     /// space, each a string of its own.
     pub definitions: usize,
@@ -366,7 +368,7 @@ impl Changes {
             let member = entry(&mut self.members, actor, &mut self.size);
             merge_max(&mut member.last_active_at, at);
             if insert_sorted(&mut member.active_days, &at.utc_day().days_since_epoch()) {
-                self.size.rows += 1;
+                self.size.active_days += 1;
             }
             match &event.kind {
                 EventKind::ReportCreated { .. } => {

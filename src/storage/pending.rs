@@ -21,9 +21,16 @@ const ROW_BYTES: usize = 270;
 /// About the memory a report's definition holds besides its row: its
 /// token, creator, name, description and space.
 const DEFINITION_BYTES: usize = 600;
+/// The memory of one day in a member's set of active days: an `i64` in a
+/// vector, with its spare capacity. Counted as a whole row, a busy import's
+/// days (thousands of members over months) made merges twice as frequent.
+const ACTIVE_DAY_BYTES: usize = 16;
 
 /// About how many bytes of memory `changes` hold.
 pub fn footprint(changes: &Changes) -> usize {
     let size = changes.size();
-    size.rows * ROW_BYTES + size.definitions * DEFINITION_BYTES + size.text_bytes
+    size.rows * ROW_BYTES
+        + size.definitions * DEFINITION_BYTES
+        + size.active_days * ACTIVE_DAY_BYTES
+        + size.text_bytes
 }

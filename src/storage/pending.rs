@@ -23,7 +23,7 @@ const ROW_BYTES: usize = 270;
 const DEFINITION_BYTES: usize = 600;
 /// The memory of one day in a member's set of active days: an `i64` in a
 /// vector, with its spare capacity. Counted as a whole row, a busy import's
-/// days (thousands of members over months) made merges twice as frequent.
+/// days (thousands of members over months) would make it merge early.
 const ACTIVE_DAY_BYTES: usize = 16;
 
 /// About how many bytes of memory `changes` hold.

@@ -120,6 +120,13 @@ def main() -> int:
             for name, fn in (("serving", part_serving), ("scale", part_scale), ("catalog", part_catalog)):
                 if name in parts:
                     details[name] = part(name, fn, cfg, rows, serving_db)
+            if "catalog" in parts and postgres:
+                def catalog_on_postgres():
+                    url = postgres.fresh("catalog")
+                    key = create_workspace(url)
+                    import_file(url, paths.work / "serving.ndjson")
+                    return part_catalog(cfg, rows, (url, key, serving_db[2]), "PostgreSQL")
+                details["catalog_postgres"] = part("catalog_postgres", catalog_on_postgres, always=True)
 
         backends = []
         if ingest:

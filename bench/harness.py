@@ -38,6 +38,7 @@ FULL = {
     "big_files": 10,
     "wrk_seconds": 10,
     "latency_requests": 20,
+    "catalog_per_page": 1000,
     "fresh_trials": 20,
     "fresh_views": 100,
 }
@@ -49,6 +50,7 @@ SMOKE = {
     "big_files": 10,
     "wrk_seconds": 2,
     "latency_requests": 5,
+    "catalog_per_page": 50,
     "fresh_trials": 5,
     "fresh_views": 10,
 }

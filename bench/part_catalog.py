@@ -1,6 +1,7 @@
 """Part 5, catalog: the other Discovery listings against report_stats, on the
 100,000-report serving workspace (with its queries and charts: about two of
-each per report). Two full pages of 1000 rows each, the first and the middle
+each per report), on SQLite and, when the run has PostgreSQL, on a copy
+imported into it. Two full pages of 1000 rows each, the first and the middle
 one (a deep page for the longer listings: it starts from remembered
 positions), so that every listing is compared on pages of the same size;
 each computed (the request after a one-event batch, so no cached page is
@@ -21,11 +22,12 @@ from reporting import verdict
 RESOURCES = ("report_stats", "queries", "charts", "members", "reports")
 
 
-def part_catalog(cfg, rows, serving_db):
+def part_catalog(cfg, rows, serving_db, backend="SQLite"):
     url, key, reports = serving_db
     requests = cfg["latency_requests"]
+    per_page = cfg["catalog_per_page"]
     details = {}
-    with serve(url, "catalog") as port:
+    with serve(url, f"catalog-{backend.lower()}") as port:
         client, writer = Client(port, key), Client(port, key)
         workspace = key["workspace"]
         some_report = json.loads(client.request("GET", client.stats_path(1, 1)))["report_stats"][0]["report_id"]
@@ -54,12 +56,12 @@ def part_catalog(cfg, rows, serving_db):
                 raise StepError(f"unexpected answer to a one-event batch: {answer}")
 
         for resource in RESOURCES:
-            path = f"/batch/{workspace}/{resource}?per_page=1000"
+            path = f"/batch/{workspace}/{resource}?per_page={per_page}"
             first = json.loads(client.request("GET", path))
             total_pages = first["pagination"]["total_pages"]
             result = {"total_count": first["pagination"]["total_count"], "total_pages": total_pages}
-            if result["total_count"] < 2000 and resource not in ("spaces",):
-                raise StepError(f"{resource}: {result['total_count']} listed, too few for two full pages")
+            if result["total_count"] < 2 * per_page:
+                raise StepError(f"{resource}: {result['total_count']} listed, too few for two full pages of {per_page}")
             for mode in ("computed", "cached"):
                 result[mode] = {}
                 for label, page in (("first", 1), ("middle", max(1, total_pages // 2))):
@@ -84,7 +86,7 @@ def part_catalog(cfg, rows, serving_db):
                     samples.append((time.perf_counter() - started) * 1000)
                 result["after_catalog_change"] = statistics.median(samples)
             details[resource] = result
-            log(f"  {resource} ({result['total_count']:,} rows, {total_pages} pages): computed first "
+            log(f"  {backend} {resource} ({result['total_count']:,} rows, {total_pages} pages): computed first "
                 f"{result['computed']['first']:.2f} ms, middle {result['computed']['middle']:.2f} ms; cached first "
                 f"{result['cached']['first']:.2f} ms, middle {result['cached']['middle']:.2f} ms")
         client.close()
@@ -92,7 +94,7 @@ def part_catalog(cfg, rows, serving_db):
 
     for resource in ("queries", "charts"):
         result = details[resource]
-        rows.append(("5 catalog", f"/{resource} first page after a batch creating a query (the walk of "
+        rows.append(("5 catalog", f"{backend}: /{resource} first page after a batch creating a query (the walk of "
                                   f"{result['total_count']:,} listed), median of 5",
                      f"{result['after_catalog_change']:.1f} ms", "—", "—"))
     base = details["report_stats"]
@@ -103,8 +105,8 @@ def part_catalog(cfg, rows, serving_db):
             worst = max(ratios.values())
             targeted = resource in ("queries", "members")
             rows.append(("5 catalog",
-                         f"/{resource} page vs report_stats page, {reports:,} reports ({result['total_count']:,} "
-                         f"{resource} listed), per_page=1000, {mode}, median of {requests}",
+                         f"{backend}: /{resource} page vs report_stats page, {reports:,} reports ({result['total_count']:,} "
+                         f"{resource} listed), per_page={per_page}, {mode}, median of {requests}",
                          f"first {result[mode]['first']:.2f} vs {base[mode]['first']:.2f} ms ({ratios['first']:.2f}×); "
                          f"middle {result[mode]['middle']:.2f} vs {base[mode]['middle']:.2f} ms ({ratios['middle']:.2f}×)",
                          "≤ 2× report_stats" if targeted else "—",

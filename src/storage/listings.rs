@@ -246,15 +246,18 @@ pub static MEMBERS_COUNT: LazyLock<Statement> = LazyLock::new(|| {
 /// `$2` is the limit, `$3` the offset. The days are counted here, for the
 /// page's members only: a member's active days are a set, which merges
 /// keep without knowing which of its days are new.
-pub static MEMBERS_PAGE: LazyLock<Statement> = LazyLock::new(|| {
+pub static MEMBERS_PAGE: LazyLock<Statement> =
+    LazyLock::new(|| present_members("ORDER BY m.member_id LIMIT $2 OFFSET $3"));
+
+/// Present members with their days, by id: `rest` narrows and orders them.
+fn present_members(rest: &str) -> Statement {
     Statement::new(format!(
         "SELECT {}, {DAYS_ENGAGED}
     FROM members m
-    WHERE m.workspace_id = $1 AND m.present
-    ORDER BY m.member_id LIMIT $2 OFFSET $3",
+    WHERE m.workspace_id = $1 AND m.present {rest}",
         MemberColumns::select_list("m.")
     ))
-});
+}
 
 /// A page of present members, by id.
 pub async fn members(
@@ -277,25 +280,13 @@ pub async fn members(
     .await
 }
 
-/// Every present member with its days; `$2` is a username to look for
-/// first, which needs no scan.
-pub static MEMBERS_BY_USERNAME: LazyLock<Statement> = LazyLock::new(|| {
-    Statement::new(format!(
-        "SELECT {}, {DAYS_ENGAGED} FROM members m
-    WHERE m.workspace_id = $1 AND m.present AND m.username = $2
-    ORDER BY m.member_id",
-        MemberColumns::select_list("m.")
-    ))
-});
+/// The present members whose username is `$2`.
+pub static MEMBERS_BY_USERNAME: LazyLock<Statement> =
+    LazyLock::new(|| present_members("AND m.username = $2 ORDER BY m.member_id"));
 
-pub static PRESENT_MEMBERS: LazyLock<Statement> = LazyLock::new(|| {
-    Statement::new(format!(
-        "SELECT {}, {DAYS_ENGAGED} FROM members m
-    WHERE m.workspace_id = $1 AND m.present
-    ORDER BY m.member_id",
-        MemberColumns::select_list("m.")
-    ))
-});
+/// Every present member.
+pub static PRESENT_MEMBERS: LazyLock<Statement> =
+    LazyLock::new(|| present_members("ORDER BY m.member_id"));
 
 /// The present member whose username is `handle`, or else whose member
 /// token is: Mode's clients follow `/api/{username}` links, and a member

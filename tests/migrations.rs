@@ -3,7 +3,8 @@
 //! version 2) keeps every event, and one whose reports were a rowid table
 //! (schema version 4) keeps every statistic, and one whose event ids were
 //! keyed by workspace first (schema version 6) still knows every id it
-//! stored, in each workspace apart.
+//! stored, in each workspace apart, and one whose queries were keyed by
+//! token (schema version 8) lists them as before.
 
 mod common;
 
@@ -13,7 +14,7 @@ use common::{TestDatabase, create_workspace, fixture_lines, fixture_now};
 use reportstats::domain::listings::derived_id;
 use reportstats::domain::state::Changes;
 use reportstats::domain::stats::SpaceFilter;
-use reportstats::domain::{Event, Position};
+use reportstats::domain::{Event, Position, Timestamp};
 use reportstats::storage::rows::SqlValue;
 use reportstats::storage::schema::table_rows;
 use reportstats::storage::{self, LogCursor, PageRequest, ReportStatsQuery, Store, WorkspaceId};
@@ -39,6 +40,17 @@ const SCHEMA_6: [&str; 6] = [
     include_str!("../src/storage/sqlite/migrations/0006_compressed_event_blocks.sql"),
 ];
 
+const SCHEMA_8: [&str; 8] = [
+    include_str!("../src/storage/sqlite/migrations/0001_initial.sql"),
+    include_str!("../src/storage/sqlite/migrations/0002_signature_tokens.sql"),
+    include_str!("../src/storage/sqlite/migrations/0003_event_blocks.sql"),
+    include_str!("../src/storage/sqlite/migrations/0004_listing_version.sql"),
+    include_str!("../src/storage/sqlite/migrations/0005_reports_without_rowid.sql"),
+    include_str!("../src/storage/sqlite/migrations/0006_compressed_event_blocks.sql"),
+    include_str!("../src/storage/sqlite/migrations/0007_event_ids_id_first.sql"),
+    include_str!("../src/storage/sqlite/migrations/0008_queries_charts_member_activity.sql"),
+];
+
 /// Writes a database at the schema `migrations` make, with workspace 1
 /// (`acme`) and what `fill` adds, as an older reportstats left it.
 fn write_old_database(
@@ -47,6 +59,14 @@ fn write_old_database(
     fill: impl FnOnce(&rusqlite::Transaction<'_>),
 ) {
     let mut old = rusqlite::Connection::open(path).unwrap();
+    // Schema 8 derives ids in SQL with the server's function.
+    old.create_scalar_function(
+        "reportstats_derived_id",
+        1,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+        |context| Ok(derived_id(&context.get::<String>(0)?)),
+    )
+    .unwrap();
     let transaction = old.transaction().unwrap();
     for migration in migrations {
         transaction.execute_batch(migration).unwrap();
@@ -142,6 +162,54 @@ async fn an_event_log_of_schema_2_moves_into_blocks_and_still_deduplicates() {
     assert!(store.event_log(1).await.unwrap().contains(&new));
 }
 
+/// Merges `changes` into the state tables an older schema had, with the
+/// columns they had then (later schemas add some), by name.
+fn fill_state(transaction: &rusqlite::Transaction<'_>, changes: &Changes) {
+    for table in table_rows(changes) {
+        let old_columns: BTreeSet<String> = transaction
+            .prepare(&format!(
+                "SELECT name FROM pragma_table_info('{}')",
+                table.upsert.table
+            ))
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        if old_columns.is_empty() {
+            continue;
+        }
+        let kept: Vec<bool> = table
+            .upsert
+            .columns
+            .iter()
+            .map(|(name, _)| old_columns.contains(name))
+            .collect();
+        let names: Vec<&str> = table
+            .upsert
+            .columns
+            .iter()
+            .filter(|(name, _)| old_columns.contains(name))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let placeholders = vec!["?"; names.len() + 1].join(", ");
+        let sql = format!(
+            "INSERT INTO {} (workspace_id, {}) VALUES ({placeholders})",
+            table.upsert.table,
+            names.join(", ")
+        );
+        let mut statement = transaction.prepare(&sql).unwrap();
+        for row in table.rows {
+            let values = row.into_iter().zip(&kept).filter(|(_, kept)| **kept);
+            statement
+                .execute(rusqlite::params_from_iter(
+                    std::iter::once(SqlValue::Int(Some(1))).chain(values.map(|(v, _)| v)),
+                ))
+                .unwrap();
+        }
+    }
+}
+
 /// Both listings of a workspace, whole, for comparing two databases.
 async fn listings(
     store: &dyn Store,
@@ -175,53 +243,8 @@ async fn reports_of_schema_4_move_without_rowid_and_keep_their_statistics() {
         .unwrap()
         .to_owned();
     // The state as schema 4 held it, merged with the same upserts.
-    // The state as schema 4 held it: the columns it had, of the tables it
-    // had (later schemas add some).
     write_old_database(&path, &SCHEMA_4, |transaction| {
-        let changes = Changes::from_events(&events);
-        for table in table_rows(&changes) {
-            let old_columns: BTreeSet<String> = transaction
-                .prepare(&format!(
-                    "SELECT name FROM pragma_table_info('{}')",
-                    table.upsert.table
-                ))
-                .unwrap()
-                .query_map([], |row| row.get(0))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            if old_columns.is_empty() {
-                continue;
-            }
-            let kept: Vec<bool> = table
-                .upsert
-                .columns
-                .iter()
-                .map(|(name, _)| old_columns.contains(name))
-                .collect();
-            let names: Vec<&str> = table
-                .upsert
-                .columns
-                .iter()
-                .filter(|(name, _)| old_columns.contains(name))
-                .map(|(name, _)| name.as_str())
-                .collect();
-            let placeholders = vec!["?"; names.len() + 1].join(", ");
-            let sql = format!(
-                "INSERT INTO {} (workspace_id, {}) VALUES ({placeholders})",
-                table.upsert.table,
-                names.join(", ")
-            );
-            let mut statement = transaction.prepare(&sql).unwrap();
-            for row in table.rows {
-                let values = row.into_iter().zip(&kept).filter(|(_, kept)| **kept);
-                statement
-                    .execute(rusqlite::params_from_iter(
-                        std::iter::once(SqlValue::Int(Some(1))).chain(values.map(|(v, _)| v)),
-                    ))
-                    .unwrap();
-            }
-        }
+        fill_state(transaction, &Changes::from_events(&events))
     });
     let migrated = old_database.open().await;
     assert!(migrated.schema_version().await.unwrap() > 4);
@@ -300,4 +323,59 @@ async fn event_ids_of_schema_6_are_rekeyed_and_still_deduplicate_per_workspace()
         .await
         .unwrap();
     assert_eq!((into_beta.accepted, into_beta.duplicates), (2, 1));
+}
+
+/// Queries of schema 8 (a rowid table keyed by token) move into id order
+/// and list exactly as a database that ingested the same events lists them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_of_schema_8_move_into_id_order_and_list_as_before() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/discovery.ndjson"),
+    )
+    .unwrap();
+    let received = Timestamp::parse("2026-11-20T13:45:00Z").unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let events: Vec<Event> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| Event::parse(line, Position::Line(1), received).unwrap())
+        .filter(|event| seen.insert(event.id.clone()))
+        .collect();
+    let old_database = TestDatabase::sqlite();
+    let path = old_database
+        .url
+        .strip_prefix("sqlite://")
+        .unwrap()
+        .to_owned();
+    write_old_database(&path, &SCHEMA_8, |transaction| {
+        fill_state(transaction, &Changes::from_events(&events))
+    });
+    assert!(!table_sql(&path, "queries").contains("WITHOUT ROWID"));
+    let migrated = old_database.open().await;
+    assert!(migrated.schema_version().await.unwrap() > 8);
+    let schema = table_sql(&path, "queries");
+    assert!(schema.contains("WITHOUT ROWID"), "{schema}");
+
+    let new_database = TestDatabase::sqlite();
+    let new = new_database.open().await;
+    let workspace = create_workspace(new.as_ref(), "acme").await.workspace.id;
+    storage::ingest(new.as_ref(), workspace, events)
+        .await
+        .unwrap();
+    for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
+        let page = PageRequest {
+            page: 1,
+            per_page: 1000,
+        };
+        let expected = new.queries(workspace, page, filter).await.unwrap();
+        assert!(!expected.items.is_empty());
+        let queries = migrated.queries(1, page, filter).await.unwrap();
+        assert_eq!(queries.items, expected.items);
+        assert_eq!(queries.total_count, expected.total_count);
+        let charts = migrated.charts(1, page, filter).await.unwrap();
+        assert_eq!(
+            charts.items,
+            new.charts(workspace, page, filter).await.unwrap().items
+        );
+    }
 }

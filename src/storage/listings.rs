@@ -356,26 +356,37 @@ impl From<QueryColumns> for QueryRow {
 }
 
 /// Queries created and not deleted whose report is listed (see
-/// [`listing_version::LISTED_REPORTS`]); personal spaces only if `$2`. A
-/// walk of it reads indexes only: the live queries' and reports'.
+/// [`listing_version::LISTED_REPORTS`]); personal spaces only if `$2`,
+/// read through `queries_index`. A walk of it (through `queries_by_id`)
+/// reads indexes only: the live queries' and reports'. A page reads through
+/// the table itself, which on SQLite holds the queries in id order, so that
+/// the rows of a page are neighbours.
 ///
 /// `CROSS JOIN` keeps SQLite's planner to this order (PostgreSQL's finds
 /// it anyway): by the listing's order first, so a page reads only its rows.
-const LISTED_QUERIES: &str = "FROM queries q /*queries_by_id*/
+fn listed_queries(queries_index: &str) -> String {
+    format!(
+        "FROM queries q {queries_index}
     CROSS JOIN reports r /*live*/
     LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
     WHERE q.workspace_id = $1 AND q.definition_at IS NOT NULL AND NOT q.deleted
       AND r.workspace_id = q.workspace_id AND r.report_id = q.report_id
       AND r.definition_at IS NOT NULL AND NOT r.deleted
-      AND ($2 OR s.space_type IS NULL OR s.space_type <> 'private')";
+      AND ($2 OR s.space_type IS NULL OR s.space_type <> 'private')"
+    )
+}
+
+/// The walk's index: see [`listed_queries`].
+const QUERIES_WALK: &str = "/*queries_by_id*/";
 
 pub static QUERIES_COUNT: LazyLock<Statement> =
-    LazyLock::new(|| Statement::new(format!("SELECT count(*) {LISTED_QUERIES}")));
+    LazyLock::new(|| Statement::new(format!("SELECT count(*) {}", listed_queries(QUERIES_WALK))));
 
 /// The listed query ids from `$3` on: what positions are computed from.
 pub static LISTED_QUERY_IDS: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new(format!(
-        "SELECT q.query_id {LISTED_QUERIES} AND q.query_id >= $3 ORDER BY q.query_id"
+        "SELECT q.query_id {} AND q.query_id >= $3 ORDER BY q.query_id",
+        listed_queries(QUERIES_WALK)
     ))
 });
 
@@ -396,7 +407,7 @@ pub static QUERIES: Listing = Listing {
 /// in a `LATERAL` lookup, fenced by `OFFSET 0` so that it stays one, and
 /// the ordered walk of the queries' index stops at the page's end.
 /// SQLite has no `LATERAL`, and walks in order anyway (see
-/// [`LISTED_QUERIES`]).
+/// [`listed_queries`]).
 pub static QUERIES_PAGE: LazyLock<Statement> = LazyLock::new(|| {
     let columns = QueryColumns::select_list_with(&[
         ("report_id", "q."),
@@ -415,9 +426,10 @@ pub static QUERIES_PAGE: LazyLock<Statement> = LazyLock::new(|| {
     ORDER BY q.query_id LIMIT $3 OFFSET $4"
     );
     let shared = format!(
-        "SELECT {columns} {LISTED_QUERIES}
+        "SELECT {columns} {}
       AND q.query_id > $5
-    ORDER BY q.query_id LIMIT $3 OFFSET $4"
+    ORDER BY q.query_id LIMIT $3 OFFSET $4",
+        listed_queries("")
     );
     Statement::per_dialect(postgres, &shared)
 });
@@ -475,7 +487,7 @@ impl From<ChartColumns> for ChartRow {
 }
 
 /// Charts created and not deleted whose query is listed; a walk of it
-/// reads indexes only, in this order (see [`LISTED_QUERIES`]).
+/// reads indexes only, in this order (see [`listed_queries`]).
 const LISTED_CHARTS: &str = "FROM charts c /*charts_by_id*/
     CROSS JOIN queries q /*queries_live_by_token*/
     CROSS JOIN reports r /*live*/

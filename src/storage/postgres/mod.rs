@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_signature_tokens.sql"),
     include_str!("migrations/0003_listing_version.sql"),
     include_str!("migrations/0004_queries_charts_member_activity.sql"),
+    include_str!("migrations/0005_queries_in_id_order.sql"),
 ];
 
 /// The advisory lock that serialises migrations when several servers start

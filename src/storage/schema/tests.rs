@@ -349,7 +349,7 @@ fn keys_are_the_key_columns_in_order() {
             ("spaces", owned(&["space_token"])),
             ("members", owned(&["email"])),
             ("member_active_days", owned(&["email", "day"])),
-            ("queries", owned(&["query_token"])),
+            ("queries", owned(&["query_id", "query_token"])),
             ("charts", owned(&["chart_token"])),
         ]
     );

@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_compressed_event_blocks.sql"),
     include_str!("migrations/0007_event_ids_id_first.sql"),
     include_str!("migrations/0008_queries_charts_member_activity.sql"),
+    include_str!("migrations/0009_queries_in_id_order.sql"),
 ];
 
 /// Connections for concurrent reads: a handful is enough on small machines,
@@ -388,6 +389,14 @@ mod tests {
             );
             assert!(plan.iter().all(|step| step.contains("=?")), "{plan:?}");
         }
+        // A queries page reads its rows from the table, in id order, and
+        // of each report only the live reports' index.
+        let plan = plan_of(&QUERIES_PAGE);
+        assert!(plan[0].contains("q USING PRIMARY KEY"), "{plan:?}");
+        assert!(
+            plan[1].contains("r USING COVERING INDEX reports_live"),
+            "{plan:?}"
+        );
     }
 
     fn key(token: &str, now: Timestamp) -> ApiKeyRecord {

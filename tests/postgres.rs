@@ -15,6 +15,7 @@ use common::{Credentials, SignatureCredentials, TestApp, TestDatabase, fixture_l
 use reportstats::domain::state::Changes;
 use reportstats::domain::stats::{SpaceFilter, compute_report_stats};
 use reportstats::domain::{Event, Position, Timestamp, WorkspaceName};
+use reportstats::storage::postgres::SCHEMA_VERSION;
 use serde_json::Value;
 
 struct Server {
@@ -215,14 +216,14 @@ async fn servers_starting_at_once_on_a_new_database_migrate_it_once() {
                 .schema_version()
                 .await
                 .unwrap(),
-            4
+            SCHEMA_VERSION
         );
     }
     let output = reportstats(&database.url).arg("migrate").output().unwrap();
     assert!(output.status.success());
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
-        "The database schema is up to date (version 4).\n"
+        format!("The database schema is up to date (version {SCHEMA_VERSION}).\n")
     );
 }
 
@@ -353,7 +354,7 @@ async fn members_of_schema_3_get_the_ids_the_server_derives() {
         .unwrap();
 
     let store = database.open().await;
-    assert_eq!(store.schema_version().await.unwrap(), 4);
+    assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
     let page = reportstats::storage::PageRequest {
         page: 1,
         per_page: 10,

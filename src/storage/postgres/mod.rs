@@ -33,6 +33,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_queries_in_id_order.sql"),
 ];
 
+/// The schema version a migrated database has.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
 /// The advisory lock that serialises migrations when several servers start
 /// at once (an arbitrary constant: "rstats" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7273_7461_7473;

@@ -1,6 +1,7 @@
 //! The laws of SPEC section 3, as properties: for generated event sets, any
 //! permutation, any split into batches and any duplication give the same
-//! statistics, equal to a from-scratch computation over the stored event log.
+//! statistics, listings and usage over time (SPEC section 8, on several
+//! dates), equal to a from-scratch computation over the stored event log.
 
 #[macro_use]
 mod common;
@@ -13,7 +14,11 @@ use reportstats::domain::listings::{
 };
 use reportstats::domain::state::Changes;
 use reportstats::domain::stats::{ReportStat, SpaceFilter, compute_report_stats};
+use reportstats::domain::usage::{
+    DailyScope, UsageFilters, UsageSort, compute_report_usage, compute_usage_daily,
+};
 use reportstats::domain::{Event, Position, Timestamp};
+use reportstats::storage::report_usage::{DailyQuery, UsageQuery};
 use reportstats::storage::{self, PageRequest, ReportStatsQuery, Store, WorkspaceId};
 use serde_json::{Value, json};
 
@@ -252,6 +257,54 @@ async fn deliver_and_compare(
     let members = store.members(workspace, everything).await.unwrap().items;
     prop_assert_eq!(&members, &compute_members(&reference));
     prop_assert_eq!(&members, &compute_members(&recomputed));
+
+    // Usage over time, on dates whose windows start and end on the
+    // generated instants' days (they are midnights and the millisecond
+    // before one).
+    for days_later in [-91i64, -30, -7, -1, 0, 1, 90] {
+        let today = fixture_now().utc_day().plus_days(days_later);
+        for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
+            for sort in [
+                "report_id",
+                "-views_7d",
+                "viewers_30d",
+                "-days_since_last_view",
+            ] {
+                let sort = UsageSort::parse(sort).unwrap();
+                let query = UsageQuery {
+                    page: everything,
+                    filter,
+                    today,
+                    sort,
+                    filters: UsageFilters::default(),
+                };
+                let maintained = store.report_usage(workspace, query).await.unwrap().items;
+                let none = UsageFilters::default();
+                prop_assert_eq!(
+                    &maintained,
+                    &compute_report_usage(&reference, &expected_events, today, filter, &none, sort)
+                );
+                prop_assert_eq!(
+                    &maintained,
+                    &compute_report_usage(&recomputed, &log, today, filter, &none, sort)
+                );
+            }
+            let (from, to) = (today.plus_days(-89), today);
+            let scope = DailyScope::Listed(filter);
+            let days = store
+                .usage_daily(workspace, DailyQuery { from, to, scope })
+                .await
+                .unwrap();
+            prop_assert_eq!(
+                days.as_deref(),
+                Some(&compute_usage_daily(&reference, &expected_events, from, to, scope)[..])
+            );
+            prop_assert_eq!(
+                days.as_deref(),
+                Some(&compute_usage_daily(&recomputed, &log, from, to, scope)[..])
+            );
+        }
+    }
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod signature_token;
 pub mod state;
 pub mod stats;
 pub mod timestamp;
+pub mod usage;
 
 pub use event::{Event, EventError, EventKind, Position};
 pub use names::{Email, EventId, ReportId, Token, WorkspaceName};

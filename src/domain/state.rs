@@ -179,6 +179,39 @@ pub struct ReportChanges {
     pub scheduled_runs: Vec<Token>,
     pub last_run: Option<Box<Register<LastRun>>>,
     pub last_successful_run_at: Option<Timestamp>,
+    /// Views and runs by UTC date (days since the Unix epoch), sorted by
+    /// date, each date once: what the windows and daily series of SPEC
+    /// section 8 add up.
+    pub days: Vec<(i64, DayActivity)>,
+    /// Who viewed it on which UTC date, `(days since the epoch, email)`,
+    /// sorted, each pair once: its distinct viewers over any range of days.
+    pub viewer_days: Vec<(i64, Email)>,
+}
+
+/// What happened to a report on one UTC date.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DayActivity {
+    pub views: u64,
+    pub manual_runs: u64,
+    pub scheduled_runs: u64,
+    /// Runs of either trigger whose state is `failed`.
+    pub failed_runs: u64,
+}
+
+impl ReportChanges {
+    /// The activity of the date `at` falls on, made empty if new: a new row.
+    fn day(&mut self, at: Timestamp, size: &mut Size) -> &mut DayActivity {
+        let day = at.utc_day().days_since_epoch();
+        let index = match self.days.binary_search_by_key(&day, |(day, _)| *day) {
+            Ok(index) => index,
+            Err(index) => {
+                self.days.insert(index, (day, DayActivity::default()));
+                size.usage_rows += 1;
+                index
+            }
+        };
+        &mut self.days[index].1
+    }
 }
 
 /// Which report a schedule or an exploration belongs to, and who made it.
@@ -326,6 +359,9 @@ pub struct Size {
     /// Days in members' sets of active days: each a row to write too, but
     /// in memory an integer, not a row's worth of strings.
     pub active_days: usize,
+    /// Dates in reports' daily activity and `(date, viewer)` pairs: rows to
+    /// write too, each a few dozen bytes in memory.
+    pub usage_rows: usize,
     /// Report definitions, which come with a name, a description and a
     /// space, each a string of its own.
     pub definitions: usize,
@@ -467,10 +503,21 @@ impl Changes {
             EventKind::ReportDeleted { report_id } => {
                 entry(&mut self.reports, report_id, &mut self.size).deleted = true;
             }
-            EventKind::ReportViewed { report_id, .. } => {
+            EventKind::ReportViewed { report_id, email } => {
                 let report = entry(&mut self.reports, report_id, &mut self.size);
                 report.views += 1;
                 merge_max(&mut report.last_viewed_at, at);
+                report.day(at, &mut self.size).views += 1;
+                // Anonymous views count as views, not as viewers.
+                if let Some(email) = email {
+                    let day = at.utc_day().days_since_epoch();
+                    let pairs = &mut report.viewer_days;
+                    if let Err(index) = pairs.binary_search_by(|(d, e)| (*d, e).cmp(&(day, email)))
+                    {
+                        pairs.insert(index, (day, email.clone()));
+                        self.size.usage_rows += 1;
+                    }
+                }
             }
             EventKind::ReportRun {
                 report_id,
@@ -479,6 +526,14 @@ impl Changes {
                 state,
             } => {
                 let report = entry(&mut self.reports, report_id, &mut self.size);
+                let day = report.day(at, &mut self.size);
+                match trigger {
+                    RunTrigger::Manual { .. } => day.manual_runs += 1,
+                    RunTrigger::Scheduled { .. } => day.scheduled_runs += 1,
+                }
+                if *state == RunState::Failed {
+                    day.failed_runs += 1;
+                }
                 match trigger {
                     RunTrigger::Manual { email } => {
                         let runs = &mut report.manual_runs;

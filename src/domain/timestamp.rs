@@ -36,6 +36,43 @@ impl UtcDay {
     pub fn days_since_epoch(self) -> i64 {
         self.0
     }
+
+    /// A date written `YYYY-MM-DD`, as [`Display`](fmt::Display) writes it.
+    ///
+    /// ```
+    /// use reportstats::domain::timestamp::UtcDay;
+    ///
+    /// assert_eq!(UtcDay::parse("2026-11-20").unwrap().to_string(), "2026-11-20");
+    /// assert!(UtcDay::parse("2026-02-29").is_none());
+    /// assert!(UtcDay::parse("2026-11-20T00:00:00Z").is_none());
+    /// ```
+    pub fn parse(text: &str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+            let part = bytes.get(range)?;
+            part.iter().all(u8::is_ascii_digit).then(|| {
+                part.iter()
+                    .fold(0, |number, digit| number * 10 + i64::from(digit - b'0'))
+            })
+        };
+        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+            return None;
+        }
+        let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+        let valid = (1..=12).contains(&month) && (1..=days_in_month(year, month)).contains(&day);
+        valid.then(|| UtcDay(days_from_civil(year, month, day)))
+    }
+
+    /// The date `days` later (earlier if negative).
+    pub fn plus_days(self, days: i64) -> Self {
+        UtcDay(self.0 + days)
+    }
+}
+
+impl serde::Serialize for UtcDay {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 impl fmt::Display for UtcDay {

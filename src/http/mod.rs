@@ -17,6 +17,7 @@ pub mod pagination;
 pub mod queries;
 pub mod rate_limit;
 pub mod report_stats;
+pub mod report_usage;
 pub mod reports;
 pub mod server;
 pub mod signature_tokens;
@@ -132,6 +133,7 @@ impl AppState {
     modifiers(&SecuritySchemes),
     tags(
         (name = "batch", description = "Mode's Discovery API"),
+        (name = "usage", description = "Usage over time, beyond Mode: windows, daily series, staleness"),
         (name = "rest", description = "The paths of Mode's REST API that its clients follow from the listings"),
         (name = "events", description = "Activity in"),
         (name = "health", description = "For load balancers"),
@@ -177,6 +179,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(spaces::router())
         .merge(members::router())
         .merge(queries::router())
+        .merge(report_usage::router())
         .merge(charts::router())
         .merge(signature_tokens::router())
         .merge(events::router())

@@ -153,12 +153,31 @@ pub fn paginate(
     count: usize,
     total_count: u64,
 ) -> (Pagination, Links) {
+    paginate_keeping(path, params, &[], count, total_count)
+}
+
+/// What a query parameter's value carries as it is in a link.
+const QUERY_VALUE_ENCODED: &AsciiSet = PATH_SEGMENT_ENCODED;
+
+/// [`paginate`], the links also keeping the parameters `kept` (a listing's
+/// sort and filters), in that order after the paging ones.
+pub fn paginate_keeping(
+    path: &str,
+    params: ListingParams,
+    kept: &[(&str, String)],
+    count: usize,
+    total_count: u64,
+) -> (Pagination, Links) {
     let PageRequest { page, per_page } = params.page;
     let total_pages = total_count.div_ceil(per_page);
     let href = |page: u64| {
         let mut href = format!("{path}?page={page}&per_page={per_page}");
         if params.include_spaces_given {
             href.push_str("&include_spaces=all");
+        }
+        for (name, value) in kept {
+            let value = utf8_percent_encode(value, QUERY_VALUE_ENCODED);
+            href.push_str(&format!("&{name}={value}"));
         }
         Link { href }
     };

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use super::listing_version::PositionCache;
 use super::records;
+use super::report_usage::{self, DailyQuery, UsageQuery};
 use super::session::{Access, Statement, Work, work};
 use super::{
     ApiKeyRecord, ConnectionUse, IngestMessage, IngestSummary, LogCursor, LogPage, Page,
@@ -23,6 +24,7 @@ use super::{
 };
 use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
+use crate::domain::usage::{ReportUsage, UsageDay};
 use crate::domain::{Timestamp, WorkspaceName};
 
 /// A database the service can run on.
@@ -264,6 +266,26 @@ impl<B: Backend> Store for B {
             )
         });
         self.run(Access::Snapshot, page).await
+    }
+
+    async fn report_usage(
+        &self,
+        workspace: WorkspaceId,
+        query: UsageQuery,
+    ) -> StoreResult<Page<ReportUsage>> {
+        let page = work(move |session| {
+            Box::pin(async move { report_usage::page(session, workspace, &query).await })
+        });
+        self.run(Access::Snapshot, page).await
+    }
+
+    async fn usage_daily(
+        &self,
+        workspace: WorkspaceId,
+        query: DailyQuery,
+    ) -> StoreResult<Option<Vec<UsageDay>>> {
+        let days = work(move |session| Box::pin(report_usage::daily(session, workspace, query)));
+        self.run(Access::Snapshot, days).await
     }
 
     async fn report(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<ReportRow>> {

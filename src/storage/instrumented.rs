@@ -14,6 +14,7 @@ use metrics::{
 };
 use tokio::sync::mpsc;
 
+use super::report_usage::{DailyQuery, UsageQuery};
 use super::{
     ApiKeyRecord, ConnectionUse, IngestMessage, IngestSummary, LogCursor, LogPage, Page,
     PageRequest, ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey,
@@ -21,6 +22,7 @@ use super::{
 };
 use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
+use crate::domain::usage::{ReportUsage, UsageDay};
 use crate::domain::{Event, Timestamp, WorkspaceName};
 
 /// Events of committed batches, by `outcome`: `accepted` (stored) or
@@ -236,6 +238,22 @@ impl Store for InstrumentedStore {
         filter: SpaceFilter,
     ) -> StoreResult<Page<ChartRow>> {
         self.inner.charts(workspace, page, filter).await
+    }
+
+    async fn report_usage(
+        &self,
+        workspace: WorkspaceId,
+        query: UsageQuery,
+    ) -> StoreResult<Page<ReportUsage>> {
+        self.inner.report_usage(workspace, query).await
+    }
+
+    async fn usage_daily(
+        &self,
+        workspace: WorkspaceId,
+        query: DailyQuery,
+    ) -> StoreResult<Option<Vec<UsageDay>>> {
+        self.inner.usage_daily(workspace, query).await
     }
 
     async fn report(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<ReportRow>> {

@@ -23,6 +23,7 @@ pub mod pending;
 pub mod postgres;
 pub mod records;
 pub mod report_stats;
+pub mod report_usage;
 pub mod rows;
 pub mod schema;
 pub mod session;
@@ -404,6 +405,22 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
         filter: SpaceFilter,
     ) -> StoreResult<Page<ChartRow>>;
+
+    /// A page of `report_usage` (SPEC section 8): listed reports that pass
+    /// the filters, in the order asked for.
+    async fn report_usage(
+        &self,
+        workspace: WorkspaceId,
+        query: report_usage::UsageQuery,
+    ) -> StoreResult<Page<crate::domain::usage::ReportUsage>>;
+
+    /// The days of `usage_daily` (SPEC section 8), zeros included; `None`
+    /// when asked for one report that is not live.
+    async fn usage_daily(
+        &self,
+        workspace: WorkspaceId,
+        query: report_usage::DailyQuery,
+    ) -> StoreResult<Option<Vec<crate::domain::usage::UsageDay>>>;
 
     /// The live report (created, not deleted, in any space) with this token.
     async fn report(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<ReportRow>>;

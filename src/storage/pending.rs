@@ -25,6 +25,9 @@ const DEFINITION_BYTES: usize = 600;
 /// vector, with its spare capacity. Counted as a whole row, a busy import's
 /// days (thousands of members over months) would make it merge early.
 const ACTIVE_DAY_BYTES: usize = 16;
+/// The memory of a report's day of activity or `(date, viewer)` pair: a
+/// date and four counters, or a date and an email, in a vector.
+const USAGE_ROW_BYTES: usize = 64;
 
 /// About how many bytes of memory `changes` hold.
 pub fn footprint(changes: &Changes) -> usize {
@@ -32,5 +35,6 @@ pub fn footprint(changes: &Changes) -> usize {
     size.rows * ROW_BYTES
         + size.definitions * DEFINITION_BYTES
         + size.active_days * ACTIVE_DAY_BYTES
+        + size.usage_rows * USAGE_ROW_BYTES
         + size.text_bytes
 }

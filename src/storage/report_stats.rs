@@ -31,14 +31,17 @@ pub static PAGE: LazyLock<Statement> = LazyLock::new(|| {
     ))
 });
 
+/// A schedule that counts in `active_schedules_count` (SPEC section 4), as
+/// a condition on the `schedules` table's columns.
+pub const ACTIVE_SCHEDULE: &str = "definition_at IS NOT NULL AND NOT deleted AND NOT paused";
+
 /// `(report_id, count)` for ids in `$2..=$3`.
 pub static ACTIVE_SCHEDULES: LazyLock<Statement> = LazyLock::new(|| {
-    Statement::new(
+    Statement::new(format!(
         "SELECT report_id, count(*) FROM schedules
-    WHERE workspace_id = $1 AND report_id BETWEEN $2 AND $3
-      AND definition_at IS NOT NULL AND NOT deleted AND NOT paused
-    GROUP BY report_id",
-    )
+    WHERE workspace_id = $1 AND report_id BETWEEN $2 AND $3 AND {ACTIVE_SCHEDULE}
+    GROUP BY report_id"
+    ))
 });
 
 pub static EXPLORATIONS: LazyLock<Statement> = LazyLock::new(|| {

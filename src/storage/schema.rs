@@ -18,7 +18,7 @@ use crate::domain::Timestamp;
 use crate::domain::listings::{derived_id, space_id};
 use crate::domain::names::{Email, ReportId, Token};
 use crate::domain::state::{
-    Changes, ChartChanges, ExplorationChanges, MemberChanges, QueryChanges, Register,
+    Changes, ChartChanges, DayActivity, ExplorationChanges, MemberChanges, QueryChanges, Register,
     ReportChanges, ScheduleChanges, SpaceChanges, Stamp,
 };
 use crate::storage::rows::{SqlValue, TableRows};
@@ -320,6 +320,52 @@ pub fn report_editors<'a>() -> Table<'a, EditorSource<'a>> {
     Table::new("report_editors")
         .key("report_id", BigInt, |(id, _): EditorSource| int(id.get()))
         .key("email", Text, |(_, email)| text(Some(email.as_str())))
+}
+
+type DaySource<'a> = (ReportId, &'a (i64, DayActivity));
+
+/// A report's views and runs on one UTC date (days since the Unix epoch):
+/// counters, which the windows and daily series of SPEC section 8 add up.
+pub fn report_days<'a>() -> Table<'a, DaySource<'a>> {
+    let count = |n: u64| int(i64::try_from(n).unwrap_or(i64::MAX));
+    Table::new("report_days")
+        .key("report_id", BigInt, |(id, _): DaySource| int(id.get()))
+        .key("day", BigInt, |(_, (day, _))| int(*day))
+        .column("views", BigInt, Rule::Counter, move |(_, (_, day))| {
+            count(day.views)
+        })
+        .column(
+            "manual_runs",
+            BigInt,
+            Rule::Counter,
+            move |(_, (_, day))| count(day.manual_runs),
+        )
+        .column(
+            "scheduled_runs",
+            BigInt,
+            Rule::Counter,
+            move |(_, (_, day))| count(day.scheduled_runs),
+        )
+        .column(
+            "failed_runs",
+            BigInt,
+            Rule::Counter,
+            move |(_, (_, day))| count(day.failed_runs),
+        )
+}
+
+type ViewerDaySource<'a> = (ReportId, &'a (i64, Email));
+
+/// Who viewed a report on which UTC date: a set, so a row is all key.
+pub fn report_viewer_days<'a>() -> Table<'a, ViewerDaySource<'a>> {
+    Table::new("report_viewer_days")
+        .key(
+            "report_id",
+            BigInt,
+            |(id, _): ViewerDaySource| int(id.get()),
+        )
+        .key("day", BigInt, |(_, (day, _))| int(*day))
+        .key("email", Text, |(_, (_, email))| text(Some(email.as_str())))
 }
 
 type ManualRunSource<'a> = (ReportId, &'a (Email, Timestamp));
@@ -659,6 +705,16 @@ pub fn table_rows(changes: &Changes) -> Vec<TableRows<'_>> {
             reports.iter().flat_map(|(id, report)| {
                 report.scheduled_runs.iter().map(move |token| (*id, token))
             }),
+        ),
+        report_days().rows(
+            reports
+                .iter()
+                .flat_map(|(id, report)| report.days.iter().map(move |day| (*id, day))),
+        ),
+        report_viewer_days().rows(
+            reports
+                .iter()
+                .flat_map(|(id, report)| report.viewer_days.iter().map(move |pair| (*id, pair))),
         ),
         schedules().rows(changes.schedules.iter()),
         explorations().rows(changes.explorations.iter()),

@@ -28,6 +28,7 @@ use super::{
     WorkspaceId,
 };
 use crate::domain::listings::derived_id;
+use crate::domain::usage::fold_case;
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -40,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_event_ids_id_first.sql"),
     include_str!("migrations/0008_queries_charts_member_activity.sql"),
     include_str!("migrations/0009_queries_in_id_order.sql"),
+    include_str!("migrations/0010_report_usage.sql"),
 ];
 
 /// Connections for concurrent reads: a handful is enough on small machines,
@@ -119,6 +121,18 @@ fn configure(connection: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     // Once checkpointed, a WAL grown by a large import is cut back to this.
     connection.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     connection.busy_timeout(std::time::Duration::from_secs(30))?;
+    // SQLite's own `lower` folds ASCII letters only; `report_usage`'s name
+    // search folds as the domain does (see `domain::usage::fold_case`).
+    connection.create_scalar_function(
+        "reportstats_lower",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |context| {
+            Ok(context
+                .get::<Option<String>>(0)?
+                .map(|text| fold_case(&text)))
+        },
+    )?;
     Ok(())
 }
 

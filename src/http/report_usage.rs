@@ -1,0 +1,311 @@
+//! `GET /batch/{workspace}/report_usage` and `GET /batch/{workspace}/usage_daily`:
+//! usage over time (SPEC section 8).
+//!
+//! Both are answered for the date D of the server's clock (the injectable
+//! one: `--frozen-clock` pins it), so an answer changes when a batch is
+//! stored and when the day rolls over.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::auth::ReadAccess;
+use super::error::{ApiError, ErrorBody};
+use super::extract::Query;
+use super::pagination::{Links, ListingParams, ListingQuery, Pagination, paginate_keeping};
+use crate::domain::Token;
+use crate::domain::stats::SpaceFilter;
+use crate::domain::timestamp::UtcDay;
+use crate::domain::usage::{
+    DEFAULT_DAILY_DAYS, DailyScope, MAX_DAILY_DAYS, MAX_UNVIEWED_DAYS, ReportUsage, UsageDay,
+    UsageField, UsageFilters, UsageSort,
+};
+use crate::storage::report_usage::{DailyQuery, UsageQuery};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_report_usage))
+        .routes(routes!(usage_daily))
+}
+
+/// The longest `q`.
+const MAX_QUERY_TEXT_CHARS: usize = 256;
+
+/// A page of report usage.
+#[derive(Serialize, ToSchema)]
+pub struct ReportUsagePage {
+    pub pagination: Pagination,
+    pub report_usage: Vec<ReportUsage>,
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+/// The parameters of `report_usage` beyond paging, as the OpenAPI document
+/// shows them ([`UsageParams::parse`] reads them).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct UsageQueryParams {
+    /// A field to sort by (`report_id`, `name`, `created_at`,
+    /// `last_viewed_at`, `days_since_last_view`, or any count), with a
+    /// leading `-` for descending. Ties by `report_id`; `null`s last.
+    sort: Option<String>,
+    /// Only reports with no view dated in the last N days (never viewed
+    /// included).
+    #[param(minimum = 1, maximum = 3650)]
+    unviewed_days: Option<i64>,
+    /// Only reports now in this space.
+    space_token: Option<String>,
+    /// Only reports whose name contains this text, in any case.
+    q: Option<String>,
+}
+
+/// `report_usage`'s sort and filters, as asked.
+struct UsageParams {
+    sort: UsageSort,
+    filters: UsageFilters,
+    /// The parameters as given, for the links.
+    kept: Vec<(&'static str, String)>,
+}
+
+impl UsageParams {
+    fn parse(query: &HashMap<String, String>) -> Result<Self, ApiError> {
+        let mut kept = Vec::new();
+        let sort = match query.get("sort") {
+            None => UsageSort::default(),
+            Some(text) => {
+                kept.push(("sort", text.clone()));
+                UsageSort::parse(text).ok_or_else(|| {
+                    let fields: Vec<&str> =
+                        UsageField::ALL.iter().map(|field| field.as_str()).collect();
+                    ApiError::BadRequest(format!(
+                        "`sort` must be one of {}, with a leading `-` to sort descending; got `{text}`",
+                        fields.join(", ")
+                    ))
+                })?
+            }
+        };
+        let unviewed_days = match query.get("unviewed_days") {
+            None => None,
+            Some(text) => {
+                kept.push(("unviewed_days", text.clone()));
+                let days = text
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|days| (1..=MAX_UNVIEWED_DAYS).contains(days))
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(format!(
+                            "`unviewed_days` must be an integer from 1 to {MAX_UNVIEWED_DAYS}, got `{text}`"
+                        ))
+                    })?;
+                Some(days)
+            }
+        };
+        let space_token = match query.get("space_token") {
+            None => None,
+            Some(text) => {
+                kept.push(("space_token", text.clone()));
+                let token = Token::parse(text)
+                    .map_err(|error| ApiError::BadRequest(format!("`space_token` {error}")))?;
+                Some(token.as_str().to_owned())
+            }
+        };
+        let name_contains = match query.get("q") {
+            // An empty search is no search: what a cleared search box sends.
+            None => None,
+            Some(text) if text.is_empty() => None,
+            Some(text) => {
+                kept.push(("q", text.clone()));
+                if text.chars().count() > MAX_QUERY_TEXT_CHARS || text.contains('\0') {
+                    return Err(ApiError::BadRequest(format!(
+                        "`q` must be at most {MAX_QUERY_TEXT_CHARS} characters, without NUL"
+                    )));
+                }
+                Some(text.clone())
+            }
+        };
+        Ok(UsageParams {
+            sort,
+            filters: UsageFilters {
+                unviewed_days,
+                space_token,
+                name_contains,
+            },
+            kept,
+        })
+    }
+}
+
+/// Usage of the listed reports over time: views and distinct viewers in the
+/// last 7, 30 and 90 days, the last view, runs in the last 30 days. Sorted
+/// by any field, filtered by staleness, space or name.
+#[utoipa::path(
+    get,
+    path = "/batch/{workspace}/report_usage",
+    tag = "usage",
+    params(
+        ("workspace" = String, Path, description = "The workspace's username"),
+        ListingQuery,
+        UsageQueryParams,
+    ),
+    responses(
+        (status = 200, body = ReportUsagePage),
+        (status = 400, description = "A bad parameter, named in the message", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "Workspace not found", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("workspace_api_key" = []), ("signature_token" = []))
+)]
+async fn list_report_usage(
+    State(state): State<AppState>,
+    access: ReadAccess,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let params = ListingParams::parse(&query)?;
+    let usage = UsageParams::parse(&query)?;
+    let today = state.clock.now().utc_day();
+    let page = state
+        .store
+        .report_usage(
+            access.workspace.id,
+            UsageQuery {
+                page: params.page,
+                filter: params.filter,
+                today,
+                sort: usage.sort,
+                filters: usage.filters,
+            },
+        )
+        .await?;
+    let path = format!("/batch/{}/report_usage", access.workspace.name);
+    let (pagination, links) = paginate_keeping(
+        &path,
+        params,
+        &usage.kept,
+        page.items.len(),
+        page.total_count,
+    );
+    Ok(Json(ReportUsagePage {
+        pagination,
+        report_usage: page.items,
+        links,
+    })
+    .into_response())
+}
+
+/// The parameters of `usage_daily`, as the OpenAPI document shows them.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct DailyQueryParams {
+    /// The first date, `YYYY-MM-DD`; default 29 days before `to`.
+    #[param(format = Date)]
+    from: Option<String>,
+    /// The last date, `YYYY-MM-DD`; default today (UTC). At most 366 days
+    /// from `from`, both included.
+    #[param(format = Date)]
+    to: Option<String>,
+    /// One live report (in any space); default every listed report.
+    #[param(minimum = 1)]
+    report_id: Option<i64>,
+    /// `all` to count reports in members' personal spaces too (without
+    /// `report_id`).
+    include_spaces: Option<String>,
+}
+
+/// A series of days.
+#[derive(Serialize, ToSchema)]
+pub struct UsageDaily {
+    #[schema(value_type = String, format = Date)]
+    pub from: UtcDay,
+    #[schema(value_type = String, format = Date)]
+    pub to: UtcDay,
+    pub days: Vec<UsageDay>,
+}
+
+fn date_param(query: &HashMap<String, String>, name: &str) -> Result<Option<UtcDay>, ApiError> {
+    query
+        .get(name)
+        .map(|text| {
+            UtcDay::parse(text).ok_or_else(|| {
+                ApiError::BadRequest(format!("`{name}` must be a date, YYYY-MM-DD; got `{text}`"))
+            })
+        })
+        .transpose()
+}
+
+/// Views, distinct viewers and runs per UTC date, zeros included: of one
+/// report, or of every listed report.
+#[utoipa::path(
+    get,
+    path = "/batch/{workspace}/usage_daily",
+    tag = "usage",
+    params(
+        ("workspace" = String, Path, description = "The workspace's username"),
+        DailyQueryParams,
+    ),
+    responses(
+        (status = 200, body = UsageDaily),
+        (status = 400, description = "A bad parameter, named in the message", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "Workspace or report not found", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("workspace_api_key" = []), ("signature_token" = []))
+)]
+async fn usage_daily(
+    State(state): State<AppState>,
+    access: ReadAccess,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let today = state.clock.now().utc_day();
+    let to = date_param(&query, "to")?.unwrap_or(today);
+    let from = date_param(&query, "from")?.unwrap_or(to.plus_days(1 - DEFAULT_DAILY_DAYS));
+    let days = to.days_since_epoch() - from.days_since_epoch() + 1;
+    if days < 1 {
+        return Err(ApiError::BadRequest(format!(
+            "`from` ({from}) must not be after `to` ({to})"
+        )));
+    }
+    if days > MAX_DAILY_DAYS {
+        return Err(ApiError::BadRequest(format!(
+            "`from` to `to` spans {days} days; at most {MAX_DAILY_DAYS}"
+        )));
+    }
+    let filter = match query.get("include_spaces").map(String::as_str) {
+        None => SpaceFilter::ExcludePersonal,
+        Some("all") => SpaceFilter::All,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "`include_spaces` must be `all` or absent, got `{other}`"
+            )));
+        }
+    };
+    let scope = match query.get("report_id") {
+        None => DailyScope::Listed(filter),
+        Some(text) => DailyScope::Report(
+            text.parse::<i64>()
+                .ok()
+                .filter(|id| *id >= 1)
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "`report_id` must be a positive integer, got `{text}`"
+                    ))
+                })?,
+        ),
+    };
+    let days = state
+        .store
+        .usage_daily(access.workspace.id, DailyQuery { from, to, scope })
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(UsageDaily { from, to, days }).into_response())
+}

@@ -1,0 +1,403 @@
+//! `report_usage` pages and `usage_daily` series (SPEC section 8), shared
+//! by the backends: their SQL over the usage tables that ingestion keeps
+//! (`report_days`: each report's views and runs per UTC date;
+//! `report_viewer_days`: who viewed it on which date), run on a
+//! [`Session`].
+//!
+//! A window's count is a range of one report's dates, its distinct viewers
+//! a range of its `(date, email)` pairs: what a row costs follows the
+//! days and viewers of its report in the window, never the event log.
+//! A page sorted by `report_id` reads its rows only; any other order
+//! computes the sort key of every listed report that passes the filters,
+//! then the rows of one page.
+
+use std::sync::LazyLock;
+
+use super::listing_version::LISTED_REPORTS;
+use super::session::{Param, Row, Session, Statement};
+use super::{Page, PageRequest, StoreResult, WorkspaceId};
+use crate::domain::Timestamp;
+use crate::domain::stats::SpaceFilter;
+use crate::domain::timestamp::UtcDay;
+use crate::domain::usage::{
+    DailyScope, ReportUsage, UsageDay, UsageField, UsageFilters, UsageSort, WINDOWS, fold_case,
+    window_start,
+};
+
+/// What a `report_usage` page is asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UsageQuery {
+    pub page: PageRequest,
+    pub filter: SpaceFilter,
+    /// D: the date "the last N days" end on.
+    pub today: UtcDay,
+    pub sort: UsageSort,
+    pub filters: UsageFilters,
+}
+
+/// What a `usage_daily` series is asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DailyQuery {
+    pub from: UtcDay,
+    pub to: UtcDay,
+    pub scope: DailyScope,
+}
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The UTC date (days since the epoch) of an instant column: floor
+/// division, so that instants before 1970 fall on their own date too.
+fn day_of(micros: &str) -> String {
+    format!(
+        "(CASE WHEN {micros} >= 0 THEN {micros} / {MICROS_PER_DAY} \
+         ELSE ({micros} + 1) / {MICROS_PER_DAY} - 1 END)"
+    )
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+/// The parameters of [`PAGES`] and [`COUNT`], in order.
+///
+/// `$1` workspace, `$2` whether personal spaces count, `$3` the first date
+/// of `unviewed_days`' window, `$4` the space, `$5` the name text in lower
+/// case (each `NULL` when not asked for): what the count takes. The page
+/// adds `$6`–`$8` the first dates of the 7-, 30- and 90-day windows, `$9`
+/// D, `$10` its size and `$11` its offset.
+fn filter_sql(dialect: Dialect) -> String {
+    let contains = match dialect {
+        Dialect::Postgres => "strpos(lower(r.name), $5) > 0",
+        Dialect::Sqlite => "instr(reportstats_lower(r.name), $5) > 0",
+    };
+    format!(
+        "{LISTED_REPORTS}
+      AND ($3 IS NULL OR r.last_viewed_at IS NULL OR {} < $3)
+      AND ($4 IS NULL OR r.space_token = $4)
+      AND ($5 IS NULL OR {contains})",
+        day_of("r.last_viewed_at")
+    )
+}
+
+/// The report's views in the window from `$n` on.
+fn views_since(since: &str) -> String {
+    format!(
+        "CAST((SELECT coalesce(sum(d.views), 0) FROM report_days d
+        WHERE d.workspace_id = r.workspace_id AND d.report_id = r.report_id AND d.day >= {since})
+        AS BIGINT)"
+    )
+}
+
+/// The report's distinct viewers, in the window from `since` on if given.
+fn viewers_since(since: Option<&str>) -> String {
+    let window = since.map_or(String::new(), |since| format!(" AND v.day >= {since}"));
+    format!(
+        "(SELECT count(DISTINCT v.email) FROM report_viewer_days v
+        WHERE v.workspace_id = r.workspace_id AND v.report_id = r.report_id{window})"
+    )
+}
+
+/// The report's runs (`failed_runs` or the two triggers') in the 30 days.
+fn runs_since(counted: &str) -> String {
+    format!(
+        "CAST((SELECT coalesce(sum({counted}), 0) FROM report_days d
+        WHERE d.workspace_id = r.workspace_id AND d.report_id = r.report_id AND d.day >= $7)
+        AS BIGINT)"
+    )
+}
+
+/// A field's SQL over report `r`, and whether it can be `NULL`.
+fn field_sql(field: UsageField, dialect: Dialect) -> (String, bool) {
+    let name = match dialect {
+        // Byte order on both backends (SPEC section 8).
+        Dialect::Postgres => "r.name COLLATE \"C\"",
+        Dialect::Sqlite => "r.name",
+    };
+    match field {
+        UsageField::ReportId => ("r.report_id".into(), false),
+        UsageField::Name => (name.into(), true),
+        UsageField::CreatedAt => ("r.created_at".into(), true),
+        UsageField::LastViewedAt => ("r.last_viewed_at".into(), true),
+        UsageField::DaysSinceLastView => (format!("$9 - {}", day_of("r.last_viewed_at")), true),
+        UsageField::TotalViewsCount => ("r.view_count".into(), false),
+        UsageField::Views7d => (views_since("$6"), false),
+        UsageField::Views30d => (views_since("$7"), false),
+        UsageField::Views90d => (views_since("$8"), false),
+        UsageField::TotalViewersCount => (viewers_since(None), false),
+        UsageField::Viewers7d => (viewers_since(Some("$6")), false),
+        UsageField::Viewers30d => (viewers_since(Some("$7")), false),
+        UsageField::Viewers90d => (viewers_since(Some("$8")), false),
+        UsageField::Runs30d => (runs_since("d.manual_runs + d.scheduled_runs"), false),
+        UsageField::FailedRuns30d => (runs_since("d.failed_runs"), false),
+        UsageField::ActiveSchedulesCount => (
+            format!(
+                "(SELECT count(*) FROM schedules sc
+        WHERE sc.workspace_id = r.workspace_id AND sc.report_id = r.report_id AND {})",
+                super::report_stats::ACTIVE_SCHEDULE
+            ),
+            false,
+        ),
+    }
+}
+
+/// The columns of a row as [`read_row`] reads them.
+const ROW_FIELDS: [UsageField; 15] = [
+    UsageField::TotalViewsCount,
+    UsageField::Views7d,
+    UsageField::Views30d,
+    UsageField::Views90d,
+    UsageField::TotalViewersCount,
+    UsageField::Viewers7d,
+    UsageField::Viewers30d,
+    UsageField::Viewers90d,
+    UsageField::LastViewedAt,
+    UsageField::DaysSinceLastView,
+    UsageField::Runs30d,
+    UsageField::FailedRuns30d,
+    UsageField::ActiveSchedulesCount,
+    UsageField::ReportId,
+    UsageField::CreatedAt,
+];
+
+/// `ORDER BY` terms for `key` (an expression or a column): `null`s last
+/// either way, ties by `report_id`.
+fn order_by(key: &str, nullable: bool, descending: bool, report_id: &str) -> String {
+    let direction = if descending { " DESC" } else { "" };
+    let nulls = if nullable {
+        format!("({key} IS NULL), ")
+    } else {
+        String::new()
+    };
+    format!("{nulls}{key}{direction}, {report_id}")
+}
+
+fn page_sql(sort: UsageSort, dialect: Dialect) -> String {
+    let (key, nullable) = field_sql(sort.field, dialect);
+    let filtered = filter_sql(dialect);
+    // Sorting by the alias lets each backend compute a subquery key once.
+    let inner_key = if nullable { key.as_str() } else { "sort_key" };
+    let (inner_order, outer_order) = if sort.field == UsageField::ReportId {
+        let direction = if sort.descending { " DESC" } else { "" };
+        (
+            format!("r.report_id{direction}"),
+            format!("ranked.report_id{direction}"),
+        )
+    } else {
+        (
+            order_by(inner_key, nullable, sort.descending, "r.report_id"),
+            order_by(
+                "ranked.sort_key",
+                nullable,
+                sort.descending,
+                "ranked.report_id",
+            ),
+        )
+    };
+    let columns: Vec<String> = ROW_FIELDS
+        .iter()
+        .map(|field| field_sql(*field, dialect).0)
+        .collect();
+    format!(
+        "WITH ranked AS (
+    SELECT r.report_id AS report_id, {key} AS sort_key {filtered}
+    ORDER BY {inner_order} LIMIT $10 OFFSET $11)
+SELECT r.report_token, r.name, r.space_token, r.creator_email, {}
+FROM ranked CROSS JOIN reports r
+WHERE r.workspace_id = $1 AND r.report_id = ranked.report_id
+ORDER BY {outer_order}",
+        columns.join(",\n    ")
+    )
+}
+
+/// One page statement per sort, both directions.
+static PAGES: LazyLock<Vec<(UsageSort, Statement)>> = LazyLock::new(|| {
+    UsageField::ALL
+        .into_iter()
+        .flat_map(|field| {
+            [false, true].map(|descending| {
+                let sort = UsageSort { field, descending };
+                let statement = Statement::per_dialect(
+                    page_sql(sort, Dialect::Postgres),
+                    &page_sql(sort, Dialect::Sqlite),
+                );
+                (sort, statement)
+            })
+        })
+        .collect()
+});
+
+/// The listed reports that pass the filters.
+static COUNT: LazyLock<Statement> = LazyLock::new(|| {
+    let count = |dialect| format!("SELECT count(*) {}", filter_sql(dialect));
+    Statement::per_dialect(count(Dialect::Postgres), &count(Dialect::Sqlite))
+});
+
+fn read_row(row: &dyn Row) -> StoreResult<ReportUsage> {
+    let count = |column: usize| -> StoreResult<u64> {
+        Ok(u64::try_from(row.get::<i64>(column)?).unwrap_or(0))
+    };
+    let at = |column: usize| -> StoreResult<Option<Timestamp>> {
+        Ok(row.get::<Option<i64>>(column)?.map(Timestamp::from_micros))
+    };
+    Ok(ReportUsage {
+        report_token: row.get::<Option<String>>(0)?.unwrap_or_default(),
+        name: row.get(1)?,
+        space_token: row.get(2)?,
+        creator_email: row.get(3)?,
+        total_views_count: count(4)?,
+        views_7d: count(5)?,
+        views_30d: count(6)?,
+        views_90d: count(7)?,
+        total_viewers_count: count(8)?,
+        viewers_7d: count(9)?,
+        viewers_30d: count(10)?,
+        viewers_90d: count(11)?,
+        last_viewed_at: at(12)?,
+        days_since_last_view: row.get(13)?,
+        runs_30d: count(14)?,
+        failed_runs_30d: count(15)?,
+        active_schedules_count: count(16)?,
+        report_id: row.get(17)?,
+        created_at: at(18)?,
+    })
+}
+
+/// A page of `report_usage`, read in one snapshot.
+pub async fn page(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    query: &UsageQuery,
+) -> StoreResult<Page<ReportUsage>> {
+    let [since_7, since_30, since_90] =
+        WINDOWS.map(|days| window_start(query.today, days).days_since_epoch());
+    let filters = &query.filters;
+    let unviewed_since = filters
+        .unviewed_days
+        .map(|days| window_start(query.today, days).days_since_epoch());
+    let name = filters.name_contains.as_deref().map(fold_case);
+    let offset = i64::try_from(query.page.offset()).unwrap_or(i64::MAX);
+    let per_page = i64::try_from(query.page.per_page).unwrap_or(i64::MAX);
+    let params: [Param; 11] = [
+        workspace.into(),
+        (query.filter == SpaceFilter::All).into(),
+        unviewed_since.into(),
+        filters.space_token.as_deref().into(),
+        name.as_deref().into(),
+        since_7.into(),
+        since_30.into(),
+        since_90.into(),
+        query.today.days_since_epoch().into(),
+        per_page.into(),
+        offset.into(),
+    ];
+    let total_count: i64 = session.one(COUNT.with(&params[..5])).await?;
+    let statement = &PAGES
+        .iter()
+        .find(|(sort, _)| *sort == query.sort)
+        .expect("a statement for every sort")
+        .1;
+    let items = session.all(statement.with(&params), read_row).await?;
+    Ok(Page::new(u64::try_from(total_count).unwrap_or(0), items))
+}
+
+/// Per date of `$2..=$3`: views and runs of the included reports.
+fn daily_activity_sql(scope: &str) -> String {
+    format!(
+        "SELECT d.day, CAST(sum(d.views) AS BIGINT), CAST(sum(d.manual_runs) AS BIGINT),
+    CAST(sum(d.scheduled_runs) AS BIGINT), CAST(sum(d.failed_runs) AS BIGINT)
+FROM report_days d CROSS JOIN reports r
+LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
+WHERE d.workspace_id = $1 AND d.day >= $2 AND d.day <= $3
+  AND r.workspace_id = d.workspace_id AND r.report_id = d.report_id {scope}
+GROUP BY d.day"
+    )
+}
+
+/// Per date of `$2..=$3`: distinct viewers of the included reports.
+fn daily_viewers_sql(scope: &str) -> String {
+    format!(
+        "SELECT v.day, count(DISTINCT v.email)
+FROM report_viewer_days v CROSS JOIN reports r
+LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
+WHERE v.workspace_id = $1 AND v.day >= $2 AND v.day <= $3
+  AND r.workspace_id = v.workspace_id AND r.report_id = v.report_id {scope}
+GROUP BY v.day"
+    )
+}
+
+/// Live reports: in the workspace's listing (`$4`: personal spaces too)
+/// or the one report `$5`.
+const DAILY_SCOPE: &str = "AND r.definition_at IS NOT NULL AND NOT r.deleted
+  AND ($5 IS NULL OR r.report_id = $5)
+  AND ($5 IS NOT NULL OR $4 OR s.space_type IS NULL OR s.space_type <> 'private')";
+
+static DAILY_ACTIVITY: LazyLock<Statement> =
+    LazyLock::new(|| Statement::new(daily_activity_sql(DAILY_SCOPE)));
+static DAILY_VIEWERS: LazyLock<Statement> =
+    LazyLock::new(|| Statement::new(daily_viewers_sql(DAILY_SCOPE)));
+
+/// Whether `$2` is a live report (created, not deleted, in any space).
+static LIVE_REPORT: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(
+        "SELECT count(*) FROM reports WHERE workspace_id = $1 AND report_id = $2
+    AND definition_at IS NOT NULL AND NOT deleted",
+    )
+});
+
+/// The series of `usage_daily`, one row per date, zeros included; `None`
+/// when asked for one report that is not live.
+pub async fn daily(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    query: DailyQuery,
+) -> StoreResult<Option<Vec<UsageDay>>> {
+    let (all, report) = match query.scope {
+        DailyScope::Report(id) => (true, Some(id)),
+        DailyScope::Listed(filter) => (filter == SpaceFilter::All, None),
+    };
+    if let Some(id) = report {
+        let live: i64 = session
+            .one(LIVE_REPORT.with(&[workspace.into(), id.into()]))
+            .await?;
+        if live == 0 {
+            return Ok(None);
+        }
+    }
+    let (from, to) = (query.from.days_since_epoch(), query.to.days_since_epoch());
+    let params: [Param; 5] = [
+        workspace.into(),
+        from.into(),
+        to.into(),
+        all.into(),
+        report.into(),
+    ];
+    let mut days: Vec<UsageDay> = (from..=to)
+        .map(|day| UsageDay::empty(UtcDay::from_days_since_epoch(day)))
+        .collect();
+    let index = |day: i64| usize::try_from(day - from).ok();
+    let count = |row: &dyn Row, column: usize| -> StoreResult<u64> {
+        Ok(u64::try_from(row.get::<i64>(column)?).unwrap_or(0))
+    };
+    session
+        .each(DAILY_ACTIVITY.with(&params), |row| {
+            if let Some(day) = index(row.get(0)?).and_then(|index| days.get_mut(index)) {
+                day.views = count(row, 1)?;
+                day.manual_runs = count(row, 2)?;
+                day.scheduled_runs = count(row, 3)?;
+                day.failed_runs = count(row, 4)?;
+            }
+            Ok(())
+        })
+        .await?;
+    session
+        .each(DAILY_VIEWERS.with(&params), |row| {
+            if let Some(day) = index(row.get(0)?).and_then(|index| days.get_mut(index)) {
+                day.viewers = count(row, 1)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(Some(days))
+}

@@ -1,0 +1,476 @@
+//! Usage over time over a socket, on both backends (SPEC section 8): the
+//! shared usage fixture's `report_usage` rows and daily series for any
+//! order, batching and duplication of its events; every sort in both
+//! directions and every filter, paged through the links, against the
+//! domain's from-scratch computation; the windows at clock instants on and
+//! around day boundaries; `usage_daily` of one report; and a 400 naming
+//! each bad parameter.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::{Credentials, TestApp, TestDatabase};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use reportstats::domain::clock::Clock;
+use reportstats::domain::state::Changes;
+use reportstats::domain::stats::SpaceFilter;
+use reportstats::domain::timestamp::UtcDay;
+use reportstats::domain::usage::{
+    DailyScope, UsageField, UsageFilters, UsageSort, compute_report_usage, compute_usage_daily,
+};
+use reportstats::domain::{Event, Position, Timestamp};
+use serde_json::Value;
+
+/// The usage fixture's `as_of`.
+const USAGE_NOW: &str = "2026-11-20T13:45:00.000Z";
+
+/// A clock a test moves.
+struct TestClock(Mutex<Timestamp>);
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl TestClock {
+    fn set(&self, text: &str) {
+        *self.0.lock().unwrap() = Timestamp::parse(text).unwrap();
+    }
+}
+
+fn usage_lines() -> Vec<String> {
+    std::fs::read_to_string(common::fixtures_dir().join("usage.ndjson"))
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn usage_expected() -> Value {
+    let text = std::fs::read_to_string(common::fixtures_dir().join("usage.expected.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The fixture's events, each id once.
+fn usage_events() -> Vec<Event> {
+    let now = Timestamp::parse(USAGE_NOW).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    usage_lines()
+        .iter()
+        .map(|line| Event::parse(line, Position::Line(1), now).unwrap())
+        .filter(|event| seen.insert(event.id.clone()))
+        .collect()
+}
+
+async fn spawn(database: TestDatabase) -> (TestApp, Arc<TestClock>) {
+    let clock = Arc::new(TestClock(Mutex::new(Timestamp::parse(USAGE_NOW).unwrap())));
+    let app = TestApp::spawn_with_clock(database, Default::default(), clock.clone()).await;
+    (app, clock)
+}
+
+/// `lines` in a seeded order, in batches of seeded sizes, a few of them
+/// sent twice, as a retrying client would.
+async fn post_shuffled(app: &TestApp, credentials: &Credentials, lines: &[String], seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut lines = lines.to_vec();
+    lines.shuffle(&mut rng);
+    let mut rest = &lines[..];
+    while !rest.is_empty() {
+        let size = rng.random_range(1..=rest.len().min(60));
+        let (batch, after) = rest.split_at(size);
+        app.post_ndjson_ok(credentials, batch).await;
+        if rng.random_bool(0.2) {
+            app.post_ndjson_ok(credentials, batch).await;
+        }
+        rest = after;
+    }
+}
+
+/// Every row of a listing, walking `_links.next_page` from `path`.
+async fn all_rows(app: &TestApp, credentials: &Credentials, path: &str) -> Vec<Value> {
+    let mut next = Some(path.to_owned());
+    let mut rows = Vec::new();
+    let mut pages = 0;
+    while let Some(path) = next.take() {
+        let page = app.get_json(credentials, &path).await;
+        let items = page["report_usage"].as_array().unwrap();
+        assert_eq!(page["pagination"]["count"], items.len(), "{path}");
+        rows.extend(items.iter().cloned());
+        next = page["_links"]["next_page"]["href"]
+            .as_str()
+            .map(str::to_owned);
+        pages += 1;
+        assert!(pages < 1000, "{path}: the links never end");
+    }
+    rows
+}
+
+fn usage_path(credentials: &Credentials, query: &str) -> String {
+    format!("/batch/{}/report_usage?{query}", credentials.workspace.name)
+}
+
+async fn the_usage_fixture_gives_its_report_usage_and_daily_series_in_any_order(
+    database: TestDatabase,
+) {
+    let (app, _clock) = spawn(database).await;
+    let expected = usage_expected();
+    let lines = usage_lines();
+    for seed in [1u64, 2, 3] {
+        let credentials = app.create_workspace(&format!("usage{seed}")).await;
+        post_shuffled(&app, &credentials, &lines, seed).await;
+        for (query, key) in [
+            ("per_page=3", "report_usage"),
+            (
+                "per_page=3&include_spaces=all",
+                "report_usage_include_spaces_all",
+            ),
+        ] {
+            let rows = all_rows(&app, &credentials, &usage_path(&credentials, query)).await;
+            assert_eq!(Value::Array(rows), expected[key], "seed {seed}, {query}");
+        }
+        let daily = app
+            .get_json(
+                &credentials,
+                &format!("/batch/{}/usage_daily", credentials.workspace.name),
+            )
+            .await;
+        assert_eq!(
+            daily["days"], expected["usage_daily_last_30_days"],
+            "seed {seed}"
+        );
+        assert_eq!(daily["from"], "2026-10-22");
+        assert_eq!(daily["to"], "2026-11-20");
+    }
+}
+
+/// What the domain computes from the events for `query`'s sort and
+/// filters on the clock's date, as JSON rows.
+fn reference(
+    events: &[Event],
+    today: UtcDay,
+    filter: SpaceFilter,
+    filters: &UsageFilters,
+    sort: UsageSort,
+) -> Vec<Value> {
+    let state = Changes::from_events(events);
+    compute_report_usage(&state, events, today, filter, filters, sort)
+        .into_iter()
+        .map(|row| serde_json::to_value(row).unwrap())
+        .collect()
+}
+
+async fn every_sort_and_filter_pages_as_the_reference_orders(database: TestDatabase) {
+    let (app, _clock) = spawn(database).await;
+    let credentials = app.create_workspace("sorted").await;
+    post_shuffled(&app, &credentials, &usage_lines(), 7).await;
+    let events = usage_events();
+    let today = Timestamp::parse(USAGE_NOW).unwrap().utc_day();
+    let no_filters = UsageFilters::default();
+
+    for field in UsageField::ALL {
+        for descending in [false, true] {
+            let sort = UsageSort { field, descending };
+            for (all, filter) in [
+                ("", SpaceFilter::ExcludePersonal),
+                ("&include_spaces=all", SpaceFilter::All),
+            ] {
+                let path = usage_path(&credentials, &format!("per_page=4&sort={sort}{all}"));
+                let rows = all_rows(&app, &credentials, &path).await;
+                assert_eq!(
+                    rows,
+                    reference(&events, today, filter, &no_filters, sort),
+                    "{path}"
+                );
+            }
+        }
+    }
+
+    let some_space = reference(
+        &events,
+        today,
+        SpaceFilter::All,
+        &no_filters,
+        UsageSort::default(),
+    )[1]["space_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let filtered = [
+        (
+            "unviewed_days=1",
+            UsageFilters {
+                unviewed_days: Some(1),
+                ..Default::default()
+            },
+        ),
+        (
+            "unviewed_days=7",
+            UsageFilters {
+                unviewed_days: Some(7),
+                ..Default::default()
+            },
+        ),
+        (
+            "unviewed_days=30",
+            UsageFilters {
+                unviewed_days: Some(30),
+                ..Default::default()
+            },
+        ),
+        (
+            "unviewed_days=3650",
+            UsageFilters {
+                unviewed_days: Some(3650),
+                ..Default::default()
+            },
+        ),
+        (
+            &*format!("space_token={some_space}"),
+            UsageFilters {
+                space_token: Some(some_space.clone()),
+                ..Default::default()
+            },
+        ),
+        (
+            "q=REPORT%201",
+            UsageFilters {
+                name_contains: Some("REPORT 1".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "q=port",
+            UsageFilters {
+                name_contains: Some("port".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "q=no%20such%20name",
+            UsageFilters {
+                name_contains: Some("no such name".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "unviewed_days=7&q=report",
+            UsageFilters {
+                unviewed_days: Some(7),
+                name_contains: Some("report".into()),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (query, filters) in &filtered {
+        for sort in ["-views_90d", "name", "-days_since_last_view"] {
+            let path = usage_path(
+                &credentials,
+                &format!("per_page=2&include_spaces=all&sort={sort}&{query}"),
+            );
+            let page = app.get_json(&credentials, &path).await;
+            let sort = UsageSort::parse(sort).unwrap();
+            let expected = reference(&events, today, SpaceFilter::All, filters, sort);
+            assert_eq!(page["pagination"]["total_count"], expected.len(), "{path}");
+            if let Some(next) = page["_links"]["next_page"]["href"].as_str() {
+                for kept in query.split('&').chain([&*format!("sort={sort}")]) {
+                    assert!(next.contains(kept), "{next} keeps {kept}");
+                }
+            }
+            assert_eq!(
+                all_rows(&app, &credentials, &path).await,
+                expected,
+                "{path}"
+            );
+        }
+    }
+}
+
+async fn the_windows_move_with_the_clock_across_day_boundaries(database: TestDatabase) {
+    let (app, clock) = spawn(database).await;
+    let credentials = app.create_workspace("boundaries").await;
+    post_shuffled(&app, &credentials, &usage_lines(), 11).await;
+    let events = usage_events();
+    // The fixture's views sit on the windows' first and last days, at
+    // 00:00:00.000 and 23:59:59.999: the instants around those edges.
+    for instant in [
+        "2026-11-20T00:00:00.000Z",
+        "2026-11-20T23:59:59.999Z",
+        "2026-11-21T00:00:00.000Z",
+        "2026-11-14T00:00:00.000Z",
+        "2026-11-13T23:59:59.999Z",
+        "2026-10-22T00:00:00.000Z",
+        "2026-08-23T00:00:00.000Z",
+        "2027-01-01T00:00:00.000Z",
+    ] {
+        clock.set(instant);
+        let today = Timestamp::parse(instant).unwrap().utc_day();
+        let path = usage_path(&credentials, "include_spaces=all&sort=-viewers_7d");
+        let sort = UsageSort::parse("-viewers_7d").unwrap();
+        let expected = reference(
+            &events,
+            today,
+            SpaceFilter::All,
+            &UsageFilters::default(),
+            sort,
+        );
+        assert_eq!(
+            all_rows(&app, &credentials, &path).await,
+            expected,
+            "at {instant}"
+        );
+
+        let state = Changes::from_events(&events);
+        let listed = compute_usage_daily(
+            &state,
+            &events,
+            today.plus_days(-89),
+            today,
+            DailyScope::Listed(SpaceFilter::ExcludePersonal),
+        );
+        let from = today.plus_days(-89);
+        let daily = app
+            .get_json(
+                &credentials,
+                &format!(
+                    "/batch/{}/usage_daily?from={from}",
+                    credentials.workspace.name
+                ),
+            )
+            .await;
+        assert_eq!(
+            daily["days"],
+            serde_json::to_value(listed).unwrap(),
+            "at {instant}"
+        );
+    }
+}
+
+async fn usage_daily_answers_for_one_report_and_names_every_bad_parameter(database: TestDatabase) {
+    let (app, _clock) = spawn(database).await;
+    let credentials = app.create_workspace("daily").await;
+    post_shuffled(&app, &credentials, &usage_lines(), 5).await;
+    let events = usage_events();
+    let state = Changes::from_events(&events);
+    let name = &credentials.workspace.name;
+    let rows = reference(
+        &events,
+        Timestamp::parse(USAGE_NOW).unwrap().utc_day(),
+        SpaceFilter::All,
+        &UsageFilters::default(),
+        UsageSort::default(),
+    );
+    for row in rows.iter().take(4) {
+        let id = row["report_id"].as_i64().unwrap();
+        let (from, to) = (
+            UtcDay::parse("2026-08-01").unwrap(),
+            UtcDay::parse("2026-11-25").unwrap(),
+        );
+        let expected = compute_usage_daily(&state, &events, from, to, DailyScope::Report(id));
+        let daily = app
+            .get_json(
+                &credentials,
+                &format!("/batch/{name}/usage_daily?report_id={id}&from={from}&to={to}"),
+            )
+            .await;
+        assert_eq!(
+            daily["days"],
+            serde_json::to_value(&expected).unwrap(),
+            "report {id}"
+        );
+        assert_eq!(daily["days"].as_array().unwrap().len(), 117);
+    }
+    let missing = app
+        .get(
+            &credentials,
+            &format!("/batch/{name}/usage_daily?report_id=999999"),
+        )
+        .await;
+    assert_eq!(missing.status(), 404);
+
+    for (path, named) in [
+        (
+            format!("/batch/{name}/report_usage?sort=report_token"),
+            "`sort`",
+        ),
+        (
+            format!("/batch/{name}/report_usage?sort=--views_7d"),
+            "`sort`",
+        ),
+        (
+            format!("/batch/{name}/report_usage?unviewed_days=0"),
+            "`unviewed_days`",
+        ),
+        (
+            format!("/batch/{name}/report_usage?unviewed_days=3651"),
+            "`unviewed_days`",
+        ),
+        (
+            format!("/batch/{name}/report_usage?unviewed_days=x"),
+            "`unviewed_days`",
+        ),
+        (
+            format!("/batch/{name}/report_usage?space_token="),
+            "`space_token`",
+        ),
+        (
+            format!("/batch/{name}/report_usage?q={}", "x".repeat(257)),
+            "`q`",
+        ),
+        (
+            format!("/batch/{name}/report_usage?per_page=0"),
+            "`per_page`",
+        ),
+        (
+            format!("/batch/{name}/report_usage?include_spaces=some"),
+            "`include_spaces`",
+        ),
+        (
+            format!("/batch/{name}/usage_daily?from=2026-13-01"),
+            "`from`",
+        ),
+        (format!("/batch/{name}/usage_daily?to=yesterday"), "`to`"),
+        (
+            format!("/batch/{name}/usage_daily?from=2026-11-02&to=2026-11-01"),
+            "`from`",
+        ),
+        (
+            format!("/batch/{name}/usage_daily?from=2025-01-01&to=2026-01-02"),
+            "at most 366",
+        ),
+        (
+            format!("/batch/{name}/usage_daily?report_id=0"),
+            "`report_id`",
+        ),
+        (
+            format!("/batch/{name}/usage_daily?include_spaces=x"),
+            "`include_spaces`",
+        ),
+    ] {
+        let response = app.get(&credentials, &path).await;
+        assert_eq!(response.status(), 400, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["id"], "bad_request", "{path}: {body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(named), "{path}: {message}");
+    }
+    // 366 days, both ends included, is the most.
+    let longest = app
+        .get_json(
+            &credentials,
+            &format!("/batch/{name}/usage_daily?from=2025-11-20&to=2026-11-20"),
+        )
+        .await;
+    assert_eq!(longest["days"].as_array().unwrap().len(), 366);
+}
+
+on_every_backend!(
+    the_usage_fixture_gives_its_report_usage_and_daily_series_in_any_order,
+    every_sort_and_filter_pages_as_the_reference_orders,
+    the_windows_move_with_the_clock_across_day_boundaries,
+    usage_daily_answers_for_one_report_and_names_every_bad_parameter,
+);

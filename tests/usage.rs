@@ -468,7 +468,95 @@ async fn usage_daily_answers_for_one_report_and_names_every_bad_parameter(databa
     assert_eq!(longest["days"].as_array().unwrap().len(), 366);
 }
 
+/// Takes a database back to the schema before the usage tables (SQLite's
+/// 9, PostgreSQL's 5): what the previous release left, events and all.
+async fn without_usage_tables(database: &TestDatabase) {
+    const UNDO: &str = "DROP TABLE report_days; DROP TABLE report_viewer_days;
+        ALTER TABLE workspaces DROP COLUMN usage_filled;";
+    match database.url.strip_prefix("sqlite://") {
+        Some(path) => {
+            let connection = rusqlite::Connection::open(path).unwrap();
+            connection.execute_batch(UNDO).unwrap();
+            connection.pragma_update(None, "user_version", 9).unwrap();
+        }
+        None => {
+            let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
+            let undo = format!("{UNDO} DELETE FROM reportstats_migrations WHERE version >= 6;");
+            sqlx::Executor::execute(&pool, undo.as_str()).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+async fn a_database_from_before_the_usage_tables_is_filled_from_its_log(database: TestDatabase) {
+    let events = usage_events();
+    let today = Timestamp::parse(USAGE_NOW).unwrap().utc_day();
+    let everything = reportstats::storage::PageRequest {
+        page: 1,
+        per_page: 1000,
+    };
+    let query = |sort: &str| reportstats::storage::report_usage::UsageQuery {
+        page: everything,
+        filter: SpaceFilter::All,
+        today,
+        sort: UsageSort::parse(sort).unwrap(),
+        filters: UsageFilters::default(),
+    };
+    let daily = reportstats::storage::report_usage::DailyQuery {
+        from: today.plus_days(-365),
+        to: today,
+        scope: DailyScope::Listed(SpaceFilter::All),
+    };
+    let (workspaces, expected, expected_daily) = {
+        let store = database.open().await;
+        let mut workspaces = Vec::new();
+        // Two workspaces, so that each is filled from its own log.
+        for name in ["before", "other"] {
+            let workspace = common::create_workspace(store.as_ref(), name)
+                .await
+                .workspace
+                .id;
+            for chunk in events.chunks(97) {
+                reportstats::storage::ingest(store.as_ref(), workspace, chunk.to_vec())
+                    .await
+                    .unwrap();
+            }
+            workspaces.push(workspace);
+        }
+        let expected = store
+            .report_usage(workspaces[0], query("-views_90d"))
+            .await
+            .unwrap();
+        let expected_daily = store.usage_daily(workspaces[0], daily).await.unwrap();
+        assert!(expected.items.iter().any(|row| row.viewers_90d > 0));
+        (workspaces, expected, expected_daily)
+    };
+    without_usage_tables(&database).await;
+
+    let store = database.open().await;
+    for workspace in &workspaces {
+        let filled = store
+            .report_usage(*workspace, query("-views_90d"))
+            .await
+            .unwrap();
+        assert_eq!(filled.items, expected.items);
+        assert_eq!(
+            store.usage_daily(*workspace, daily).await.unwrap(),
+            expected_daily
+        );
+    }
+    // Opening again fills nothing twice.
+    drop(store);
+    let store = database.open().await;
+    let again = store
+        .report_usage(workspaces[0], query("-views_90d"))
+        .await
+        .unwrap();
+    assert_eq!(again.items, expected.items);
+}
+
 on_every_backend!(
+    a_database_from_before_the_usage_tables_is_filled_from_its_log,
     the_usage_fixture_gives_its_report_usage_and_daily_series_in_any_order,
     every_sort_and_filter_pages_as_the_reference_orders,
     the_windows_move_with_the_clock_across_day_boundaries,

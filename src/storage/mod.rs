@@ -29,6 +29,7 @@ pub mod schema;
 pub mod session;
 pub mod sql;
 pub mod sqlite;
+pub mod usage_fill;
 
 use std::sync::Arc;
 

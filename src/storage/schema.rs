@@ -706,16 +706,10 @@ pub fn table_rows(changes: &Changes) -> Vec<TableRows<'_>> {
                 report.scheduled_runs.iter().map(move |token| (*id, token))
             }),
         ),
-        report_days().rows(
-            reports
-                .iter()
-                .flat_map(|(id, report)| report.days.iter().map(move |day| (*id, day))),
-        ),
-        report_viewer_days().rows(
-            reports
-                .iter()
-                .flat_map(|(id, report)| report.viewer_days.iter().map(move |pair| (*id, pair))),
-        ),
+    ]
+    .into_iter()
+    .chain(usage_table_rows(changes))
+    .chain([
         schedules().rows(changes.schedules.iter()),
         explorations().rows(changes.explorations.iter()),
         spaces().rows(changes.spaces.iter()),
@@ -727,6 +721,26 @@ pub fn table_rows(changes: &Changes) -> Vec<TableRows<'_>> {
         ),
         queries().rows(changes.queries.iter()),
         charts().rows(changes.charts.iter()),
+    ])
+    .collect()
+}
+
+/// The rows of the usage tables (SPEC section 8) that `changes` touch: a
+/// part of [`table_rows`], and what fills them from an event log (see
+/// [`crate::storage::usage_fill`]).
+pub fn usage_table_rows(changes: &Changes) -> Vec<TableRows<'_>> {
+    let reports = &changes.reports;
+    vec![
+        report_days().rows(
+            reports
+                .iter()
+                .flat_map(|(id, report)| report.days.iter().map(move |day| (*id, day))),
+        ),
+        report_viewer_days().rows(
+            reports
+                .iter()
+                .flat_map(|(id, report)| report.viewer_days.iter().map(move |pair| (*id, pair))),
+        ),
     ]
 }
 

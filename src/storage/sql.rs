@@ -128,8 +128,18 @@ impl Upsert {
     /// One row: `VALUES (?1, ?2, ...)`, SQLite's numbered parameters,
     /// making only the merges in `merges`.
     pub fn single_row_sql(&self, merges: MergeMask) -> String {
+        self.single_row_numbered('?', merges)
+    }
+
+    /// One row, numbered `$1...`, making every merge: the statement a
+    /// [`Session`](crate::storage::session::Session) runs on either backend.
+    pub fn single_row_statement(&self) -> String {
+        self.single_row_numbered('$', self.all_merges())
+    }
+
+    fn single_row_numbered(&self, sign: char, merges: MergeMask) -> String {
         let parameters = (1..=self.columns.len() + 1)
-            .map(|n| format!("?{n}"))
+            .map(|n| format!("{sign}{n}"))
             .collect::<Vec<_>>()
             .join(", ");
         format!(

@@ -73,11 +73,15 @@ impl PostgresStore {
             .await
             .context("connecting to PostgreSQL")?;
         migrate(&pool).await?;
-        Ok(PostgresStore {
+        let store = PostgresStore {
             pool,
             positions: Arc::default(),
             options,
-        })
+        };
+        crate::storage::usage_fill::fill(&store)
+            .await
+            .context("filling the usage tables from the event log")?;
+        Ok(store)
     }
 }
 

@@ -173,7 +173,12 @@ impl SqliteStore {
     /// [`SqliteStore::open`], tuned by `options`.
     pub async fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> anyhow::Result<Self> {
         let path: PathBuf = path.as_ref().to_owned();
-        tokio::task::spawn_blocking(move || Self::open_blocking(&path, options)).await?
+        let store =
+            tokio::task::spawn_blocking(move || Self::open_blocking(&path, options)).await??;
+        crate::storage::usage_fill::fill(&store)
+            .await
+            .context("filling the usage tables from the event log")?;
+        Ok(store)
     }
 
     fn open_blocking(path: &Path, options: StoreOptions) -> anyhow::Result<Self> {

@@ -324,30 +324,65 @@ async fn the_demo_answers_its_own_curl_command_with_real_statistics(database: Te
     let stdout = demo.0.stdout.take().unwrap();
     // Keep reading to the end: a closed pipe would make the demo's next
     // print fail.
-    let (found, curl) = std::sync::mpsc::channel();
+    let (found, printed) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.trim_start().starts_with("curl ") {
-                let _ = found.send(line);
-            }
+            let _ = found.send(line);
         }
     });
-    let curl = curl
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the demo printed no curl command");
+    let mut curls = Vec::new();
+    loop {
+        let line = printed
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the demo stopped printing before it served");
+        if line.trim_start().starts_with("curl ") {
+            curls.push(line.trim().to_owned());
+        }
+        if line.starts_with("Serving on") {
+            break;
+        }
+    }
     wait_until_listening(port).await;
 
-    // --show-error: if curl fails, say why.
-    let output = Command::new("sh")
-        .args(["-c", &format!("{} --show-error", curl.trim())])
-        .output()
-        .unwrap();
+    // Every command the demo prints answers; --show-error: if curl fails,
+    // say why.
+    let run = |curl: &str| -> Value {
+        let output = Command::new("sh")
+            .args(["-c", &format!("{curl} --show-error --fail")])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{curl}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let answers: Vec<(String, Value)> =
+        curls.iter().map(|curl| (curl.clone(), run(curl))).collect();
+    let answer = |path: &str| {
+        &answers
+            .iter()
+            .find(|(curl, _)| curl.contains(path))
+            .unwrap_or_else(|| panic!("the demo printed no curl for {path}"))
+            .1
+    };
+    // Usage over time has something to show: trending and stale reports,
+    // a month of days.
+    let trending = answer("report_usage?sort=-views_7d");
     assert!(
-        output.status.success(),
-        "{curl}: {}",
-        String::from_utf8_lossy(&output.stderr)
+        trending["report_usage"][0]["views_7d"].as_u64().unwrap() > 0,
+        "{trending}"
     );
-    let page: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let stale = answer("unviewed_days=90");
+    assert!(
+        stale["pagination"]["total_count"].as_u64().unwrap() > 0,
+        "{stale}"
+    );
+    let daily = answer("usage_daily");
+    assert_eq!(daily["days"].as_array().unwrap().len(), 30, "{daily}");
+
+    let page = &answers[0].1;
     assert!(
         page["pagination"]["total_count"].as_u64().unwrap() > 100,
         "{page}"

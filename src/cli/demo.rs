@@ -107,6 +107,19 @@ pub async fn run(database_url: &str, args: DemoArgs) -> anyhow::Result<()> {
         "  curl -s -u {}:{} '{base}/api/{}/memberships?per_page=2'",
         key.token, key.secret, workspace.name
     );
+    println!("Usage over time (trending, stale, daily):");
+    println!(
+        "  curl -s -u {}:{} '{base}/batch/{}/report_usage?sort=-views_7d&per_page=5'",
+        key.token, key.secret, workspace.name
+    );
+    println!(
+        "  curl -s -u {}:{} '{base}/batch/{}/report_usage?unviewed_days=90&sort=-total_views_count&per_page=5'",
+        key.token, key.secret, workspace.name
+    );
+    println!(
+        "  curl -s -u {}:{} '{base}/batch/{}/usage_daily'",
+        key.token, key.secret, workspace.name
+    );
     println!();
     println!("A read-only signature token (valid 30 days), as Mode's examples use it:");
     println!("  token:         {}", signature.token);

@@ -60,11 +60,33 @@ pub(crate) struct Report {
     /// until they are moved to a team space.
     pub(crate) private_until: i64,
     pub(crate) moves: Vec<(i64, usize)>,
+    pub(crate) interest: Interest,
+}
+
+/// How attention to a report changes over the period: what makes usage
+/// over time worth looking at (stale content, trends).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Interest {
+    /// As popular as its rank says, throughout.
+    Steady,
+    /// Nobody opens it from this moment on: it went stale.
+    FadesAt(i64),
+    /// From this moment on it draws a share of attention of its own.
+    TrendsFrom(i64),
 }
 
 impl Report {
     pub(crate) fn exists_at(&self, at: i64) -> bool {
         self.created <= at && self.deleted.is_none_or(|deleted| at < deleted)
+    }
+
+    /// Whether people still open it at `at`.
+    pub(crate) fn viewed_at(&self, at: i64) -> bool {
+        self.exists_at(at) && !matches!(self.interest, Interest::FadesAt(fades) if fades <= at)
+    }
+
+    pub(crate) fn trends_at(&self, at: i64) -> bool {
+        self.exists_at(at) && matches!(self.interest, Interest::TrendsFrom(from) if from <= at)
     }
 
     /// The space the report is in at `at`.

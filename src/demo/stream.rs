@@ -135,7 +135,7 @@ impl Stream {
         let rng = &mut self.rng;
         for _ in 0..count {
             let at = rng.random_range(period.clone());
-            let report = plan.pick_report(rng, at, plan.reports.len());
+            let report = plan.pick_used_report(rng, at);
             let viewer = plan.pick_viewer(rng, report, at);
             self.chunk.push((at, Item::View { report, viewer }));
         }
@@ -145,7 +145,7 @@ impl Stream {
         for _ in 0..count {
             let rng = &mut self.rng;
             let at = rng.random_range(period.clone());
-            let report = plan.pick_report(rng, at, plan.reports.len());
+            let report = plan.pick_used_report(rng, at);
             // Authors re-run their own reports most.
             let creator = plan.reports[report].creator;
             let runner = if plan.members[creator].active_at(at) && rng.random_bool(0.45) {

@@ -642,3 +642,56 @@ fn impossible_configurations_are_refused() {
         assert_eq!(error.kind(), io::ErrorKind::InvalidInput, "{config:?}");
     }
 }
+
+/// What usage over time shows (SPEC section 8) has something to show:
+/// reports that went stale while they still exist, reports that trend in
+/// the last week, and a weekly rhythm.
+#[test]
+fn some_reports_go_stale_some_trend_and_weekends_are_quiet() {
+    let (config, _, events) = demo();
+    let end = config.end.as_micros();
+    let day = 86_400_000_000;
+    let mut deleted = HashSet::new();
+    // Per report: views in the last 7 days, views in the 28 days before,
+    // and the last view.
+    let mut usage: HashMap<i64, (u32, u32, i64)> = HashMap::new();
+    let mut by_weekday = [0u32; 7];
+    for event in events {
+        let at = event.occurred_at.as_micros();
+        match &event.kind {
+            EventKind::ReportDeleted { report_id } => {
+                deleted.insert(report_id.get());
+            }
+            EventKind::ReportViewed { report_id, .. } => {
+                let entry = usage.entry(report_id.get()).or_default();
+                if at >= end - 7 * day {
+                    entry.0 += 1;
+                } else if at >= end - 35 * day {
+                    entry.1 += 1;
+                }
+                entry.2 = entry.2.max(at);
+                // 1970-01-01 was a Thursday: 0 is Monday here.
+                by_weekday[((at.div_euclid(day) + 3) % 7) as usize] += 1;
+            }
+            _ => {}
+        }
+    }
+    let live = usage.iter().filter(|(id, _)| !deleted.contains(*id));
+    let stale = live
+        .clone()
+        .filter(|(_, (_, _, last))| *last < end - 90 * day)
+        .count();
+    let trending = live
+        .filter(|(_, (recent, before, _))| {
+            *recent >= 10 && *recent as f64 > 2.0 * *before as f64 / 4.0
+        })
+        .count();
+    assert!(stale >= 10, "{stale} reports unviewed for 90 days");
+    assert!(trending >= 3, "{trending} reports trending");
+    let weekday = by_weekday[..5].iter().sum::<u32>() as f64 / 5.0;
+    let weekend = by_weekday[5..].iter().sum::<u32>() as f64 / 2.0;
+    assert!(
+        weekend < 0.5 * weekday,
+        "weekday {weekday}, weekend {weekend}"
+    );
+}

@@ -64,7 +64,14 @@ pub(crate) struct Plan {
     member_activity: Zipf,
     space_popularity: Zipf,
     report_popularity: Zipf,
+    /// The reports that start trending at some point (see
+    /// [`Interest`](super::entities::Interest)).
+    trending: Vec<usize>,
 }
+
+/// The share of views and manual runs that go to trending reports, while
+/// any trends.
+const TRENDING_SHARE: f64 = 0.12;
 
 impl Plan {
     pub(crate) fn new(config: &ActivityConfig) -> Plan {
@@ -93,6 +100,7 @@ impl Plan {
             member_activity,
             space_popularity,
             report_popularity,
+            trending: Vec::new(),
         };
         plan.plan_shared_spaces(&mut rng);
         plan.plan_members(config, &mut rng);
@@ -137,6 +145,22 @@ impl Plan {
         (0..MAX_ATTEMPTS)
             .map(|_| self.report_popularity.sample(rng, top))
             .find(|&report| self.reports[report].exists_at(at))
+            .unwrap_or(0)
+    }
+
+    /// A report someone opens or runs at `at`: by popularity, except that
+    /// a report gone stale is not opened any more, and trending reports
+    /// draw a share of their own.
+    pub(crate) fn pick_used_report(&self, rng: &mut StdRng, at: i64) -> usize {
+        if !self.trending.is_empty() && rng.random_bool(TRENDING_SHARE) {
+            let report = self.trending[rng.random_range(0..self.trending.len())];
+            if self.reports[report].trends_at(at) {
+                return report;
+            }
+        }
+        (0..MAX_ATTEMPTS)
+            .map(|_| self.report_popularity.sample(rng, self.reports.len()))
+            .find(|&report| self.reports[report].viewed_at(at))
             .unwrap_or(0)
     }
 

@@ -2,19 +2,24 @@
 //! moves that publish drafts and empty a deleted space, the edits, and
 //! the few deletions.
 
-use rand::Rng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use super::{Plan, TokenKind};
-use crate::demo::entities::{Planned, Report};
-use crate::demo::random::between;
+use crate::demo::entities::{Interest, Planned, Report};
+use crate::demo::random::{between, mix};
 use crate::demo::time::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
 use crate::demo::topics::Topic;
 use crate::demo::words::{edit_description, report_description};
 
+/// Salts the seed of the draws of reports' [`Interest`].
+const INTEREST_SALT: u64 = 0x0049_4E54_4552_4553;
+
 impl Plan {
     pub(super) fn plan_reports(&mut self, count: usize, rng: &mut StdRng) {
         let setup_end = self.setup_end();
+        // Drawn apart, so that the other draws stay as they were.
+        let mut interest_rng = StdRng::seed_from_u64(mix(self.seed ^ INTEREST_SALT));
         // A third of the reports come with the team's onboarding; the rest
         // accumulate over the period.
         let mut created: Vec<i64> = (0..count)
@@ -66,6 +71,7 @@ impl Plan {
                 };
                 report_description(rng, team)
             });
+            let interest = self.draw_interest(&mut interest_rng, index, created);
             self.reports.push(Report {
                 id,
                 token: self.token(TokenKind::Report, index as u64),
@@ -78,7 +84,11 @@ impl Plan {
                 deleted,
                 private_until,
                 moves: Vec::new(),
+                interest,
             });
+            if let Interest::TrendsFrom(_) = interest {
+                self.trending.push(index);
+            }
             self.events.push((created, Planned::ReportCreated(index)));
             if let Some(deleted) = deleted {
                 self.events.push((deleted, Planned::ReportDeleted(index)));
@@ -86,6 +96,24 @@ impl Plan {
         }
         if let Some(first) = self.reports.first() {
             self.activity_start = (first.created + MS_PER_MINUTE).min(self.end);
+        }
+    }
+
+    /// About one report in six goes stale some time after it was made;
+    /// about one in twenty starts trending in the period's last two weeks.
+    /// The first report stays steady: it is what a draw falls back on.
+    fn draw_interest(&self, rng: &mut StdRng, index: usize, created: i64) -> Interest {
+        if index == 0 {
+            return Interest::Steady;
+        }
+        let roll = rng.random_range(0..100);
+        let trend_window = (14 * MS_PER_DAY).min(self.span / 4);
+        match roll {
+            0..17 => between(rng, created + self.span / 20, self.end - self.span / 10)
+                .map_or(Interest::Steady, Interest::FadesAt),
+            17..22 => between(rng, (self.end - trend_window).max(created), self.end)
+                .map_or(Interest::Steady, Interest::TrendsFrom),
+            _ => Interest::Steady,
         }
     }
 

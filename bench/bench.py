@@ -20,9 +20,10 @@ Layout (all under bench/):
   harness.py         sizes, the run's paths, commands, servers, client, wrk
   part_ingest.py     part 1          part_serving.py    part 2
   part_scale.py      part 3          part_freshness.py  part 4
-  part_catalog.py    part 5
+  part_catalog.py    part 5          part_usage.py      part 6
   reporting.py       the results table, verdicts, the binary under test
   duckdb_stats.py    the SQL reference part 1 runs (a script, not imported)
+  duckdb_usage.py    the SQL reference part 6 runs (a script)
 
 Everything generated lives under target/bench/ and is removed at the end
 (unless --keep). Exit status 1 if any step failed or the statistics disagree.
@@ -47,6 +48,7 @@ from part_freshness import part_freshness
 from part_ingest import part_ingest
 from part_scale import part_scale
 from part_serving import part_serving
+from part_usage import part_usage
 from reporting import describe_binary, table
 
 
@@ -55,8 +57,8 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, well under a minute")
     parser.add_argument("--keep", action="store_true", help="keep target/bench/<mode>/ (data, logs) afterwards")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL import")
-    parser.add_argument("--parts", default="ingest,serving,scale,freshness,catalog",
-                        help="comma-separated subset of ingest,serving,scale,freshness,catalog")
+    parser.add_argument("--parts", default="ingest,serving,scale,freshness,catalog,usage",
+                        help="comma-separated subset of ingest,serving,scale,freshness,catalog,usage")
     args = parser.parse_args()
     cfg = SMOKE if args.smoke else FULL
     mode = "smoke" if args.smoke else "full"
@@ -107,7 +109,7 @@ def main() -> int:
             details["ingest"] = ingest["details"]
 
         serving_db = None
-        if parts & {"serving", "scale", "catalog"} or ("freshness" in parts and not ingest):
+        if parts & {"serving", "scale", "catalog", "usage"} or ("freshness" in parts and not ingest):
             def prepare_serving():
                 path, _, _ = generate("serving", cfg["serving"])
                 url = sqlite_url("serving")
@@ -117,16 +119,26 @@ def main() -> int:
                 return (url, key, cfg["serving"]["reports"])
             serving_db = part("prepare", prepare_serving, always=True)
         if serving_db:
-            for name, fn in (("serving", part_serving), ("scale", part_scale), ("catalog", part_catalog)):
+            for name, fn in (("serving", part_serving), ("scale", part_scale), ("catalog", part_catalog),
+                             ("usage", part_usage)):
                 if name in parts:
                     details[name] = part(name, fn, cfg, rows, serving_db)
-            if "catalog" in parts and postgres:
-                def catalog_on_postgres():
-                    url = postgres.fresh("catalog")
-                    key = create_workspace(url)
-                    import_file(url, paths.work / "serving.ndjson")
-                    return part_catalog(cfg, rows, (url, key, serving_db[2]), "PostgreSQL")
-                details["catalog_postgres"] = part("catalog_postgres", catalog_on_postgres, always=True)
+            if parts & {"catalog", "usage"} and postgres:
+                served = {}
+
+                def serving_on_postgres():
+                    if not served:
+                        url = postgres.fresh("serving")
+                        key = create_workspace(url)
+                        import_file(url, paths.work / "serving.ndjson")
+                        postgres.settle(url)
+                        served["db"] = (url, key, serving_db[2])
+                    return served["db"]
+                for name, fn in (("catalog", part_catalog), ("usage", part_usage)):
+                    if name in parts:
+                        details[f"{name}_postgres"] = part(
+                            f"{name}_postgres", lambda fn=fn: fn(cfg, rows, serving_on_postgres(), "PostgreSQL"),
+                            always=True)
 
         backends = []
         if ingest:

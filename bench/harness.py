@@ -253,6 +253,14 @@ class Postgres:
         self.created.append(db)
         return f"{self.base}/{db}"
 
+    def settle(self, url: str) -> None:
+        """`VACUUM ANALYZE` a database after an import: what autovacuum does
+        on any default deployment, and this machine's cluster runs with
+        autovacuum off. Without it the planner has no statistics and no
+        visibility map, and every count reads the whole heap (BENCHMARKS.md,
+        part 5)."""
+        run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", "VACUUM ANALYZE"])
+
     def drop_all(self) -> None:
         for db in self.created:
             try:

@@ -8,8 +8,9 @@
 //!   format (`domain/event/`: its kinds, how a line is read — by a fast
 //!   reader for flat lines where it can, by serde otherwise — and
 //!   validated), the merge rules that make statistics independent of event
-//!   order ([`domain::state`]), the statistics and listings computed from
-//!   scratch ([`domain::stats`], [`domain::listings`]), the event log's JSON
+//!   order ([`domain::state`]), the statistics, listings and usage over
+//!   time computed from scratch ([`domain::stats`], [`domain::listings`],
+//!   [`domain::usage`], which also says how usage sorts and filters), the event log's JSON
 //!   form ([`domain::canonical`]), API keys, signature tokens and the clock.
 //! - [`ingest`]: request bodies and NDJSON files into validated events,
 //!   all or nothing.
@@ -19,16 +20,19 @@
 //!   its upserts ([`storage::sql`]) and rows ([`storage::rows`]) are
 //!   derived from that; when a writer merges what it has folded is
 //!   [`storage::pending`]. Pages ([`storage::report_stats`],
-//!   [`storage::listings`]) and workspaces and credentials
+//!   [`storage::listings`], [`storage::report_usage`]) and workspaces and credentials
 //!   ([`storage::records`]) are shared SQL run on a
 //!   [`Session`](storage::session::Session); what makes a cached page or a
-//!   deep page's start stale is [`storage::listing_version`]. One module per
+//!   deep page's start stale is [`storage::listing_version`]; filling the
+//!   usage tables of a database from before them is
+//!   [`storage::usage_fill`]. One module per
 //!   backend ([`storage::sqlite`], [`storage::postgres`]) opens, migrates,
 //!   executes statements, writes batches and reads its event log; metrics
 //!   wrap the trait ([`storage::instrumented`]).
 //! - [`http`]: the axum application: one module per resource (the batch
 //!   listings, and beside each the REST path Mode's clients follow to one
 //!   of its rows: `/api/{workspace}/reports/{token}` in [`http::reports`],
+//!   usage over time in [`http::report_usage`],
 //!   `/api/{workspace}/memberships` and `/api/{username}` in
 //!   [`http::members`]), credentials
 //!   ([`http::auth`], failures throttled in [`http::auth_failures`]),

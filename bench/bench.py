@@ -119,8 +119,10 @@ def main() -> int:
                 return (url, key, cfg["serving"]["reports"])
             serving_db = part("prepare", prepare_serving, always=True)
         if serving_db:
-            for name, fn in (("serving", part_serving), ("scale", part_scale), ("catalog", part_catalog),
-                             ("usage", part_usage)):
+            # Usage first: it checks the workspace against DuckDB's rows from
+            # the same NDJSON, before the other parts' writes change it.
+            for name, fn in (("usage", part_usage), ("serving", part_serving), ("scale", part_scale),
+                             ("catalog", part_catalog)):
                 if name in parts:
                     details[name] = part(name, fn, cfg, rows, serving_db)
             if parts & {"catalog", "usage"} and postgres:
@@ -134,7 +136,7 @@ def main() -> int:
                         postgres.settle(url)
                         served["db"] = (url, key, serving_db[2])
                     return served["db"]
-                for name, fn in (("catalog", part_catalog), ("usage", part_usage)):
+                for name, fn in (("usage", part_usage), ("catalog", part_catalog)):
                     if name in parts:
                         details[f"{name}_postgres"] = part(
                             f"{name}_postgres", lambda fn=fn: fn(cfg, rows, serving_on_postgres(), "PostgreSQL"),

@@ -54,8 +54,12 @@ def part_usage(cfg, rows, serving_db, backend="SQLite"):
         details["whole_listing_seconds"] = time.perf_counter() - started
         expected = [{k: v for k, v in row.items() if k != "personal"} for row in reference["rows"]]
         if listing != expected:
-            mismatched = next((a, b) for a, b in zip(listing, expected) if a != b) if len(listing) == len(expected) \
-                else f"{len(listing)} rows against {len(expected)}"
+            if len(listing) != len(expected):
+                mismatched = f"{len(listing)} rows against {len(expected)}"
+            else:
+                ours, theirs = next((a, b) for a, b in zip(listing, expected) if a != b)
+                mismatched = {field: (ours.get(field), theirs.get(field)) for field in theirs
+                              if ours.get(field) != theirs.get(field)} | {"report_id": ours["report_id"]}
             raise StepError(f"{backend}: report_usage differs from DuckDB's rows: {mismatched}")
         log(f"  {backend} report_usage of {len(listing):,} reports equals DuckDB's rows "
             f"(all {len(listing) // 1000 + 1} pages in {details['whole_listing_seconds']:.1f} s)")

@@ -6,6 +6,7 @@ pub mod access_log;
 pub mod auth;
 pub mod auth_failures;
 pub mod charts;
+pub mod conditional;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -195,6 +196,7 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn(conditional::tag_and_compare))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(extract::decompression())
         .layer(middleware::from_fn_with_state(

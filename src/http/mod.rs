@@ -9,6 +9,7 @@ pub mod charts;
 pub mod conditional;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod members;
@@ -77,6 +78,9 @@ pub struct Settings {
     /// Connections open at once; past it, a new one replaces the one idle
     /// longest, or waits to be accepted while all are busy (see [`server`]).
     pub max_connections: usize,
+    /// Rows an export reads from the store at a time (see [`export`]); not
+    /// a flag: tests make it small, to cross pages with few rows.
+    pub export_page_rows: u64,
 }
 
 impl Default for Settings {
@@ -96,6 +100,7 @@ impl Default for Settings {
             // Half the usual 1,024 file descriptors, leaving the rest for
             // the database, the listeners and the logs.
             max_connections: 512,
+            export_page_rows: export::EXPORT_PAGE_ROWS,
         }
     }
 }

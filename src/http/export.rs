@@ -363,7 +363,7 @@ impl ExportRequest {
             return Ok(not_modified(&headers));
         }
 
-        let mut cursor = Cursor {
+        let cursor = Cursor {
             writer: RowWriter::new::<Row>(format)?,
             per_page: state.settings.export_page_rows.max(1),
             next_page: 1,
@@ -371,18 +371,7 @@ impl ExportRequest {
             resource: exportable.resource,
             workspace,
         };
-        let (first, more) = cursor.next_chunk().await?.unwrap_or_default();
-        // Only data: an empty chunk could read as the body's end.
-        let first = stream::iter((!first.is_empty()).then_some(Ok::<_, std::io::Error>(first)));
-        let rest = stream::unfold(more.then_some(cursor), |cursor| async move {
-            let mut cursor = cursor?;
-            match cursor.next_chunk().await {
-                Ok(None) => None,
-                Ok(Some((chunk, more))) => Some((Ok(chunk), more.then_some(cursor))),
-                Err(error) => Some((Err(cursor.failed(error)), None)),
-            }
-        });
-        let body = Body::from_stream(first.chain(rest));
+        let body = cursor.into_body().await?;
         Ok((StatusCode::OK, headers, body).into_response())
     }
 }
@@ -422,10 +411,27 @@ struct Cursor<Fetch> {
 
 impl<Row, Fetch, Fut> Cursor<Fetch>
 where
-    Row: Serialize,
-    Fetch: Fn(PageRequest) -> Fut,
-    Fut: Future<Output = Result<Vec<Row>, ApiError>>,
+    Row: Serialize + Send + 'static,
+    Fetch: Fn(PageRequest) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Vec<Row>, ApiError>> + Send + 'static,
 {
+    /// The export's body: the first page is read now, so that its errors
+    /// are the answer's; the others as the client takes the body.
+    async fn into_body(mut self) -> Result<Body, ApiError> {
+        let (first, more) = self.next_chunk().await?.unwrap_or_default();
+        // Only data: an empty chunk could read as the body's end.
+        let first = stream::iter((!first.is_empty()).then_some(Ok::<_, std::io::Error>(first)));
+        let rest = stream::unfold(more.then_some(self), |cursor| async move {
+            let mut cursor = cursor?;
+            match cursor.next_chunk().await {
+                Ok(None) => None,
+                Ok(Some((chunk, more))) => Some((Ok(chunk), more.then_some(cursor))),
+                Err(error) => Some((Err(cursor.failed(error)), None)),
+            }
+        });
+        Ok(Body::from_stream(first.chain(rest)))
+    }
+
     /// The next page, written, and whether a page may follow it; `None`
     /// past the end. The first chunk starts with the CSV header, so an empty
     /// listing is its header alone.
@@ -687,6 +693,80 @@ mod tests {
         zeta: i64,
         alpha: Option<String>,
         emails: Vec<String>,
+    }
+
+    fn sample(zeta: i64) -> Sample {
+        Sample {
+            zeta,
+            alpha: Some(format!("row, \"{zeta}\"")),
+            emails: Vec::new(),
+        }
+    }
+
+    /// A listing of `rows` rows, read 2 at a time, whose page `failing`
+    /// (if any) fails.
+    fn cursor(
+        rows: u64,
+        failing: Option<u64>,
+    ) -> Cursor<impl Fn(PageRequest) -> std::future::Ready<Result<Vec<Sample>, ApiError>>> {
+        Cursor {
+            fetch_page: move |page: PageRequest| {
+                std::future::ready(if Some(page.page) == failing {
+                    Err(ApiError::Unavailable)
+                } else {
+                    let start = (page.page - 1) * page.per_page;
+                    let end = rows.min(start + page.per_page);
+                    Ok((start..end).map(|zeta| sample(zeta as i64)).collect())
+                })
+            },
+            next_page: 1,
+            per_page: 2,
+            writer: RowWriter::new::<Sample>(ExportFormat::Csv).unwrap(),
+            resource: "samples",
+            workspace: "acme".into(),
+        }
+    }
+
+    async fn chunks(body: Body) -> Vec<Result<String, String>> {
+        body.into_data_stream()
+            .map(|chunk| {
+                chunk
+                    .map(|bytes| String::from_utf8(bytes.to_vec()).unwrap())
+                    .map_err(|error| error.to_string())
+            })
+            .collect()
+            .await
+    }
+
+    #[tokio::test]
+    async fn the_body_is_one_chunk_a_page_and_the_header_alone_when_empty() {
+        let body = cursor(4, None).into_body().await.unwrap();
+        assert_eq!(
+            chunks(body).await,
+            [
+                Ok(
+                    "zeta,alpha,emails\r\n0,\"row, \"\"0\"\"\",\r\n1,\"row, \"\"1\"\"\",\r\n"
+                        .into()
+                ),
+                Ok("2,\"row, \"\"2\"\"\",\r\n3,\"row, \"\"3\"\"\",\r\n".into()),
+            ],
+            "the empty third page adds nothing"
+        );
+        let body = cursor(0, None).into_body().await.unwrap();
+        assert_eq!(chunks(body).await, [Ok("zeta,alpha,emails\r\n".into())]);
+    }
+
+    #[tokio::test]
+    async fn an_error_before_the_body_is_the_answer_and_after_it_ends_the_body() {
+        assert!(matches!(
+            cursor(5, Some(1)).into_body().await,
+            Err(ApiError::Unavailable)
+        ));
+        let body = cursor(5, Some(2)).into_body().await.unwrap();
+        let chunks = chunks(body).await;
+        assert_eq!(chunks.len(), 2, "{chunks:?}");
+        assert!(chunks[0].is_ok());
+        assert!(chunks[1].is_err(), "the body ends with an error");
     }
 
     #[test]

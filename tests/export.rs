@@ -576,7 +576,38 @@ async fn pages_without_the_page_cache_are_tagged_by_their_bytes_too(database: Te
     );
 }
 
+async fn clients_leaving_in_the_middle_of_exports_leave_the_server_sound(database: TestDatabase) {
+    let (app, credentials) = app_with_events(database, settings()).await;
+    let export = |round: usize| {
+        let path = format!(
+            "/batch/acme/{}?format=csv&include_spaces=all",
+            LISTINGS[round % LISTINGS.len()]
+        );
+        let (app, credentials) = (&app, &credentials);
+        async move {
+            let response = get(app, credentials, &path, &[]).await;
+            assert_eq!(response.status(), 200);
+            // Gone, with the export's later pages being read.
+            drop(response);
+        }
+    };
+    futures_util::future::join_all((0..60).map(export)).await;
+    // Every connection of the store's pools, several times over.
+    let listing = |round: usize| {
+        let resource = LISTINGS[round % LISTINGS.len()];
+        let (app, credentials) = (&app, &credentials);
+        async move {
+            let rows = json_rows(app, credentials, resource, "&include_spaces=all").await;
+            let path = format!("/batch/acme/{resource}?format=csv&include_spaces=all");
+            let (_, body) = get_text(app, credentials, &path, &[]).await;
+            assert_eq!(read_csv(&body).1.len(), rows.len(), "{resource}");
+        }
+    };
+    futures_util::future::join_all((0..48).map(listing)).await;
+}
+
 on_every_backend!(
+    clients_leaving_in_the_middle_of_exports_leave_the_server_sound,
     csv_exports_hold_the_json_rows_of_every_listing,
     ndjson_exports_are_the_json_rows_in_their_field_order,
     an_empty_listing_exports_its_header_alone,

@@ -37,7 +37,10 @@
 //! each page is written to the body as soon as it is read: an export holds
 //! one page, whatever the size of the listing. The next page is read only
 //! when the client has taken the last one, so a slow client slows the
-//! export down, and a client that goes away ends it. The first page is
+//! export down, and a client that goes away ends it, once the page being
+//! read is in: a page's read is never abandoned halfway, which on
+//! PostgreSQL could leave a pooled connection inside its transaction for
+//! the next request to trip on. The first page is
 //! read before the answer begins, within the request timeout; the rest
 //! takes as long as it takes.
 //!
@@ -135,6 +138,7 @@ use futures_util::StreamExt;
 use futures_util::stream;
 use serde::Serialize;
 use serde_json::Value;
+use tracing::Instrument;
 use utoipa::ToSchema;
 use utoipa::openapi::{RefOr, Schema};
 
@@ -440,7 +444,14 @@ where
             page: self.next_page,
             per_page: self.per_page,
         };
-        let rows = (self.fetch_page)(page).await?;
+        // Once begun, a page's read runs to its end, even when the client
+        // goes away and its body is dropped: a store's transaction is
+        // never abandoned halfway (PostgreSQL's pool could otherwise hand
+        // the connection, still inside it, to the next request).
+        let reading = tokio::spawn((self.fetch_page)(page).in_current_span());
+        let rows = reading
+            .await
+            .map_err(|error| ApiError::Internal(error.into()))??;
         let mut chunk = Vec::new();
         if self.next_page == 1 {
             self.writer.header(&mut chunk)?;

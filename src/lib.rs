@@ -37,7 +37,9 @@
 //!   [`http::members`]), credentials
 //!   ([`http::auth`], failures throttled in [`http::auth_failures`]),
 //!   extractors that answer in the error format ([`http::extract`]),
-//!   errors, rate limits, the page cache, OpenAPI, the accept loop with its
+//!   errors, rate limits, the page cache, the listings' exports as CSV
+//!   and NDJSON ([`http::export`]) and the `ETag`s and 304s of every batch
+//!   GET ([`http::conditional`]), OpenAPI, the accept loop with its
 //!   header timeout and connection cap ([`http::server`]), and what wraps
 //!   every request: the access log with its request id
 //!   ([`http::access_log`]) and Prometheus metrics ([`http::metrics`]).

@@ -149,6 +149,7 @@ impl ServerArgs {
             page_cache_bytes: self.page_cache_bytes,
             header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
             max_connections: self.max_connections,
+            export_page_rows: http::export::EXPORT_PAGE_ROWS,
         })
     }
 

@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::{OwnWorkspaceAccess, ReadAccess};
 use super::error::{ApiError, ErrorBody};
+use super::export::{ExportQuery, Exportable, Preconditions, Representation};
 use super::extract::{Path, Query};
 use super::page_cache::{cached_listing, cached_listing_at};
 use super::pagination::{Link, Links, ListingParams, ListingQuery, Pagination, path_segment};
@@ -118,10 +119,19 @@ pub struct MembersPage {
     params(
         ("workspace" = String, Path, description = "The workspace's username"),
         ListingQuery,
+        ExportQuery,
+        Preconditions,
     ),
     responses(
-        (status = 200, body = MembersPage),
-        (status = 400, body = ErrorBody),
+        (status = 200, description = "The page as JSON (the default), or the whole listing as CSV or NDJSON (see `format`)",
+            headers(
+                ("ETag" = String, description = "Changes whenever the answer may"),
+                ("Content-Disposition" = String, description = "Exports only: `attachment; filename=\"{workspace}-{resource}.csv\"` (`.ndjson`)"),
+            ),
+            content((MembersPage = "application/json"), (String = "text/csv"), (String = "application/x-ndjson"))),
+        (status = 304, description = "Not modified: `If-None-Match` names this answer's `ETag`",
+            headers(("ETag" = String, description = "The answer's entity tag"))),
+        (status = 400, description = "A bad `page`, `per_page`, `include_spaces` or `format`", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "Workspace not found", body = ErrorBody),
         (status = 429, body = ErrorBody),
@@ -132,7 +142,26 @@ async fn list_members(
     State(state): State<AppState>,
     access: ReadAccess,
     Query(query): Query<HashMap<String, String>>,
+    representation: Representation,
 ) -> Result<Response, ApiError> {
+    if let Representation::Export(export) = representation {
+        // Checked as on the JSON page; no parameter selects members.
+        ListingParams::parse(&query)?;
+        let (store, workspace) = (state.store.clone(), access.workspace.id);
+        let exportable = Exportable {
+            resource: "members",
+            parameters: String::new(),
+            as_of: None,
+            fetch_page: move |page| {
+                let store = store.clone();
+                async move {
+                    let rows = store.members(workspace, page).await?.items;
+                    Ok(rows.into_iter().map(Member::from).collect::<Vec<_>>())
+                }
+            },
+        };
+        return export.answer(&state, &access, exportable).await;
+    }
     let (store, workspace) = (&state.store, access.workspace.id);
     let fetch = move |params: ListingParams| async move {
         Ok((store.members(workspace, params.page).await?, None))

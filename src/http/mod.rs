@@ -6,8 +6,10 @@ pub mod access_log;
 pub mod auth;
 pub mod auth_failures;
 pub mod charts;
+pub mod conditional;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod members;
@@ -77,6 +79,9 @@ pub struct Settings {
     /// Connections open at once; past it, a new one replaces the one idle
     /// longest, or waits to be accepted while all are busy (see [`server`]).
     pub max_connections: usize,
+    /// Rows an export reads from the store at a time (see [`export`]); not
+    /// a flag: tests make it small, to cross pages with few rows.
+    pub export_page_rows: u64,
 }
 
 impl Default for Settings {
@@ -96,6 +101,7 @@ impl Default for Settings {
             // Half the usual 1,024 file descriptors, leaving the rest for
             // the database, the listeners and the logs.
             max_connections: 512,
+            export_page_rows: export::EXPORT_PAGE_ROWS,
         }
     }
 }
@@ -198,6 +204,7 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn(conditional::tag_and_compare))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(extract::decompression())
         .layer(middleware::from_fn_with_state(

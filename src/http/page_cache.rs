@@ -9,6 +9,11 @@
 //! it, so the very next request never gets a page from before the batch. With several servers over one
 //! PostgreSQL each keeps its own cache; the version comes from the shared
 //! database, so none serves a stale page.
+//!
+//! Each entry keeps the page's `ETag` (the hash of its bytes, see
+//! [`conditional`](super::conditional)), so that a page answered from the
+//! cache, or found unchanged by a client's `If-None-Match`, is not hashed
+//! again.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -21,6 +26,7 @@ use metrics::{Unit, counter, describe_counter};
 
 use super::AppState;
 use super::auth::ReadAccess;
+use super::conditional::body_tag;
 use super::error::ApiError;
 use super::pagination::{Links, ListingParams, Pagination, paginate};
 use crate::domain::Timestamp;
@@ -52,8 +58,7 @@ struct PageKey {
 
 struct Entry {
     version: i64,
-    valid_until: Option<Timestamp>,
-    body: Bytes,
+    page: Rendered,
     last_used: u64,
 }
 
@@ -85,34 +90,34 @@ impl PageCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn get(&self, key: &PageKey, version: i64, now: Timestamp) -> Option<Bytes> {
+    fn get(&self, key: &PageKey, version: i64, now: Timestamp) -> Option<Rendered> {
         let mut entries = self.lock();
         entries.uses += 1;
         let uses = entries.uses;
         let entry = entries.by_key.get_mut(key)?;
-        let fresh = entry.version == version && entry.valid_until.is_none_or(|until| now <= until);
+        let fresh =
+            entry.version == version && entry.page.valid_until.is_none_or(|until| now <= until);
         if !fresh {
             return None;
         }
         entry.last_used = uses;
-        Some(entry.body.clone())
+        Some(entry.page.clone())
     }
 
-    fn insert(&self, key: PageKey, version: i64, valid_until: Option<Timestamp>, body: Bytes) {
-        if body.len() > self.budget_bytes {
+    fn insert(&self, key: PageKey, version: i64, page: Rendered) {
+        if page.body.len() > self.budget_bytes {
             return;
         }
         let mut entries = self.lock();
         entries.uses += 1;
         let entry = Entry {
             version,
-            valid_until,
             last_used: entries.uses,
-            body,
+            page,
         };
-        entries.bytes += entry.body.len();
+        entries.bytes += entry.page.body.len();
         if let Some(replaced) = entries.by_key.insert(key, entry) {
-            entries.bytes -= replaced.body.len();
+            entries.bytes -= replaced.page.body.len();
         }
         while entries.bytes > self.budget_bytes {
             let Some(oldest) = entries
@@ -124,26 +129,35 @@ impl PageCache {
                 break;
             };
             if let Some(evicted) = entries.by_key.remove(&oldest) {
-                entries.bytes -= evicted.body.len();
+                entries.bytes -= evicted.page.body.len();
             }
         }
     }
 }
 
-fn json(body: Bytes) -> Response {
+/// A page's answer. It varies with `Accept`, which can ask for an export
+/// of the listing instead ([`export`](super::export)).
+fn json(page: Rendered) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::ETAG, page.etag),
+            (header::VARY, HeaderValue::from_static("accept")),
+        ],
+        page.body,
     )
         .into_response()
 }
 
-/// A rendered page and until when it holds regardless of new events.
+/// A rendered page, its entity tag, and until when it holds regardless of
+/// new events.
+#[derive(Clone)]
 struct Rendered {
     pub body: Bytes,
+    pub etag: HeaderValue,
     pub valid_until: Option<Timestamp>,
 }
 
@@ -162,16 +176,16 @@ where
 {
     let cache = &state.page_cache;
     if cache.budget_bytes == 0 {
-        return Ok(json(render().await?.body));
+        return Ok(json(render().await?));
     }
-    if let Some(body) = cache.get(&key, version, state.clock.now()) {
+    if let Some(page) = cache.get(&key, version, state.clock.now()) {
         counter!(HITS, "resource" => key.resource).increment(1);
-        return Ok(json(body));
+        return Ok(json(page));
     }
     counter!(MISSES, "resource" => key.resource).increment(1);
     let rendered = render().await?;
-    cache.insert(key, version, rendered.valid_until, rendered.body.clone());
-    Ok(json(rendered.body))
+    cache.insert(key, version, rendered.clone());
+    Ok(json(rendered))
 }
 
 /// One page of a batch listing, end to end: its parameters, the cache, the
@@ -230,6 +244,7 @@ fn render_json(
 ) -> Result<Rendered, ApiError> {
     let body = serde_json::to_vec(value).map_err(|error| ApiError::Internal(error.into()))?;
     Ok(Rendered {
+        etag: body_tag(&body),
         body: Bytes::from(body),
         valid_until,
     })
@@ -253,17 +268,34 @@ mod tests {
         Timestamp::from_micros(seconds * 1_000_000)
     }
 
+    fn page(body: &'static [u8], valid_until: Option<Timestamp>) -> Rendered {
+        Rendered {
+            body: Bytes::from_static(body),
+            etag: body_tag(body),
+            valid_until,
+        }
+    }
+
+    fn body_of(page: Option<Rendered>) -> Option<Bytes> {
+        page.map(|page| page.body)
+    }
+
     #[test]
     fn a_page_is_reused_only_for_its_version_and_until_it_expires() {
         let cache = PageCache::new(1_000);
-        cache.insert(key(1), 7, Some(at(100)), Bytes::from_static(b"page one"));
+        cache.insert(key(1), 7, page(b"page one", Some(at(100))));
         assert_eq!(
-            cache.get(&key(1), 7, at(50)).as_deref(),
+            body_of(cache.get(&key(1), 7, at(50))).as_deref(),
             Some(&b"page one"[..])
         );
         assert_eq!(
-            cache.get(&key(1), 7, at(100)).as_deref(),
+            body_of(cache.get(&key(1), 7, at(100))).as_deref(),
             Some(&b"page one"[..])
+        );
+        assert_eq!(
+            cache.get(&key(1), 7, at(100)).map(|page| page.etag),
+            Some(body_tag(b"page one")),
+            "the tag is kept with the page"
         );
         assert!(cache.get(&key(1), 7, at(101)).is_none(), "expired");
         assert!(
@@ -276,10 +308,10 @@ mod tests {
     #[test]
     fn the_least_recently_used_pages_go_when_over_budget() {
         let cache = PageCache::new(20);
-        cache.insert(key(1), 1, None, Bytes::from(vec![b'a'; 8]));
-        cache.insert(key(2), 1, None, Bytes::from(vec![b'b'; 8]));
+        cache.insert(key(1), 1, page(b"aaaaaaaa", None));
+        cache.insert(key(2), 1, page(b"bbbbbbbb", None));
         assert!(cache.get(&key(1), 1, at(0)).is_some());
-        cache.insert(key(3), 1, None, Bytes::from(vec![b'c'; 8]));
+        cache.insert(key(3), 1, page(b"cccccccc", None));
         assert!(
             cache.get(&key(2), 1, at(0)).is_none(),
             "least recently used"

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
+use super::export::{ExportQuery, Exportable, Preconditions, Representation};
 use super::extract::Query;
 use super::page_cache::cached_listing;
 use super::pagination::{Links, ListingParams, ListingQuery, Pagination};
@@ -82,10 +83,19 @@ pub struct QueriesPage {
     params(
         ("workspace" = String, Path, description = "The workspace's username"),
         ListingQuery,
+        ExportQuery,
+        Preconditions,
     ),
     responses(
-        (status = 200, body = QueriesPage),
-        (status = 400, body = ErrorBody),
+        (status = 200, description = "The page as JSON (the default), or the whole listing as CSV or NDJSON (see `format`)",
+            headers(
+                ("ETag" = String, description = "Changes whenever the answer may"),
+                ("Content-Disposition" = String, description = "Exports only: `attachment; filename=\"{workspace}-{resource}.csv\"` (`.ndjson`)"),
+            ),
+            content((QueriesPage = "application/json"), (String = "text/csv"), (String = "application/x-ndjson"))),
+        (status = 304, description = "Not modified: `If-None-Match` names this answer's `ETag`",
+            headers(("ETag" = String, description = "The answer's entity tag"))),
+        (status = 400, description = "A bad `page`, `per_page`, `include_spaces` or `format`", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "Workspace not found", body = ErrorBody),
         (status = 429, body = ErrorBody),
@@ -96,7 +106,25 @@ async fn list_queries(
     State(state): State<AppState>,
     access: ReadAccess,
     Query(query): Query<HashMap<String, String>>,
+    representation: Representation,
 ) -> Result<Response, ApiError> {
+    if let Representation::Export(export) = representation {
+        let filter = ListingParams::parse(&query)?.filter;
+        let (store, workspace) = (state.store.clone(), access.workspace.id);
+        let exportable = Exportable {
+            resource: "queries",
+            parameters: format!("{filter:?}"),
+            as_of: None,
+            fetch_page: move |page| {
+                let store = store.clone();
+                async move {
+                    let rows = store.queries(workspace, page, filter).await?.items;
+                    Ok(rows.into_iter().map(ReportQuery::from).collect::<Vec<_>>())
+                }
+            },
+        };
+        return export.answer(&state, &access, exportable).await;
+    }
     let (store, workspace) = (&state.store, access.workspace.id);
     let fetch = move |params: ListingParams| async move {
         Ok((

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
+use super::export::{ExportQuery, Exportable, Preconditions, Representation};
 use super::extract::Query;
 use super::page_cache::cached_listing;
 use super::pagination::{Links, ListingParams, ListingQuery, Pagination};
@@ -42,10 +43,19 @@ pub struct ReportStatsPage {
     params(
         ("workspace" = String, Path, description = "The workspace's username"),
         ListingQuery,
+        ExportQuery,
+        Preconditions,
     ),
     responses(
-        (status = 200, description = "ReportStat collection response", body = ReportStatsPage),
-        (status = 400, description = "A bad `page`, `per_page` or `include_spaces`", body = ErrorBody),
+        (status = 200, description = "The page as JSON (the default), or the whole listing as CSV or NDJSON (see `format`)",
+            headers(
+                ("ETag" = String, description = "Changes whenever the answer may"),
+                ("Content-Disposition" = String, description = "Exports only: `attachment; filename=\"{workspace}-{resource}.csv\"` (`.ndjson`)"),
+            ),
+            content((ReportStatsPage = "application/json"), (String = "text/csv"), (String = "application/x-ndjson"))),
+        (status = 304, description = "Not modified: `If-None-Match` names this answer's `ETag`",
+            headers(("ETag" = String, description = "The answer's entity tag"))),
+        (status = 400, description = "A bad `page`, `per_page`, `include_spaces` or `format`", body = ErrorBody),
         (status = 401, description = "Unauthorized", body = ErrorBody),
         (status = 404, description = "Workspace not found", body = ErrorBody),
         (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody),
@@ -56,9 +66,34 @@ async fn list_report_stats(
     State(state): State<AppState>,
     access: ReadAccess,
     Query(query): Query<HashMap<String, String>>,
+    representation: Representation,
 ) -> Result<Response, ApiError> {
-    let (store, clock, workspace) = (&state.store, &state.clock, access.workspace.id);
     let recent_days = state.settings.recent_days;
+    if let Representation::Export(export) = representation {
+        let filter = ListingParams::parse(&query)?.filter;
+        let (store, workspace) = (state.store.clone(), access.workspace.id);
+        // Every page is computed for this one instant: its recent window.
+        let now = state.clock.now();
+        let recent_since = now.saturating_sub_days(recent_days);
+        let exportable = Exportable {
+            resource: "report_stats",
+            parameters: format!("{filter:?} recent_days={recent_days}"),
+            as_of: Some(now),
+            fetch_page: move |page| {
+                let store = store.clone();
+                async move {
+                    let query = ReportStatsQuery {
+                        page,
+                        filter,
+                        recent_since,
+                    };
+                    Ok(store.report_stats(workspace, query).await?.items)
+                }
+            },
+        };
+        return export.answer(&state, &access, exportable).await;
+    }
+    let (store, clock, workspace) = (&state.store, &state.clock, access.workspace.id);
     let fetch = move |params: ListingParams| async move {
         let now = clock.now();
         let recent_since = now.saturating_sub_days(recent_days);

@@ -555,7 +555,193 @@ async fn a_database_from_before_the_usage_tables_is_filled_from_its_log(database
     assert_eq!(again.items, expected.items);
 }
 
+async fn get_with(
+    app: &TestApp,
+    credentials: &Credentials,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .get(app.url(path))
+        .header("Authorization", credentials.basic_header());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+/// The answer's status and `ETag`, and whether a request naming that tag
+/// gets a 304.
+async fn tag_of(app: &TestApp, credentials: &Credentials, path: &str) -> String {
+    let response = get_with(app, credentials, path, &[]).await;
+    assert_eq!(response.status(), 200, "{path}");
+    let tag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let again = get_with(app, credentials, path, &[("If-None-Match", &tag)]).await;
+    assert_eq!(again.status(), 304, "{path} with If-None-Match: {tag}");
+    assert!(again.bytes().await.unwrap().is_empty());
+    tag
+}
+
+async fn report_usage_exports_and_revalidates_until_an_event_or_the_next_day(
+    database: TestDatabase,
+) {
+    let (app, clock) = spawn(database).await;
+    let credentials = app.create_workspace("exported").await;
+    let name = &credentials.workspace.name;
+    // Names hold quotes, commas and semicolons (events refuse control
+    // characters in names; `tests/export.rs` has newlines in other fields).
+    let tricky = [
+        "Churn, \"legacy\" model",
+        "Semi;colon, 'single'",
+        "Plain",
+        "Ünïcode “quotes”, too",
+    ];
+    let mut lines = Vec::new();
+    for (index, title) in tricky.iter().enumerate() {
+        let id = 7001 + index;
+        lines.push(serde_json::json!({"id": format!("c{index}"), "type": "report_created",
+            "occurred_at": "2026-11-01T10:00:00Z", "report_id": id, "report_token": format!("tok{index}"),
+            "space_token": "sp", "email": "ann@acme.com", "name": title}).to_string());
+        for view in 0..=index {
+            lines.push(
+                serde_json::json!({"id": format!("v{index}-{view}"), "type": "report_viewed",
+                "occurred_at": format!("2026-11-{:02}T12:00:00Z", 14 + view), "report_id": id,
+                "email": format!("u{view}@acme.com")})
+                .to_string(),
+            );
+        }
+    }
+    app.post_ndjson_ok(&credentials, &lines).await;
+
+    for query in [
+        "sort=-views_7d",
+        "sort=name&q=e",
+        "unviewed_days=6&sort=-last_viewed_at",
+    ] {
+        let rows = all_rows(
+            &app,
+            &credentials,
+            &usage_path(&credentials, &format!("per_page=1&{query}")),
+        )
+        .await;
+        assert!(!rows.is_empty(), "{query}");
+        let csv_path = usage_path(&credentials, &format!("format=csv&per_page=1&{query}"));
+        let response = get_with(&app, &credentials, &csv_path, &[]).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-disposition"],
+            format!("attachment; filename=\"{name}-report_usage.csv\"").as_str()
+        );
+        let body = response.text().await.unwrap();
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let header: Vec<String> = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        // The columns are the fields in SPEC section 8's order.
+        let fields = [
+            "report_id",
+            "report_token",
+            "name",
+            "space_token",
+            "creator_email",
+            "created_at",
+            "total_views_count",
+            "views_7d",
+            "views_30d",
+            "views_90d",
+            "total_viewers_count",
+            "viewers_7d",
+            "viewers_30d",
+            "viewers_90d",
+            "last_viewed_at",
+            "days_since_last_view",
+            "runs_30d",
+            "failed_runs_30d",
+            "active_schedules_count",
+        ];
+        assert_eq!(header, fields, "{query}");
+        let records: Vec<Vec<String>> = reader
+            .records()
+            .map(|record| record.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        let expected: Vec<Vec<String>> = rows
+            .iter()
+            .map(|row| {
+                fields
+                    .iter()
+                    .map(|field| match &row[*field] {
+                        Value::Null => String::new(),
+                        Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .collect();
+        assert_eq!(records, expected, "{query}");
+
+        let ndjson = get_with(
+            &app,
+            &credentials,
+            &usage_path(&credentials, query),
+            &[("Accept", "application/x-ndjson")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+        let parsed: Vec<Value> = ndjson
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(parsed, rows, "{query}");
+    }
+
+    // Tags hold until an event is stored, and until the date rolls over.
+    let page = usage_path(&credentials, "sort=-views_7d");
+    let export = usage_path(&credentials, "sort=-views_7d&format=csv");
+    let daily = format!("/batch/{name}/usage_daily");
+    let before = [
+        tag_of(&app, &credentials, &page).await,
+        tag_of(&app, &credentials, &export).await,
+        tag_of(&app, &credentials, &daily).await,
+    ];
+    clock.set("2026-11-20T23:59:59.999Z");
+    let later_that_day = [
+        tag_of(&app, &credentials, &page).await,
+        tag_of(&app, &credentials, &export).await,
+        tag_of(&app, &credentials, &daily).await,
+    ];
+    assert_eq!(later_that_day, before, "the same date, the same answers");
+    clock.set("2026-11-21T00:00:00.000Z");
+    let next_day = [
+        tag_of(&app, &credentials, &page).await,
+        tag_of(&app, &credentials, &export).await,
+        tag_of(&app, &credentials, &daily).await,
+    ];
+    for (old, new) in before.iter().zip(&next_day) {
+        assert_ne!(old, new, "the windows moved");
+        let stale = get_with(&app, &credentials, &page, &[("If-None-Match", old)]).await;
+        assert_eq!(stale.status(), 200);
+    }
+    let view = serde_json::json!({"id": "late", "type": "report_viewed",
+        "occurred_at": "2026-11-20T08:00:00Z", "report_id": 7001, "email": "new@acme.com"});
+    app.post_ndjson_ok(&credentials, &[view.to_string()]).await;
+    let after_event = [
+        tag_of(&app, &credentials, &page).await,
+        tag_of(&app, &credentials, &export).await,
+        tag_of(&app, &credentials, &daily).await,
+    ];
+    for (old, new) in next_day.iter().zip(&after_event) {
+        assert_ne!(old, new, "a new view");
+    }
+}
+
 on_every_backend!(
+    report_usage_exports_and_revalidates_until_an_event_or_the_next_day,
     a_database_from_before_the_usage_tables_is_filled_from_its_log,
     the_usage_fixture_gives_its_report_usage_and_daily_series_in_any_order,
     every_sort_and_filter_pages_as_the_reference_orders,

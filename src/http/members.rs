@@ -17,7 +17,7 @@ use super::auth::{OwnWorkspaceAccess, ReadAccess};
 use super::error::{ApiError, ErrorBody};
 use super::export::{ExportQuery, Exportable, Preconditions, Representation};
 use super::extract::{Path, Query};
-use super::page_cache::{cached_listing, cached_listing_at};
+use super::page_cache::{Selection, cached_listing, cached_listing_at};
 use super::pagination::{Link, Links, ListingParams, ListingQuery, Pagination, path_segment};
 use crate::domain::Timestamp;
 use crate::domain::listings::MemberRow;
@@ -253,7 +253,7 @@ async fn list_memberships(
         &state,
         &access,
         &query,
-        ("memberships", path),
+        ("memberships", path, Selection::default()),
         fetch,
         |pagination, rows, links| MembershipsPage {
             pagination,

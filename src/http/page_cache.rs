@@ -28,7 +28,7 @@ use super::AppState;
 use super::auth::ReadAccess;
 use super::conditional::body_tag;
 use super::error::ApiError;
-use super::pagination::{Links, ListingParams, Pagination, paginate};
+use super::pagination::{Links, ListingParams, Pagination, paginate_keeping};
 use crate::domain::Timestamp;
 use crate::storage::{Page, WorkspaceId};
 
@@ -54,6 +54,18 @@ struct PageKey {
     pub workspace: WorkspaceId,
     pub resource: &'static str,
     pub params: ListingParams,
+    /// [`Selection::key`].
+    pub selection: String,
+}
+
+/// What a listing's rows are beyond their paging (a sort, filters, the date
+/// they are computed for), for the listings that have such parameters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Everything else that decides the rows: part of a cached page's key.
+    pub key: String,
+    /// The parameters as given, which the links repeat.
+    pub kept: Vec<(&'static str, String)>,
 }
 
 struct Entry {
@@ -205,16 +217,17 @@ where
     Body: serde::Serialize,
 {
     let path = format!("/batch/{}/{resource}", access.workspace.name);
-    cached_listing_at(state, access, query, (resource, path), fetch, body).await
+    let selected = (resource, path, Selection::default());
+    cached_listing_at(state, access, query, selected, fetch, body).await
 }
 
 /// [`cached_listing`] of a listing served at `path` (its links point there),
-/// cached under `resource`.
+/// cached under `resource`, its rows chosen by `selection` too.
 pub async fn cached_listing_at<Row, Body, Fetch, Fut>(
     state: &AppState,
     access: &ReadAccess,
     query: &HashMap<String, String>,
-    (resource, path): (&'static str, String),
+    (resource, path, selection): (&'static str, String, Selection),
     fetch: Fetch,
     body: impl FnOnce(Pagination, Vec<Row>, Links) -> Body,
 ) -> Result<Response, ApiError>
@@ -228,10 +241,13 @@ where
         workspace: access.workspace.id,
         resource,
         params,
+        selection: selection.key,
     };
+    let kept = selection.kept;
     cached_page(state, key, access.workspace_version, || async move {
         let (page, valid_until) = fetch(params).await?;
-        let (pagination, links) = paginate(&path, params, page.items.len(), page.total_count);
+        let (pagination, links) =
+            paginate_keeping(&path, params, &kept, page.items.len(), page.total_count);
         render_json(&body(pagination, page.items, links), valid_until)
     })
     .await
@@ -261,6 +277,7 @@ mod tests {
             workspace: 1,
             resource: "report_stats",
             params: ListingParams::new(PageRequest { page, per_page: 10 }, SpaceFilter::All),
+            selection: String::new(),
         }
     }
 

@@ -18,15 +18,17 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
+use super::export::{ExportQuery, Exportable, Preconditions, Representation};
 use super::extract::Query;
-use super::pagination::{Links, ListingParams, ListingQuery, Pagination, paginate_keeping};
-use crate::domain::Token;
+use super::page_cache::{Selection, cached_listing_at};
+use super::pagination::{Links, ListingParams, ListingQuery, Pagination};
 use crate::domain::stats::SpaceFilter;
 use crate::domain::timestamp::UtcDay;
 use crate::domain::usage::{
     DEFAULT_DAILY_DAYS, DailyScope, MAX_DAILY_DAYS, MAX_UNVIEWED_DAYS, ReportUsage, UsageDay,
     UsageField, UsageFilters, UsageSort,
 };
+use crate::domain::{Timestamp, Token};
 use crate::storage::report_usage::{DailyQuery, UsageQuery};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -154,9 +156,18 @@ impl UsageParams {
         ("workspace" = String, Path, description = "The workspace's username"),
         ListingQuery,
         UsageQueryParams,
+        ExportQuery,
+        Preconditions,
     ),
     responses(
-        (status = 200, body = ReportUsagePage),
+        (status = 200, description = "The page as JSON (the default), or the whole listing, filtered and sorted, as CSV or NDJSON (see `format`)",
+            headers(
+                ("ETag" = String, description = "Changes whenever the answer may, also when the date rolls over"),
+                ("Content-Disposition" = String, description = "Exports only: `attachment; filename=\"{workspace}-report_usage.csv\"` (`.ndjson`)"),
+            ),
+            content((ReportUsagePage = "application/json"), (String = "text/csv"), (String = "application/x-ndjson"))),
+        (status = 304, description = "Not modified: `If-None-Match` names this answer's `ETag`",
+            headers(("ETag" = String, description = "The answer's entity tag"))),
         (status = 400, description = "A bad parameter, named in the message", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "Workspace not found", body = ErrorBody),
@@ -168,37 +179,77 @@ async fn list_report_usage(
     State(state): State<AppState>,
     access: ReadAccess,
     Query(query): Query<HashMap<String, String>>,
+    representation: Representation,
 ) -> Result<Response, ApiError> {
     let params = ListingParams::parse(&query)?;
     let usage = UsageParams::parse(&query)?;
+    // Every page, and every page of an export, is computed for one date.
     let today = state.clock.now().utc_day();
-    let page = state
-        .store
-        .report_usage(
-            access.workspace.id,
-            UsageQuery {
-                page: params.page,
-                filter: params.filter,
-                today,
-                sort: usage.sort,
-                filters: usage.filters,
+    let (sort, filters, filter) = (usage.sort, usage.filters, params.filter);
+    let selection = format!("{sort} {filters:?} {today}");
+    if let Representation::Export(export) = representation {
+        let (store, workspace) = (state.store.clone(), access.workspace.id);
+        let exportable = Exportable {
+            resource: "report_usage",
+            parameters: format!("{filter:?} {selection}"),
+            // The rows depend on the date only: the tag holds all day.
+            as_of: Some(start_of(today)),
+            fetch_page: move |page| {
+                let (store, filters) = (store.clone(), filters.clone());
+                async move {
+                    let query = UsageQuery {
+                        page,
+                        filter,
+                        today,
+                        sort,
+                        filters,
+                    };
+                    Ok(store.report_usage(workspace, query).await?.items)
+                }
             },
-        )
-        .await?;
+        };
+        return export.answer(&state, &access, exportable).await;
+    }
+    let (store, workspace) = (&state.store, access.workspace.id);
+    let fetch = move |params: ListingParams| async move {
+        let query = UsageQuery {
+            page: params.page,
+            filter: params.filter,
+            today,
+            sort,
+            filters,
+        };
+        // Until the date rolls over, when the windows move.
+        let until = Timestamp::from_micros(start_of(today.plus_days(1)).as_micros() - 1);
+        Ok((store.report_usage(workspace, query).await?, Some(until)))
+    };
     let path = format!("/batch/{}/report_usage", access.workspace.name);
-    let (pagination, links) = paginate_keeping(
-        &path,
-        params,
-        &usage.kept,
-        page.items.len(),
-        page.total_count,
+    let selected = (
+        "report_usage",
+        path,
+        Selection {
+            key: selection,
+            kept: usage.kept,
+        },
     );
-    Ok(Json(ReportUsagePage {
-        pagination,
-        report_usage: page.items,
-        links,
-    })
-    .into_response())
+    cached_listing_at(
+        &state,
+        &access,
+        &query,
+        selected,
+        fetch,
+        |pagination, report_usage, links| ReportUsagePage {
+            pagination,
+            report_usage,
+            links,
+        },
+    )
+    .await
+}
+
+/// The first instant of `day`.
+fn start_of(day: UtcDay) -> Timestamp {
+    Timestamp::from_micros(day.days_since_epoch() * 86_400_000_000)
 }
 
 /// The parameters of `usage_daily`, as the OpenAPI document shows them.
@@ -251,9 +302,13 @@ fn date_param(query: &HashMap<String, String>, name: &str) -> Result<Option<UtcD
     params(
         ("workspace" = String, Path, description = "The workspace's username"),
         DailyQueryParams,
+        Preconditions,
     ),
     responses(
-        (status = 200, body = UsageDaily),
+        (status = 200, body = UsageDaily,
+            headers(("ETag" = String, description = "Changes whenever the answer may"))),
+        (status = 304, description = "Not modified: `If-None-Match` names this answer's `ETag`",
+            headers(("ETag" = String, description = "The answer's entity tag"))),
         (status = 400, description = "A bad parameter, named in the message", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "Workspace or report not found", body = ErrorBody),

@@ -414,7 +414,85 @@ async fn the_openapi_document_describes_what_the_server_accepts(database: TestDa
     assert_eq!(schema["required"], json!(["signature_token"]));
 }
 
+/// Requests given up half way (their timeout passed while their page was
+/// being read) leave every pooled connection sound. A PostgreSQL connection
+/// whose transaction was dropped in the middle of a read could go back to
+/// the pool still inside it, to fail the next request on it ("SET
+/// TRANSACTION ISOLATION LEVEL must be called before any query": seen with
+/// exports whose clients left); reads now run to their end on a task of
+/// their own.
+async fn requests_given_up_half_way_leave_every_connection_sound(database: TestDatabase) {
+    // No page cache, so that every request reads the database, and a
+    // timeout that cuts most of them short.
+    let settings = Settings {
+        page_cache_bytes: 0,
+        request_timeout: std::time::Duration::from_millis(2),
+        ..Settings::default()
+    };
+    let app = TestApp::spawn_with(database, settings).await;
+    let credentials = app.create_workspace("acme").await;
+    let now = reportstats::domain::Timestamp::parse("2026-10-03T00:00:00Z").unwrap();
+    let mut events = Vec::new();
+    for report in 1..=400 {
+        let created = json!({"id": format!("c{report}"), "type": "report_created",
+            "occurred_at": "2026-10-01T00:00:00Z", "report_id": report,
+            "report_token": format!("t{report}"), "space_token": "sp", "email": "a@b.c",
+            "name": format!("Report {report}")});
+        events.push(created.to_string());
+        for view in 0..3 {
+            events.push(
+                json!({"id": format!("v{report}-{view}"), "type": "report_viewed",
+                "occurred_at": "2026-10-02T00:00:00Z", "report_id": report,
+                "email": format!("u{view}@b.c")})
+                .to_string(),
+            );
+        }
+    }
+    let events = events
+        .iter()
+        .map(|line| {
+            reportstats::domain::Event::parse(line, reportstats::domain::Position::Line(1), now)
+                .unwrap()
+        })
+        .collect();
+    let workspace = credentials.workspace.id;
+    reportstats::storage::ingest(app.store.as_ref(), workspace, events)
+        .await
+        .unwrap();
+
+    let paths = [
+        "/batch/acme/report_usage?sort=-viewers_90d",
+        "/batch/acme/report_stats?include_spaces=all",
+        "/batch/acme/usage_daily?from=2025-10-03&to=2026-10-03",
+    ];
+    let mut timed_out = 0;
+    for round in 0..90 {
+        let response = app.get(&credentials, paths[round % paths.len()]).await;
+        timed_out += usize::from(response.status() == 503);
+    }
+    assert!(timed_out > 0, "no request was cut short");
+    // Then every connection of the store's pools, several times over.
+    let page = reportstats::storage::PageRequest {
+        page: 1,
+        per_page: 1000,
+    };
+    let reads = futures_util::future::join_all((0..48).map(|_| {
+        let store = app.store.clone();
+        async move {
+            store
+                .reports(workspace, page, Default::default())
+                .await
+                .map(|page| page.items.len())
+        }
+    }))
+    .await;
+    for read in reads {
+        assert_eq!(read.unwrap(), 400);
+    }
+}
+
 on_every_backend!(
+    requests_given_up_half_way_leave_every_connection_sound,
     a_page_beyond_the_documented_int64_maximum_is_refused,
     gzip_and_zstd_bodies_are_decoded_before_they_are_read,
     a_body_that_is_not_in_its_declared_encoding_is_a_400_storing_nothing,

@@ -9,7 +9,9 @@ use sqlx::{Postgres, Row as _};
 use crate::storage::session::{
     Access, EachRow, Param, Query, Session, Statement, Work, Written, row_through, work,
 };
-use crate::storage::{LogCursor, LogPage, StoreResult, WorkspaceId, parse_stored_event};
+use crate::storage::{
+    LogCursor, LogPage, StoreError, StoreResult, WorkspaceId, parse_stored_event,
+};
 
 /// Binds `params` to `query`, in order.
 pub(super) fn bind<'q>(
@@ -66,7 +68,23 @@ impl Session for PgSession<'_> {
 /// for: none for single statements; for a snapshot, a read-only one on one
 /// snapshot, so the count and the rows of a page agree even while batches
 /// are being written.
-pub(super) async fn run<T>(pool: &PgPool, access: Access, work: Work<T>) -> StoreResult<T> {
+///
+/// The work runs to its end on a task of its own: a request dropped half way
+/// (its client gone, its timeout passed) would otherwise drop the
+/// transaction in the middle of a statement, and the connection would go
+/// back to the pool still inside it, to fail the next request that takes it.
+pub(super) async fn run<T: Send + 'static>(
+    pool: &PgPool,
+    access: Access,
+    work: Work<T>,
+) -> StoreResult<T> {
+    let pool = pool.clone();
+    tokio::spawn(async move { run_to_end(&pool, access, work).await })
+        .await
+        .map_err(|error| StoreError::Other(anyhow::anyhow!("a database task failed: {error}")))?
+}
+
+async fn run_to_end<T>(pool: &PgPool, access: Access, work: Work<T>) -> StoreResult<T> {
     if access == Access::Statements {
         let mut connection = pool.acquire().await?;
         return work(&mut PgSession(&mut connection)).await;

@@ -496,8 +496,10 @@ async fn health_checks_answer_without_credentials(database: TestDatabase) {
 }
 
 /// Every route of the application, as (method, path).
-const ROUTES: [(&str, &str); 17] = [
+const ROUTES: [(&str, &str); 19] = [
     ("get", "/batch/{workspace}/report_stats"),
+    ("get", "/batch/{workspace}/report_usage"),
+    ("get", "/batch/{workspace}/usage_daily"),
     ("get", "/batch/{workspace}/reports"),
     ("get", "/batch/{workspace}/spaces"),
     ("get", "/batch/{workspace}/members"),

@@ -280,7 +280,7 @@ fn one_value(value: &str) -> ObjectBuilder {
 }
 
 /// A string of 1 to `max` characters without control characters.
-fn bounded(max: usize) -> ObjectBuilder {
+pub(super) fn bounded(max: usize) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .min_length(Some(1))

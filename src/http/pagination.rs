@@ -108,7 +108,7 @@ pub struct ListingQuery {
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]
 #[allow(dead_code)]
-enum IncludeSpaces {
+pub(super) enum IncludeSpaces {
     All,
 }
 

@@ -11,6 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,7 +22,7 @@ use super::error::{ApiError, ErrorBody};
 use super::export::{ExportQuery, Exportable, Preconditions, Representation};
 use super::extract::Query;
 use super::page_cache::{Selection, cached_listing_at};
-use super::pagination::{Links, ListingParams, ListingQuery, Pagination};
+use super::pagination::{IncludeSpaces, Links, ListingParams, ListingQuery, Pagination};
 use crate::domain::stats::SpaceFilter;
 use crate::domain::timestamp::UtcDay;
 use crate::domain::usage::{
@@ -58,15 +59,37 @@ struct UsageQueryParams {
     /// A field to sort by (`report_id`, `name`, `created_at`,
     /// `last_viewed_at`, `days_since_last_view`, or any count), with a
     /// leading `-` for descending. Ties by `report_id`; `null`s last.
+    #[param(schema_with = sort_schema)]
     sort: Option<String>,
     /// Only reports with no view dated in the last N days (never viewed
     /// included).
     #[param(minimum = 1, maximum = 3650)]
     unviewed_days: Option<i64>,
     /// Only reports now in this space.
+    #[param(schema_with = token_schema)]
     space_token: Option<String>,
-    /// Only reports whose name contains this text, in any case.
+    /// Only reports whose name contains this text, in any case; empty is no
+    /// filter.
+    #[param(max_length = 256, pattern = r"^[^\u0000]*$")]
     q: Option<String>,
+}
+
+/// `sort`'s values: every field, each way.
+fn sort_schema() -> Object {
+    let values: Vec<String> = UsageField::ALL
+        .into_iter()
+        .flat_map(|field| {
+            [false, true].map(|descending| UsageSort { field, descending }.to_string())
+        })
+        .collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+        .build()
+}
+
+fn token_schema() -> Object {
+    super::events::bounded(Token::MAX_CHARS).build()
 }
 
 /// `report_usage`'s sort and filters, as asked.
@@ -260,16 +283,19 @@ struct DailyQueryParams {
     /// The first date, `YYYY-MM-DD`; default 29 days before `to`.
     #[param(format = Date)]
     from: Option<String>,
-    /// The last date, `YYYY-MM-DD`; default today (UTC). At most 366 days
-    /// from `from`, both included.
+    /// The last date, `YYYY-MM-DD`, not before `from` and at most 366 days
+    /// from it, both included; default today (UTC), or, after a `from`,
+    /// today as far as 366 days from `from` reach (and `from` itself for a
+    /// `from` after today).
     #[param(format = Date)]
     to: Option<String>,
     /// One live report (in any space); default every listed report.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 9_223_372_036_854_775_807_i64)]
     report_id: Option<i64>,
     /// `all` to count reports in members' personal spaces too (without
-    /// `report_id`).
-    include_spaces: Option<String>,
+    /// `report_id`). Any other value is a 400.
+    #[param(inline)]
+    include_spaces: Option<IncludeSpaces>,
 }
 
 /// A series of days.
@@ -322,8 +348,15 @@ async fn usage_daily(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let today = state.clock.now().utc_day();
-    let to = date_param(&query, "to")?.unwrap_or(today);
-    let from = date_param(&query, "from")?.unwrap_or(to.plus_days(1 - DEFAULT_DAILY_DAYS));
+    let (from, to) = match (date_param(&query, "from")?, date_param(&query, "to")?) {
+        (from, Some(to)) => (from.unwrap_or(to.plus_days(1 - DEFAULT_DAILY_DAYS)), to),
+        // From `from`, up to today as far as the longest range reaches.
+        (Some(from), None) => {
+            let to = today.min(from.plus_days(MAX_DAILY_DAYS - 1)).max(from);
+            (from, to)
+        }
+        (None, None) => (today.plus_days(1 - DEFAULT_DAILY_DAYS), today),
+    };
     let days = to.days_since_epoch() - from.days_since_epoch() + 1;
     if days < 1 {
         return Err(ApiError::BadRequest(format!(

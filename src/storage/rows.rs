@@ -118,6 +118,7 @@ mod tests {
             r#"{"id":"2","type":"report_edited","report_id":1,"email":"d@b.c","description":"d"}"#,
             r#"{"id":"3","type":"report_run","report_id":1,"run_token":"r","trigger":"manual","email":"a@b.c"}"#,
             r#"{"id":"4","type":"report_run","report_id":1,"run_token":"r","trigger":"scheduled","schedule_token":"s"}"#,
+            r#"{"id":"b","type":"report_viewed","report_id":1,"email":"v@b.c"}"#,
             r#"{"id":"5","type":"schedule_paused","schedule_token":"s"}"#,
             r#"{"id":"6","type":"exploration_created","exploration_token":"x","report_id":1,"email":"a@b.c"}"#,
             r#"{"id":"7","type":"space_upserted","space_token":"s","name":"S"}"#,

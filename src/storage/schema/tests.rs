@@ -344,6 +344,8 @@ fn keys_are_the_key_columns_in_order() {
                 "report_scheduled_runs",
                 owned(&["report_id", "schedule_token"])
             ),
+            ("report_days", owned(&["report_id", "day"])),
+            ("report_viewer_days", owned(&["report_id", "day", "email"])),
             ("schedules", owned(&["schedule_token"])),
             ("explorations", owned(&["exploration_token"])),
             ("spaces", owned(&["space_token"])),

@@ -154,15 +154,7 @@ def main() -> int:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET preserve_insertion_order = true")
-    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in COLUMNS.items()) + "}"
-    con.execute(
-        f"CREATE TEMP TABLE raw AS SELECT * FROM read_json(?, format = 'newline_delimited', "
-        f"columns = {columns})",
-        [args.events],
-    )
+    con = load(args.events)
     loaded = time.perf_counter()
     for statement in STATS_SQL.split(";\n"):
         if statement.strip():
@@ -205,6 +197,21 @@ def main() -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def load(events: str) -> "duckdb.DuckDBPyConnection":
+    """A connection holding the NDJSON file `events` as the table `raw`, in
+    file order, times in UTC."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = true")
+    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in COLUMNS.items()) + "}"
+    con.execute(
+        f"CREATE TEMP TABLE raw AS SELECT * FROM read_json(?, format = 'newline_delimited', "
+        f"columns = {columns})",
+        [events],
+    )
+    return con
 
 
 def _params(statement: str, args) -> dict:

@@ -19,7 +19,7 @@ import time
 
 import duckdb
 
-from duckdb_stats import COLUMNS, LWW, STATS_SQL
+from duckdb_stats import LWW, STATS_SQL, load
 
 # The stats script's statements but its first (the deduplicated events,
 # made here with the name and run state too).
@@ -102,15 +102,7 @@ def main() -> int:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET preserve_insertion_order = true")
-    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in COLUMNS.items()) + "}"
-    con.execute(
-        f"CREATE TEMP TABLE raw AS SELECT * FROM read_json(?, format = 'newline_delimited', "
-        f"columns = {columns})",
-        [args.events],
-    )
+    con = load(args.events)
     loaded = time.perf_counter()
     today = con.execute("SELECT CAST(CAST(? AS TIMESTAMPTZ) AS DATE)", [args.as_of]).fetchone()[0]
     for statement in USAGE_SQL.split(";\n"):

@@ -292,6 +292,13 @@ class Client:
             raise StepError(f"{method} {path} answered {response.status}: {data[:500]!r}")
         return data
 
+    def post_one(self, event: dict) -> None:
+        """Stores one event (a one-event batch), which must be new."""
+        body = json.dumps(event).encode() + b"\n"
+        answer = json.loads(self.request("POST", f"/api/{self.workspace}/events", body, "application/x-ndjson"))
+        if answer != {"accepted": 1, "duplicates": 0}:
+            raise StepError(f"unexpected answer to a one-event batch: {answer}")
+
     def stats_path(self, page: int, per_page: int = 1000, include_all: bool = False) -> str:
         path = f"/batch/{self.workspace}/report_stats?page={page}&per_page={per_page}"
         return path + ("&include_spaces=all" if include_all else "")

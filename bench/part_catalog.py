@@ -38,10 +38,7 @@ def part_catalog(cfg, rows, serving_db, backend="SQLite"):
             writes += 1
             event = {"id": f"catalog-{os.getpid()}-{time.time_ns()}-{writes}", "type": "report_viewed",
                      "occurred_at": FRESH_AT, "report_id": some_report}
-            answer = json.loads(writer.request("POST", f"/api/{workspace}/events",
-                                               json.dumps(event).encode() + b"\n", "application/x-ndjson"))
-            if answer != {"accepted": 1, "duplicates": 0}:
-                raise StepError(f"unexpected answer to a one-event batch: {answer}")
+            writer.post_one(event)
 
         def change_catalog():
             nonlocal writes
@@ -50,10 +47,7 @@ def part_catalog(cfg, rows, serving_db, backend="SQLite"):
             event = {"id": token, "type": "query_created", "occurred_at": FRESH_AT, "query_token": token,
                      "report_id": some_report, "name": "Bench", "raw_query": "select 1",
                      "data_source_token": "bench", "email": "bench@bench.example"}
-            answer = json.loads(writer.request("POST", f"/api/{workspace}/events",
-                                               json.dumps(event).encode() + b"\n", "application/x-ndjson"))
-            if answer != {"accepted": 1, "duplicates": 0}:
-                raise StepError(f"unexpected answer to a one-event batch: {answer}")
+            writer.post_one(event)
 
         for resource in RESOURCES:
             path = f"/batch/{workspace}/{resource}?per_page={per_page}"

@@ -45,10 +45,7 @@ def page_latency(url, key, name, requests) -> dict:
                 new_id = 10**12 + time.time_ns() % 10**9 * 100 + writes
                 event.update(type="report_created", report_id=new_id, report_token=f"bench{new_id}",
                              space_token="bench-space", email="bench@bench.example", name="Bench")
-            answer = json.loads(writer.request("POST", f"/api/{key['workspace']}/events",
-                                               json.dumps(event).encode() + b"\n", "application/x-ndjson"))
-            if answer != {"accepted": 1, "duplicates": 0}:
-                raise StepError(f"unexpected answer to a one-event batch: {answer}")
+            writer.post_one(event)
 
         for mode, warmups in (("repeated", 2), ("after_write", 0), ("after_create", 0)):
             result[mode] = {}

@@ -72,10 +72,7 @@ def part_usage(cfg, rows, serving_db, backend="SQLite"):
             writes += 1
             event = {"id": f"usage-{os.getpid()}-{time.time_ns()}-{writes}", "type": "report_viewed",
                      "occurred_at": FRESH_AT, "report_id": some_report}
-            answer = json.loads(writer.request("POST", f"/api/{workspace}/events",
-                                               json.dumps(event).encode() + b"\n", "application/x-ndjson"))
-            if answer != {"accepted": 1, "duplicates": 0}:
-                raise StepError(f"unexpected answer to a one-event batch: {answer}")
+            writer.post_one(event)
 
         def median_ms(path, computed, repeat=requests):
             samples = []

@@ -10,10 +10,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use common::{Credentials, TestApp, TestDatabase};
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use common::{Credentials, TestApp, TestDatabase, post_shuffled, usage_expected, usage_lines};
 use reportstats::domain::Timestamp;
 use reportstats::domain::clock::FixedClock;
 use serde_json::Value;
@@ -30,15 +27,6 @@ fn lines(path: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
-fn usage_lines() -> Vec<String> {
-    lines(&common::fixtures_dir().join("usage.ndjson"))
-}
-
-fn usage_expected() -> Value {
-    let text = std::fs::read_to_string(common::fixtures_dir().join("usage.expected.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 fn own_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
@@ -51,24 +39,6 @@ fn own_expected() -> Value {
 async fn spawn(database: TestDatabase) -> TestApp {
     let now = Timestamp::parse(USAGE_NOW).unwrap();
     TestApp::spawn_with_clock(database, Default::default(), Arc::new(FixedClock(now))).await
-}
-
-/// `lines` in a seeded order, in batches of seeded sizes, a few of them
-/// sent twice, as a retrying client would.
-async fn post_shuffled(app: &TestApp, credentials: &Credentials, lines: &[String], seed: u64) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut lines = lines.to_vec();
-    lines.shuffle(&mut rng);
-    let mut rest = &lines[..];
-    while !rest.is_empty() {
-        let size = rng.random_range(1..=rest.len().min(40));
-        let (batch, after) = rest.split_at(size);
-        app.post_ndjson_ok(credentials, batch).await;
-        if rng.random_bool(0.2) {
-            app.post_ndjson_ok(credentials, batch).await;
-        }
-        rest = after;
-    }
 }
 
 /// Every row of a listing, walking `_links.next_page` from `path`.

@@ -10,10 +10,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{Credentials, TestApp, TestDatabase};
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use common::{Credentials, TestApp, TestDatabase, post_shuffled, usage_expected, usage_lines};
 use reportstats::domain::clock::Clock;
 use reportstats::domain::state::Changes;
 use reportstats::domain::stats::SpaceFilter;
@@ -42,20 +39,6 @@ impl TestClock {
     }
 }
 
-fn usage_lines() -> Vec<String> {
-    std::fs::read_to_string(common::fixtures_dir().join("usage.ndjson"))
-        .unwrap()
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn usage_expected() -> Value {
-    let text = std::fs::read_to_string(common::fixtures_dir().join("usage.expected.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 /// The fixture's events, each id once.
 fn usage_events() -> Vec<Event> {
     let now = Timestamp::parse(USAGE_NOW).unwrap();
@@ -71,24 +54,6 @@ async fn spawn(database: TestDatabase) -> (TestApp, Arc<TestClock>) {
     let clock = Arc::new(TestClock(Mutex::new(Timestamp::parse(USAGE_NOW).unwrap())));
     let app = TestApp::spawn_with_clock(database, Default::default(), clock.clone()).await;
     (app, clock)
-}
-
-/// `lines` in a seeded order, in batches of seeded sizes, a few of them
-/// sent twice, as a retrying client would.
-async fn post_shuffled(app: &TestApp, credentials: &Credentials, lines: &[String], seed: u64) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut lines = lines.to_vec();
-    lines.shuffle(&mut rng);
-    let mut rest = &lines[..];
-    while !rest.is_empty() {
-        let size = rng.random_range(1..=rest.len().min(60));
-        let (batch, after) = rest.split_at(size);
-        app.post_ndjson_ok(credentials, batch).await;
-        if rng.random_bool(0.2) {
-            app.post_ndjson_ok(credentials, batch).await;
-        }
-        rest = after;
-    }
 }
 
 /// Every row of a listing, walking `_links.next_page` from `path`.

@@ -90,36 +90,44 @@ pub async fn run(database_url: &str, args: DemoArgs) -> anyhow::Result<()> {
     println!("  token:  {}", key.token);
     println!("  secret: {}", key.secret);
     println!();
-    println!("Try:");
-    println!(
-        "  curl -s -u {}:{} '{base}/batch/{}/report_stats?per_page=3'",
-        key.token, key.secret, workspace.name
-    );
-    println!(
-        "  curl -s -u {}:{} '{base}/batch/{}/report_stats?include_spaces=all&page=2&per_page=100'",
-        key.token, key.secret, workspace.name
-    );
-    println!(
-        "  curl -s -u {}:{} '{base}/batch/{}/queries?per_page=2'   # also: reports, charts, spaces, members",
-        key.token, key.secret, workspace.name
-    );
-    println!(
-        "  curl -s -u {}:{} '{base}/api/{}/memberships?per_page=2'",
-        key.token, key.secret, workspace.name
-    );
-    println!("Usage over time (trending, stale, daily):");
-    println!(
-        "  curl -s -u {}:{} '{base}/batch/{}/report_usage?sort=-views_7d&per_page=5'",
-        key.token, key.secret, workspace.name
-    );
-    println!(
-        "  curl -s -u {}:{} '{base}/batch/{}/report_usage?unviewed_days=90&sort=-total_views_count&per_page=5'",
-        key.token, key.secret, workspace.name
-    );
-    println!(
-        "  curl -s -u {}:{} '{base}/batch/{}/usage_daily'",
-        key.token, key.secret, workspace.name
-    );
+    let name = &workspace.name;
+    // A curl with the API key for each of these paths and what it shows.
+    let tries = [
+        ("Try:", format!("batch/{name}/report_stats?per_page=3"), ""),
+        (
+            "",
+            format!("batch/{name}/report_stats?include_spaces=all&page=2&per_page=100"),
+            "",
+        ),
+        (
+            "",
+            format!("batch/{name}/queries?per_page=2"),
+            "   # also: reports, charts, spaces, members",
+        ),
+        ("", format!("api/{name}/memberships?per_page=2"), ""),
+        (
+            "Usage over time (trending, stale, daily):",
+            format!("batch/{name}/report_usage?sort=-views_7d&per_page=5"),
+            "",
+        ),
+        (
+            "",
+            format!(
+                "batch/{name}/report_usage?unviewed_days=90&sort=-total_views_count&per_page=5"
+            ),
+            "",
+        ),
+        ("", format!("batch/{name}/usage_daily"), ""),
+    ];
+    for (heading, path, note) in tries {
+        if !heading.is_empty() {
+            println!("{heading}");
+        }
+        println!(
+            "  curl -s -u {}:{} '{base}/{path}'{note}",
+            key.token, key.secret
+        );
+    }
     println!();
     println!("A read-only signature token (valid 30 days), as Mode's examples use it:");
     println!("  token:         {}", signature.token);

@@ -46,6 +46,22 @@ pub fn fixture_lines() -> Vec<String> {
         .collect()
 }
 
+/// The non-blank lines of the shared `usage.ndjson`.
+#[allow(dead_code)]
+pub fn usage_lines() -> Vec<String> {
+    fixture_text("usage.ndjson")
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The answers `usage.ndjson` must give (its README says which).
+#[allow(dead_code)]
+pub fn usage_expected() -> Value {
+    serde_json::from_str(&fixture_text("usage.expected.json")).unwrap()
+}
+
 pub fn fixture_expected(include_all: bool) -> Value {
     let name = if include_all {
         "small.expected_all.json"
@@ -242,6 +258,27 @@ macro_rules! on_every_backend {
             )*
         }
     };
+}
+
+/// Posts `lines` in a seeded order, in batches of seeded sizes, a few of
+/// them sent twice, as a retrying client would.
+#[allow(dead_code)]
+pub async fn post_shuffled(app: &TestApp, credentials: &Credentials, lines: &[String], seed: u64) {
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut lines = lines.to_vec();
+    lines.shuffle(&mut rng);
+    let mut rest = &lines[..];
+    while !rest.is_empty() {
+        let size = rng.random_range(1..=rest.len().min(40));
+        let (batch, after) = rest.split_at(size);
+        app.post_ndjson_ok(credentials, batch).await;
+        if rng.random_bool(0.2) {
+            app.post_ndjson_ok(credentials, batch).await;
+        }
+        rest = after;
+    }
 }
 
 /// A workspace and its API key.

@@ -112,11 +112,12 @@ impl MemberRow {
 /// A stable 12-hex-digit token for `email`, one per `kind` so that the
 /// membership's and the person's differ.
 fn member_token(kind: &str, email: &str) -> String {
-    let digest = Sha256::digest(format!("{kind}:{email}").as_bytes());
-    digest[..6]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    let digest = Sha256::new()
+        .chain_update(kind)
+        .chain_update(":")
+        .chain_update(email)
+        .finalize();
+    hex::encode(&digest[..6])
 }
 
 /// A query as `GET /batch/{workspace}/queries` lists it.

@@ -279,7 +279,30 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// `2026-11-01T12:00:00.000Z`: UTC, always with milliseconds (SPEC section 5).
 impl fmt::Display for Timestamp {
+    /// `2026-11-01T12:00:00.123Z` (milliseconds, truncated). Written by hand
+    /// for years of four digits, as nearly every instant is: pages list
+    /// thousands of them, and the general formatting was about a third of
+    /// rendering a page of members.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (year, month, day) = civil_from_days(self.0.div_euclid(MICROS_PER_DAY));
+        if (0..=9999).contains(&year) {
+            let of_day = self.0.rem_euclid(MICROS_PER_DAY);
+            let mut text = *b"0000-00-00T00:00:00.000Z";
+            let mut put = |at: usize, width: usize, mut value: i64| {
+                for digit in text[at..at + width].iter_mut().rev() {
+                    *digit = b'0' + (value % 10) as u8;
+                    value /= 10;
+                }
+            };
+            put(0, 4, year);
+            put(5, 2, i64::from(month));
+            put(8, 2, i64::from(day));
+            put(11, 2, of_day / 3_600_000_000);
+            put(14, 2, of_day / 60_000_000 % 60);
+            put(17, 2, of_day / 1_000_000 % 60);
+            put(20, 3, of_day / 1_000 % 1_000);
+            return f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?);
+        }
         let Some(instant) = self.to_offset_date_time() else {
             return write!(f, "{}", self.0);
         };
@@ -307,6 +330,38 @@ impl serde::Serialize for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hand-written form is the `time` crate's, at any instant of
+    /// years 0 to 9999 (and those around the edges of days and years).
+    #[test]
+    fn instants_are_written_as_the_time_crate_writes_them() {
+        let through_time = |at: Timestamp| {
+            let utc = at.to_offset_date_time().unwrap().to_offset(UtcOffset::UTC);
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                utc.year(),
+                u8::from(utc.month()),
+                utc.day(),
+                utc.hour(),
+                utc.minute(),
+                utc.second(),
+                utc.millisecond()
+            )
+        };
+        let mut micros: i64 = -62_167_219_200_000_000; // 0000-01-01
+        let last: i64 = 253_402_300_799_999_999; // 9999-12-31T23:59:59.999999
+        let mut step: i64 = 1;
+        while micros <= last {
+            for at in [micros, micros + 999, micros - 1].map(Timestamp::from_micros) {
+                if at.as_micros() >= -62_167_219_200_000_000 && at.as_micros() <= last {
+                    assert_eq!(at.to_string(), through_time(at), "{}", at.as_micros());
+                }
+            }
+            // Steps of every size, so that every field takes many values.
+            step = step.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            micros += 86_399_999_999 + (step >> 40).abs() % 90_000_000_000_000;
+        }
+    }
 
     #[test]
     fn parses_offsets_and_prints_utc_with_milliseconds() {

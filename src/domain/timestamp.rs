@@ -13,7 +13,8 @@ use time::{OffsetDateTime, UtcOffset};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
-const MICROS_PER_DAY: i64 = 86_400_000_000;
+/// Microseconds in a UTC day: instants are counted in them.
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// A UTC date, as days since 1970-01-01; shown as `YYYY-MM-DD`.
 ///
@@ -66,6 +67,11 @@ impl UtcDay {
     /// The date `days` later (earlier if negative).
     pub fn plus_days(self, days: i64) -> Self {
         UtcDay(self.0 + days)
+    }
+
+    /// Its first instant, 00:00:00.000000 UTC.
+    pub fn start(self) -> Timestamp {
+        Timestamp(self.0 * MICROS_PER_DAY)
     }
 }
 
@@ -359,7 +365,7 @@ mod tests {
             }
             // Steps of every size, so that every field takes many values.
             step = step.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            micros += 86_399_999_999 + (step >> 40).abs() % 90_000_000_000_000;
+            micros += 86_399_999_999 + (step >> 40).abs() % 900_000_000_000_000;
         }
     }
 

@@ -216,7 +216,7 @@ async fn list_report_usage(
             resource: "report_usage",
             parameters: format!("{filter:?} {selection}"),
             // The rows depend on the date only: the tag holds all day.
-            as_of: Some(start_of(today)),
+            as_of: Some(today.start()),
             fetch_page: move |page| {
                 let (store, filters) = (store.clone(), filters.clone());
                 async move {
@@ -243,7 +243,7 @@ async fn list_report_usage(
             filters,
         };
         // Until the date rolls over, when the windows move.
-        let until = Timestamp::from_micros(start_of(today.plus_days(1)).as_micros() - 1);
+        let until = Timestamp::from_micros(today.plus_days(1).start().as_micros() - 1);
         Ok((store.report_usage(workspace, query).await?, Some(until)))
     };
     let path = format!("/batch/{}/report_usage", access.workspace.name);
@@ -268,11 +268,6 @@ async fn list_report_usage(
         },
     )
     .await
-}
-
-/// The first instant of `day`.
-fn start_of(day: UtcDay) -> Timestamp {
-    Timestamp::from_micros(day.days_since_epoch() * 86_400_000_000)
 }
 
 /// The parameters of `usage_daily`, as the OpenAPI document shows them.

@@ -1,7 +1,8 @@
 //! `report_usage` pages and `usage_daily` series (SPEC section 8), shared
 //! by the backends: their SQL over the usage tables that ingestion keeps
 //! (`report_days`: each report's views and runs per UTC date;
-//! `report_viewer_days`: who viewed it on which date), run on a
+//! `report_viewer_days`: who viewed it on which date, by the viewer's
+//! derived id), run on a
 //! [`Session`].
 //!
 //! A window's count is a range of one report's dates, its distinct viewers
@@ -18,7 +19,7 @@ use super::session::{Param, Row, Session, Statement};
 use super::{Page, PageRequest, StoreResult, WorkspaceId};
 use crate::domain::Timestamp;
 use crate::domain::stats::SpaceFilter;
-use crate::domain::timestamp::UtcDay;
+use crate::domain::timestamp::{MICROS_PER_DAY, UtcDay};
 use crate::domain::usage::{
     DailyScope, ReportUsage, UsageDay, UsageField, UsageFilters, UsageSort, WINDOWS, fold_case,
     window_start,
@@ -42,8 +43,6 @@ pub struct DailyQuery {
     pub to: UtcDay,
     pub scope: DailyScope,
 }
-
-const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// The UTC date (days since the epoch) of an instant column: floor
 /// division, so that instants before 1970 fall on their own date too.
@@ -94,7 +93,7 @@ fn views_since(since: &str) -> String {
 fn viewers_since(since: Option<&str>) -> String {
     let window = since.map_or(String::new(), |since| format!(" AND v.day >= {since}"));
     format!(
-        "(SELECT count(DISTINCT v.email) FROM report_viewer_days v
+        "(SELECT count(DISTINCT v.viewer_id) FROM report_viewer_days v
         WHERE v.workspace_id = r.workspace_id AND v.report_id = r.report_id{window})"
     )
 }
@@ -318,7 +317,7 @@ GROUP BY d.day"
 /// Per date of `$2..=$3`: distinct viewers of the included reports.
 fn daily_viewers_sql(scope: &str) -> String {
     format!(
-        "SELECT v.day, count(DISTINCT v.email)
+        "SELECT v.day, count(DISTINCT v.viewer_id)
 FROM report_viewer_days v CROSS JOIN reports r
 LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
 WHERE v.workspace_id = $1 AND v.day >= $2 AND v.day <= $3

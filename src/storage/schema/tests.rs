@@ -345,7 +345,10 @@ fn keys_are_the_key_columns_in_order() {
                 owned(&["report_id", "schedule_token"])
             ),
             ("report_days", owned(&["report_id", "day"])),
-            ("report_viewer_days", owned(&["report_id", "day", "email"])),
+            (
+                "report_viewer_days",
+                owned(&["report_id", "day", "viewer_id"])
+            ),
             ("schedules", owned(&["schedule_token"])),
             ("explorations", owned(&["exploration_token"])),
             ("spaces", owned(&["space_token"])),

@@ -1,5 +1,7 @@
 -- Usage over time (SPEC section 8): each report's views and runs per UTC
--- date (days since the Unix epoch), and who viewed it on which date.
+-- date (days since the Unix epoch), and who viewed it on which date (the
+-- viewer by the id derived from the email, as a member's: see
+-- src/storage/schema.rs).
 CREATE TABLE report_days (
     workspace_id   BIGINT NOT NULL,
     report_id      BIGINT NOT NULL,
@@ -15,8 +17,8 @@ CREATE TABLE report_viewer_days (
     workspace_id BIGINT NOT NULL,
     report_id    BIGINT NOT NULL,
     day          BIGINT NOT NULL,
-    email        TEXT NOT NULL,
-    PRIMARY KEY (workspace_id, report_id, day, email)
+    viewer_id    BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, report_id, day, viewer_id)
 );
 
 -- Whether a workspace's usage tables hold every event of its log. A

@@ -59,20 +59,24 @@ impl ListingParams {
                     ))
                 })?,
         };
-        let (filter, include_spaces_given) = match query.get("include_spaces").map(String::as_str) {
-            None => (SpaceFilter::ExcludePersonal, false),
-            Some("all") => (SpaceFilter::All, true),
-            Some(other) => {
-                return Err(ApiError::BadRequest(format!(
-                    "`include_spaces` must be `all` or absent, got `{other}`"
-                )));
-            }
-        };
+        let filter = space_filter(query)?;
+        let include_spaces_given = filter == SpaceFilter::All;
         Ok(ListingParams {
             page: PageRequest { page, per_page },
             filter,
             include_spaces_given,
         })
+    }
+}
+
+/// Which reports `include_spaces` asks for: personal spaces only with `all`.
+pub fn space_filter(query: &HashMap<String, String>) -> Result<SpaceFilter, ApiError> {
+    match query.get("include_spaces").map(String::as_str) {
+        None => Ok(SpaceFilter::ExcludePersonal),
+        Some("all") => Ok(SpaceFilter::All),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "`include_spaces` must be `all` or absent, got `{other}`"
+        ))),
     }
 }
 

@@ -22,8 +22,9 @@ use super::error::{ApiError, ErrorBody};
 use super::export::{ExportQuery, Exportable, Preconditions, Representation};
 use super::extract::Query;
 use super::page_cache::{Selection, cached_listing_at};
-use super::pagination::{IncludeSpaces, Links, ListingParams, ListingQuery, Pagination};
-use crate::domain::stats::SpaceFilter;
+use super::pagination::{
+    IncludeSpaces, Links, ListingParams, ListingQuery, Pagination, space_filter,
+};
 use crate::domain::timestamp::UtcDay;
 use crate::domain::usage::{
     DEFAULT_DAILY_DAYS, DailyScope, MAX_DAILY_DAYS, MAX_UNVIEWED_DAYS, ReportUsage, UsageDay,
@@ -363,15 +364,7 @@ async fn usage_daily(
             "`from` to `to` spans {days} days; at most {MAX_DAILY_DAYS}"
         )));
     }
-    let filter = match query.get("include_spaces").map(String::as_str) {
-        None => SpaceFilter::ExcludePersonal,
-        Some("all") => SpaceFilter::All,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "`include_spaces` must be `all` or absent, got `{other}`"
-            )));
-        }
-    };
+    let filter = space_filter(&query)?;
     let scope = match query.get("report_id") {
         None => DailyScope::Listed(filter),
         Some(text) => DailyScope::Report(

@@ -137,10 +137,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use futures_util::stream;
 use serde::Serialize;
-use serde_json::Value;
 use tracing::Instrument;
 use utoipa::ToSchema;
-use utoipa::openapi::{RefOr, Schema};
 
 use super::AppState;
 use super::auth::ReadAccess;
@@ -149,6 +147,12 @@ use super::error::ApiError;
 use super::extract::query_of;
 use crate::domain::Timestamp;
 use crate::storage::PageRequest;
+
+mod accept;
+mod rows;
+
+use accept::accepted_export;
+use rows::RowWriter;
 
 /// Rows an export reads from the store at a time: the JSON listing's
 /// largest page. ([`Settings::export_page_rows`](super::Settings), which
@@ -224,94 +228,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Representation {
             }
         })
     }
-}
-
-/// One media range of `Accept`, its quality in thousandths.
-struct MediaRange {
-    media_type: String,
-    quality: u16,
-}
-
-impl MediaRange {
-    /// `None` for what is not a media range, or has a bad `q`.
-    fn parse(text: &str) -> Option<Self> {
-        let mut parts = text.split(';');
-        let media_type = parts.next()?.trim().to_ascii_lowercase();
-        if !media_type.contains('/') {
-            return None;
-        }
-        let mut quality = 1000;
-        for parameter in parts {
-            let Some((name, value)) = parameter.split_once('=') else {
-                continue;
-            };
-            if name.trim().eq_ignore_ascii_case("q") {
-                let q: f32 = value.trim().parse().ok()?;
-                if !(0.0..=1.0).contains(&q) {
-                    return None;
-                }
-                quality = (q * 1000.0).round() as u16;
-            }
-        }
-        Some(MediaRange {
-            media_type,
-            quality,
-        })
-    }
-
-    /// 2 when the range names `media_type`, 1 for its `type/*`, 0 for `*/*`.
-    fn specificity(&self, media_type: &str) -> Option<u8> {
-        if self.media_type == media_type {
-            return Some(2);
-        }
-        if self.media_type == "*/*" {
-            return Some(0);
-        }
-        let (range_type, range_subtype) = self.media_type.split_once('/')?;
-        let (wanted_type, _) = media_type.split_once('/')?;
-        (range_subtype == "*" && range_type == wanted_type).then_some(1)
-    }
-}
-
-/// How much `ranges` want any of `media_types`: the quality the most
-/// specific matching range gives (RFC 9110 section 12.5.1), and whether
-/// that range named the type itself. `(0, false)` when none matches.
-fn preference(ranges: &[MediaRange], media_types: &[&str]) -> (u16, bool) {
-    media_types
-        .iter()
-        .filter_map(|media_type| {
-            let matching = ranges
-                .iter()
-                .filter_map(|range| Some((range.specificity(media_type)?, range.quality)));
-            let specificity = matching.clone().map(|(specificity, _)| specificity).max()?;
-            let quality = matching
-                .filter(|(each, _)| *each == specificity)
-                .map(|(_, quality)| quality)
-                .max()?;
-            Some((quality, specificity == 2))
-        })
-        .max()
-        .unwrap_or((0, false))
-}
-
-/// The export `Accept` prefers to the JSON page, if any.
-fn accepted_export(headers: &HeaderMap) -> Option<ExportFormat> {
-    let ranges: Vec<MediaRange> = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .filter_map(MediaRange::parse)
-        .collect();
-    let json = preference(&ranges, &["application/json", "application/hal+json"]);
-    let csv = preference(&ranges, &["text/csv"]);
-    let ndjson = preference(&ranges, &["application/x-ndjson"]);
-    let (export, format) = if ndjson > csv {
-        (ndjson, ExportFormat::Ndjson)
-    } else {
-        (csv, ExportFormat::Csv)
-    };
-    (export.0 > 0 && export > json).then_some(format)
 }
 
 /// A listing an export can read: see the module's documentation.
@@ -481,112 +397,6 @@ where
     }
 }
 
-/// Writes rows in an export's format.
-struct RowWriter {
-    format: ExportFormat,
-    /// The CSV columns: the row type's JSON fields, in order.
-    fields: Vec<String>,
-}
-
-impl RowWriter {
-    fn new<Row: ToSchema>(format: ExportFormat) -> Result<Self, ApiError> {
-        let fields = match Row::schema() {
-            RefOr::T(Schema::Object(object)) => object.properties.keys().cloned().collect(),
-            _ => {
-                return Err(ApiError::Internal(anyhow::anyhow!(
-                    "the rows of an export must have an object schema, which `{}` has not",
-                    Row::name()
-                )));
-            }
-        };
-        Ok(RowWriter { format, fields })
-    }
-
-    fn header(&self, out: &mut Vec<u8>) -> Result<(), ApiError> {
-        if self.format == ExportFormat::Csv {
-            write_csv(out, [self.fields.clone()])?;
-        }
-        Ok(())
-    }
-
-    fn rows<Row: Serialize>(&self, rows: &[Row], out: &mut Vec<u8>) -> Result<(), ApiError> {
-        let internal = |error: serde_json::Error| ApiError::Internal(error.into());
-        match self.format {
-            ExportFormat::Ndjson => {
-                for row in rows {
-                    serde_json::to_writer(&mut *out, row).map_err(internal)?;
-                    out.push(b'\n');
-                }
-                Ok(())
-            }
-            ExportFormat::Csv => {
-                let records = rows
-                    .iter()
-                    .map(|row| self.cells(serde_json::to_value(row).map_err(internal)?))
-                    .collect::<Result<Vec<_>, _>>()?;
-                write_csv(out, records)
-            }
-        }
-    }
-
-    /// A row's cells, in the header's order.
-    fn cells(&self, row: Value) -> Result<Vec<String>, ApiError> {
-        let Value::Object(mut members) = row else {
-            return Err(ApiError::Internal(anyhow::anyhow!(
-                "an exported row is not a JSON object"
-            )));
-        };
-        let cells = self
-            .fields
-            .iter()
-            .map(|field| members.remove(field).map(cell).unwrap_or_default())
-            .collect();
-        if let Some((unnamed, _)) = members.iter().next() {
-            return Err(ApiError::Internal(anyhow::anyhow!(
-                "an exported row has a field `{unnamed}` its schema does not name"
-            )));
-        }
-        Ok(cells)
-    }
-}
-
-/// A JSON value as a CSV cell: see the module's documentation.
-fn cell(value: Value) -> String {
-    match value {
-        Value::Array(items) => items
-            .into_iter()
-            .map(list_item)
-            .collect::<Vec<_>>()
-            .join(";"),
-        other => list_item(other),
-    }
-}
-
-fn list_item(value: Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(text) => text,
-        other => other.to_string(),
-    }
-}
-
-/// Appends `records` to `out` as RFC 4180 CSV.
-fn write_csv(
-    out: &mut Vec<u8>,
-    records: impl IntoIterator<Item = Vec<String>>,
-) -> Result<(), ApiError> {
-    let internal = |error: csv::Error| ApiError::Internal(error.into());
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(out);
-    for record in records {
-        writer.write_record(&record).map_err(internal)?;
-    }
-    writer
-        .flush()
-        .map_err(|error| ApiError::Internal(error.into()))
-}
-
 /// The query parameter that asks for an export, as the OpenAPI document
 /// shows it ([`Representation`] reads it, with its own message).
 #[derive(utoipa::IntoParams)]
@@ -632,72 +442,6 @@ pub struct Preconditions {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn accept(values: &[&str]) -> Option<ExportFormat> {
-        let mut headers = HeaderMap::new();
-        for value in values {
-            headers.append(header::ACCEPT, HeaderValue::from_str(value).unwrap());
-        }
-        accepted_export(&headers)
-    }
-
-    #[test]
-    fn accept_asks_for_an_export_only_when_it_prefers_one_to_json() {
-        use ExportFormat::{Csv, Ndjson};
-        for (values, expected) in [
-            (&[][..], None),
-            (&["application/json"], None),
-            (&["application/hal+json"], None),
-            (&["*/*"], None),
-            (&["text/html"], None),
-            (&["text/csv"], Some(Csv)),
-            (&["TEXT/CSV; charset=utf-8"], Some(Csv)),
-            (&["application/x-ndjson"], Some(Ndjson)),
-            (&["text/csv, */*;q=0.8"], Some(Csv)),
-            (&["text/csv", "*/*"], Some(Csv)),
-            (&["text/csv, application/json"], None),
-            (&["text/csv;q=0.5, application/json"], None),
-            (&["application/json;q=0.5, text/csv"], Some(Csv)),
-            (&["application/x-ndjson, text/csv;q=0.9"], Some(Ndjson)),
-            (&["text/csv;q=0"], None),
-            (&["text/*"], Some(Csv)),
-            (&["text/csv;q=nonsense"], None),
-            (&["application/*;q=0.9, text/csv;q=0.1"], None),
-        ] {
-            assert_eq!(accept(values), expected, "{values:?}");
-        }
-    }
-
-    #[test]
-    fn a_cell_is_the_value_lists_joined_and_null_empty() {
-        use serde_json::json;
-        assert_eq!(cell(json!("a, \"b\"\nc")), "a, \"b\"\nc");
-        assert_eq!(cell(json!(5244)), "5244");
-        assert_eq!(cell(json!(true)), "true");
-        assert_eq!(cell(json!(null)), "");
-        assert_eq!(cell(json!(["a@x.com", "b@x.com"])), "a@x.com;b@x.com");
-        assert_eq!(cell(json!([])), "");
-        assert_eq!(cell(json!({"href": "/x"})), r#"{"href":"/x"}"#);
-    }
-
-    #[test]
-    fn csv_quotes_what_must_be_quoted_and_ends_lines_with_crlf() {
-        let mut out = Vec::new();
-        write_csv(
-            &mut out,
-            [vec![
-                "plain".into(),
-                "a,b".into(),
-                "say \"hi\"".into(),
-                "x\ny".into(),
-            ]],
-        )
-        .unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "plain,\"a,b\",\"say \"\"hi\"\"\",\"x\ny\"\r\n"
-        );
-    }
 
     #[derive(Serialize, ToSchema)]
     struct Sample {

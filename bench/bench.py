@@ -14,6 +14,9 @@ Parts:
   4 freshness  polls needed until an acknowledged batch shows in report_stats.
   5 catalog    /queries, /charts, /members, /spaces and /reports pages against a
                report_stats page of the same size, on the serving workspace.
+  6 usage      report_usage and usage_daily, beside DuckDB's rows.
+  7 dashboard  each dashboard page's time on the serving workspace, and the
+               overview's SVG size (at 1M reports too, in part 3).
 
 Layout (all under bench/):
   bench.py           this entry point: the command line and the order of the parts
@@ -21,6 +24,7 @@ Layout (all under bench/):
   part_ingest.py     part 1          part_serving.py    part 2
   part_scale.py      part 3          part_freshness.py  part 4
   part_catalog.py    part 5          part_usage.py      part 6
+  part_dashboard.py  part 7
   reporting.py       the results table, verdicts, the binary under test
   duckdb_stats.py    the SQL reference part 1 runs (a script, not imported)
   duckdb_usage.py    the SQL reference part 6 runs (a script)
@@ -44,6 +48,7 @@ sys.dont_write_bytecode = True
 from harness import (FULL, ROOT, SMOKE, Postgres, create_workspace, generate, import_file, log, paths,
                      sqlite_url)
 from part_catalog import part_catalog
+from part_dashboard import part_dashboard
 from part_freshness import part_freshness
 from part_ingest import part_ingest
 from part_scale import part_scale
@@ -57,7 +62,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, well under a minute")
     parser.add_argument("--keep", action="store_true", help="keep target/bench/<mode>/ (data, logs) afterwards")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL import")
-    parser.add_argument("--parts", default="ingest,serving,scale,freshness,catalog,usage",
+    parser.add_argument("--parts", default="ingest,serving,scale,freshness,catalog,usage,dashboard",
                         help="comma-separated subset of ingest,serving,scale,freshness,catalog,usage")
     args = parser.parse_args()
     cfg = SMOKE if args.smoke else FULL
@@ -109,7 +114,7 @@ def main() -> int:
             details["ingest"] = ingest["details"]
 
         serving_db = None
-        if parts & {"serving", "scale", "catalog", "usage"} or ("freshness" in parts and not ingest):
+        if parts & {"serving", "scale", "catalog", "usage", "dashboard"} or ("freshness" in parts and not ingest):
             def prepare_serving():
                 path, _, _ = generate("serving", cfg["serving"])
                 url = sqlite_url("serving")
@@ -122,10 +127,10 @@ def main() -> int:
             # Usage first: it checks the workspace against DuckDB's rows from
             # the same NDJSON, before the other parts' writes change it.
             for name, fn in (("usage", part_usage), ("serving", part_serving), ("scale", part_scale),
-                             ("catalog", part_catalog)):
+                             ("catalog", part_catalog), ("dashboard", part_dashboard)):
                 if name in parts:
                     details[name] = part(name, fn, cfg, rows, serving_db)
-            if parts & {"catalog", "usage"} and postgres:
+            if parts & {"catalog", "usage", "dashboard"} and postgres:
                 served = {}
 
                 def serving_on_postgres():
@@ -136,7 +141,7 @@ def main() -> int:
                         postgres.settle(url)
                         served["db"] = (url, key, serving_db[2])
                     return served["db"]
-                for name, fn in (("usage", part_usage), ("catalog", part_catalog)):
+                for name, fn in (("usage", part_usage), ("catalog", part_catalog), ("dashboard", part_dashboard)):
                     if name in parts:
                         details[f"{name}_postgres"] = part(
                             f"{name}_postgres", lambda fn=fn: fn(cfg, rows, serving_on_postgres(), "PostgreSQL"),

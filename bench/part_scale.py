@@ -10,6 +10,7 @@ from pathlib import Path
 
 from harness import (FRESH_AT, Client, StepError, create_workspace, generate, import_file, log, paths, run, serve,
                      sqlite_url)
+from part_dashboard import overview_at_scale
 from reporting import count, verdict
 
 
@@ -119,6 +120,7 @@ def part_scale(cfg, rows, serving_db):
                               (f"{cfg['big']['reports']:,}", url, key)):
         details["latency"][label] = page_latency(url_, key_, f"latency-{label.replace(',', '')}", requests)
 
+    details["dashboard_big"] = overview_at_scale(url, key, cfg["big"]["reports"], requests, rows)
     for label, result in details["latency"].items():
         is_big = label == f"{cfg['big']['reports']:,}"
         for mode, how in (("repeated", "same request repeated"),

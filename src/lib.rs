@@ -43,6 +43,12 @@
 //!   header timeout and connection cap ([`http::server`]), and what wraps
 //!   every request: the access log with its request id
 //!   ([`http::access_log`]) and Prometheus metrics ([`http::metrics`]).
+//! - [`dashboard`]: the pages for people at `/` (SPEC section 9): sign-in
+//!   and sessions, one module per page, rendered from the templates in
+//!   `templates/` (askama, compiled in) with SVG charts drawn on the server
+//!   and the stylesheet of `assets/`; each page reads the store as the API
+//!   does, plus [`storage::dashboard`]'s headline numbers, spaces, one
+//!   report's profile and members in order.
 //! - [`cli`]: the `reportstats` command line; `main.rs` only calls into it.
 //! - [`demo`]: realistic generated activity for `reportstats demo` and
 //!   `reportstats generate` (`demo/`: configuration, planning, streaming,
@@ -53,6 +59,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod dashboard;
 pub mod demo;
 pub mod domain;
 #[doc(hidden)]

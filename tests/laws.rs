@@ -15,7 +15,7 @@ use reportstats::domain::listings::{
 use reportstats::domain::state::Changes;
 use reportstats::domain::stats::{ReportStat, SpaceFilter, compute_report_stats};
 use reportstats::domain::usage::{
-    DailyScope, UsageFilters, UsageSort, compute_report_usage, compute_usage_daily,
+    DailyScope, UsageFilters, UsageSort, compute_report_usage, compute_usage_series,
 };
 use reportstats::domain::{Event, Position, Timestamp};
 use reportstats::storage::report_usage::{DailyQuery, UsageQuery};
@@ -296,12 +296,18 @@ async fn deliver_and_compare(
                 .await
                 .unwrap();
             prop_assert_eq!(
-                days.as_deref(),
-                Some(&compute_usage_daily(&reference, &expected_events, from, to, scope)[..])
+                days.as_ref(),
+                Some(&compute_usage_series(
+                    &reference,
+                    &expected_events,
+                    from,
+                    to,
+                    scope
+                ))
             );
             prop_assert_eq!(
-                days.as_deref(),
-                Some(&compute_usage_daily(&recomputed, &log, from, to, scope)[..])
+                days.as_ref(),
+                Some(&compute_usage_series(&recomputed, &log, from, to, scope))
             );
         }
     }

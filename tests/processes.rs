@@ -4,26 +4,15 @@
 #[macro_use]
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::binary::{free_port, reportstats};
+use common::binary::{Server, free_port, reportstats, start_demo};
 use common::{TestDatabase, fixture_expected, fixture_lines};
 use reportstats::domain::stats::SpaceFilter;
 use reportstats::domain::{Event, Position, Timestamp, WorkspaceName};
 use reportstats::storage::{self, PageRequest, ReportStatsQuery};
 use serde_json::Value;
-
-/// Kills the child (SIGKILL) when dropped, so a failing test leaves no server behind.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 async fn wait_until_listening(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -313,35 +302,12 @@ mod a_hundred_sigkills {
 
 async fn the_demo_answers_its_own_curl_command_with_real_statistics(database: TestDatabase) {
     let port = free_port();
-    let mut demo = Server(
-        reportstats(&database.url)
-            .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = demo.0.stdout.take().unwrap();
-    // Keep reading to the end: a closed pipe would make the demo's next
-    // print fail.
-    let (found, printed) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = found.send(line);
-        }
-    });
-    let mut curls = Vec::new();
-    loop {
-        let line = printed
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the demo stopped printing before it served");
-        if line.trim_start().starts_with("curl ") {
-            curls.push(line.trim().to_owned());
-        }
-        if line.starts_with("Serving on") {
-            break;
-        }
-    }
+    let (_demo, printed) = start_demo(&database.url, port);
+    let curls: Vec<String> = printed
+        .iter()
+        .filter(|line| line.trim_start().starts_with("curl "))
+        .map(|line| line.trim().to_owned())
+        .collect();
     wait_until_listening(port).await;
 
     // Every command the demo prints answers; --show-error: if curl fails,

@@ -138,6 +138,9 @@ pub async fn run(database_url: &str, args: DemoArgs) -> anyhow::Result<()> {
         workspace.name
     );
     println!();
+    println!("Dashboard: open {base}/ in a browser and sign in with the signature token above");
+    println!("  (token, access_key, access_secret), or with the API key's token and secret.");
+    println!();
     println!("API reference: {base}/openapi.json");
     println!("Serving on {base}; press Ctrl-C to stop.");
     serve_until_stopped(store, listener, &args.server).await

@@ -232,6 +232,9 @@ pub struct UsageFilters {
     pub space_token: Option<String>,
     /// Only reports whose name contains this, compared in lower case.
     pub name_contains: Option<String>,
+    /// Only this report: what the dashboard's report page reads (the API
+    /// has no such parameter).
+    pub report_id: Option<i64>,
 }
 
 impl UsageFilters {
@@ -250,7 +253,8 @@ impl UsageFilters {
                 .as_deref()
                 .is_some_and(|name| fold_case(name).contains(&fold_case(text)))
         });
-        stale && in_space && named
+        let this_one = self.report_id.is_none_or(|id| row.report_id == id);
+        stale && in_space && named && this_one
     }
 }
 
@@ -439,6 +443,38 @@ pub enum DailyScope {
     Listed(SpaceFilter),
 }
 
+/// `usage_daily`'s answer: one row per date, and the distinct viewers
+/// over all of them (which no sum of the days gives).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsageSeries {
+    pub days: Vec<UsageDay>,
+    pub viewers: u64,
+}
+
+/// The totals of a series: the days' counts summed, its distinct viewers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct UsageTotals {
+    pub views: u64,
+    /// Distinct emails who viewed on any of the dates.
+    pub viewers: u64,
+    pub manual_runs: u64,
+    pub scheduled_runs: u64,
+    pub failed_runs: u64,
+}
+
+impl UsageSeries {
+    pub fn totals(&self) -> UsageTotals {
+        let sum = |count: fn(&UsageDay) -> u64| self.days.iter().map(count).sum();
+        UsageTotals {
+            views: sum(|day| day.views),
+            viewers: self.viewers,
+            manual_runs: sum(|day| day.manual_runs),
+            scheduled_runs: sum(|day| day.scheduled_runs),
+            failed_runs: sum(|day| day.failed_runs),
+        }
+    }
+}
+
 /// The days `from..=to` of `usage_daily`, zeros included (see
 /// [`compute_report_usage`] for `state` and `events`).
 pub fn compute_usage_daily(
@@ -448,6 +484,17 @@ pub fn compute_usage_daily(
     to: UtcDay,
     scope: DailyScope,
 ) -> Vec<UsageDay> {
+    compute_usage_series(state, events, from, to, scope).days
+}
+
+/// [`compute_usage_daily`] with the distinct viewers over the range.
+pub fn compute_usage_series(
+    state: &Changes,
+    events: &[Event],
+    from: UtcDay,
+    to: UtcDay,
+    scope: DailyScope,
+) -> UsageSeries {
     let included: BTreeSet<i64> = match scope {
         DailyScope::Report(id) => compute_reports(state, SpaceFilter::All)
             .into_iter()
@@ -487,10 +534,17 @@ pub fn compute_usage_daily(
             }
         }
     }
-    days.into_values()
+    let mut everyone = BTreeSet::new();
+    let days = days
+        .into_values()
         .map(|(mut day, viewers)| {
             day.viewers = viewers.len() as u64;
+            everyone.extend(viewers);
             day
         })
-        .collect()
+        .collect();
+    UsageSeries {
+        days,
+        viewers: everyone.len() as u64,
+    }
 }

@@ -128,10 +128,10 @@ pub(crate) fn presented_credentials(parts: &Parts) -> Result<Presented, ApiError
 
 /// What a credential that checks out gives: its workspace (with the
 /// workspace's version at the time) and its kind.
-struct Authenticated {
-    workspace: Workspace,
-    workspace_version: i64,
-    kind: CredentialKind,
+pub(crate) struct Authenticated {
+    pub(crate) workspace: Workspace,
+    pub(crate) workspace_version: i64,
+    pub(crate) kind: CredentialKind,
 }
 
 /// What checking a presented credential found.
@@ -192,7 +192,7 @@ async fn authenticate(state: &AppState, presented: &Presented) -> Result<Verdict
     }
 }
 
-fn credential_token(presented: &Presented) -> &str {
+pub(crate) fn credential_token(presented: &Presented) -> &str {
     match presented {
         Presented::Basic { token, .. } | Presented::Bearer { token, .. } => token,
     }
@@ -207,21 +207,44 @@ async fn workspace_segment(parts: &mut Parts, state: &AppState) -> Result<String
 }
 
 /// The TCP peer's address, when the request came over a socket.
-fn client_address(parts: &Parts) -> Option<IpAddr> {
+pub(crate) fn client_address(parts: &Parts) -> Option<IpAddr> {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip())
 }
 
-fn too_many_requests(wait: Duration) -> ApiError {
+pub(crate) fn too_many_requests(wait: Duration) -> ApiError {
     ApiError::TooManyRequests {
         retry_after_seconds: wait.as_secs_f64().ceil().max(1.0) as u64,
     }
 }
 
-/// Authenticates within the failure budgets, applies the rate limit, and
-/// checks the workspace.
+/// Checks a presented credential within the failure budgets of its
+/// client's `address` and of its token (see [`auth_failures`]): what the
+/// API and the dashboard's sign-in both ask first.
+pub(crate) async fn check_credential(
+    state: &AppState,
+    presented: &Presented,
+    address: Option<IpAddr>,
+) -> Result<Authenticated, ApiError> {
+    state
+        .auth_failures
+        .admit(address)
+        .map_err(too_many_requests)?;
+    match authenticate(state, presented).await? {
+        Verdict::Valid(authenticated) => Ok(authenticated),
+        Verdict::Wrong => {
+            state
+                .auth_failures
+                .record_failure(address, credential_token(presented))
+                .map_err(too_many_requests)?;
+            Err(INVALID)
+        }
+        Verdict::Expired => Err(ApiError::Unauthorized("The signature token has expired")),
+    }
+}
+
 /// What a request's credential must allow.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Needs {
@@ -239,24 +262,7 @@ async fn authorize(
     needs: Needs,
 ) -> Result<Authenticated, ApiError> {
     let presented = presented_credentials(parts)?;
-    let address = client_address(parts);
-    state
-        .auth_failures
-        .admit(address)
-        .map_err(too_many_requests)?;
-    let authenticated = match authenticate(state, &presented).await? {
-        Verdict::Valid(authenticated) => authenticated,
-        Verdict::Wrong => {
-            state
-                .auth_failures
-                .record_failure(address, credential_token(&presented))
-                .map_err(too_many_requests)?;
-            return Err(INVALID);
-        }
-        Verdict::Expired => {
-            return Err(ApiError::Unauthorized("The signature token has expired"));
-        }
-    };
+    let authenticated = check_credential(state, &presented, client_address(parts)).await?;
     if needs == Needs::Admin && authenticated.kind != CredentialKind::ApiKey {
         return Err(ApiError::Unauthorized(
             "This endpoint needs the workspace API key (HTTP Basic); signature tokens are read-only",

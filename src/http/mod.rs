@@ -198,6 +198,7 @@ pub fn app(state: AppState) -> Router {
     let (router, openapi) = routes();
     let openapi = Arc::new(openapi);
     let mut app = router
+        .merge(crate::dashboard::router())
         .route(
             "/openapi.json",
             get(move || async move { Json(openapi.as_ref().clone()) }),

@@ -163,6 +163,12 @@ pub fn paginate(
 /// What a query parameter's value carries as it is in a link.
 const QUERY_VALUE_ENCODED: &AsciiSet = PATH_SEGMENT_ENCODED;
 
+/// `text` as a query parameter's value in a link, percent-encoded where it
+/// must be.
+pub fn query_value(text: &str) -> String {
+    utf8_percent_encode(text, QUERY_VALUE_ENCODED).to_string()
+}
+
 /// [`paginate`], the links also keeping the parameters `kept` (a listing's
 /// sort and filters), in that order after the paging ones.
 pub fn paginate_keeping(
@@ -180,8 +186,7 @@ pub fn paginate_keeping(
             href.push_str("&include_spaces=all");
         }
         for (name, value) in kept {
-            let value = utf8_percent_encode(value, QUERY_VALUE_ENCODED);
-            href.push_str(&format!("&{name}={value}"));
+            href.push_str(&format!("&{name}={}", query_value(value)));
         }
         Link { href }
     };

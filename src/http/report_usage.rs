@@ -19,16 +19,17 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::ReadAccess;
 use super::error::{ApiError, ErrorBody};
-use super::export::{ExportQuery, Exportable, Preconditions, Representation};
+use super::export::{ExportQuery, ExportRequest, Exportable, Preconditions, Representation};
 use super::extract::Query;
 use super::page_cache::{Selection, cached_listing_at};
 use super::pagination::{
     IncludeSpaces, Links, ListingParams, ListingQuery, Pagination, space_filter,
 };
+use crate::domain::stats::SpaceFilter;
 use crate::domain::timestamp::UtcDay;
 use crate::domain::usage::{
     DEFAULT_DAILY_DAYS, DailyScope, MAX_DAILY_DAYS, MAX_UNVIEWED_DAYS, ReportUsage, UsageDay,
-    UsageField, UsageFilters, UsageSort,
+    UsageField, UsageFilters, UsageSort, UsageTotals,
 };
 use crate::domain::{Timestamp, Token};
 use crate::storage::report_usage::{DailyQuery, UsageQuery};
@@ -93,16 +94,17 @@ fn token_schema() -> Object {
     super::events::bounded(Token::MAX_CHARS).build()
 }
 
-/// `report_usage`'s sort and filters, as asked.
-struct UsageParams {
-    sort: UsageSort,
-    filters: UsageFilters,
+/// `report_usage`'s sort and filters, as asked (the dashboard's reports
+/// table takes the same).
+pub(crate) struct UsageParams {
+    pub(crate) sort: UsageSort,
+    pub(crate) filters: UsageFilters,
     /// The parameters as given, for the links.
-    kept: Vec<(&'static str, String)>,
+    pub(crate) kept: Vec<(&'static str, String)>,
 }
 
 impl UsageParams {
-    fn parse(query: &HashMap<String, String>) -> Result<Self, ApiError> {
+    pub(crate) fn parse(query: &HashMap<String, String>) -> Result<Self, ApiError> {
         let mut kept = Vec::new();
         let sort = match query.get("sort") {
             None => UsageSort::default(),
@@ -163,6 +165,7 @@ impl UsageParams {
                 unviewed_days,
                 space_token,
                 name_contains,
+                report_id: None,
             },
             kept,
         })
@@ -207,33 +210,13 @@ async fn list_report_usage(
 ) -> Result<Response, ApiError> {
     let params = ListingParams::parse(&query)?;
     let usage = UsageParams::parse(&query)?;
-    // Every page, and every page of an export, is computed for one date.
-    let today = state.clock.now().utc_day();
-    let (sort, filters, filter) = (usage.sort, usage.filters, params.filter);
-    let selection = format!("{sort} {filters:?} {today}");
     if let Representation::Export(export) = representation {
-        let (store, workspace) = (state.store.clone(), access.workspace.id);
-        let exportable = Exportable {
-            resource: "report_usage",
-            parameters: format!("{filter:?} {selection}"),
-            // The rows depend on the date only: the tag holds all day.
-            as_of: Some(today.start()),
-            fetch_page: move |page| {
-                let (store, filters) = (store.clone(), filters.clone());
-                async move {
-                    let query = UsageQuery {
-                        page,
-                        filter,
-                        today,
-                        sort,
-                        filters,
-                    };
-                    Ok(store.report_usage(workspace, query).await?.items)
-                }
-            },
-        };
-        return export.answer(&state, &access, exportable).await;
+        return export_usage(&state, &access, params.filter, usage, export).await;
     }
+    // Every page is computed for one date.
+    let today = state.clock.now().utc_day();
+    let (sort, filters) = (usage.sort, usage.filters);
+    let selection = format!("{sort} {filters:?} {today}");
     let (store, workspace) = (&state.store, access.workspace.id);
     let fetch = move |params: ListingParams| async move {
         let query = UsageQuery {
@@ -271,6 +254,41 @@ async fn list_report_usage(
     .await
 }
 
+/// The whole `report_usage` listing as `export` asks, for today's date:
+/// the API's export and the dashboard's CSV download.
+pub(crate) async fn export_usage(
+    state: &AppState,
+    access: &ReadAccess,
+    filter: SpaceFilter,
+    usage: UsageParams,
+    export: ExportRequest,
+) -> Result<Response, ApiError> {
+    // Every page of an export is computed for one date.
+    let today = state.clock.now().utc_day();
+    let (sort, filters) = (usage.sort, usage.filters);
+    let (store, workspace) = (state.store.clone(), access.workspace.id);
+    let exportable = Exportable {
+        resource: "report_usage",
+        parameters: format!("{filter:?} {sort} {filters:?} {today}"),
+        // The rows depend on the date only: the tag holds all day.
+        as_of: Some(today.start()),
+        fetch_page: move |page| {
+            let (store, filters) = (store.clone(), filters.clone());
+            async move {
+                let query = UsageQuery {
+                    page,
+                    filter,
+                    today,
+                    sort,
+                    filters,
+                };
+                Ok(store.report_usage(workspace, query).await?.items)
+            }
+        },
+    };
+    export.answer(state, access, exportable).await
+}
+
 /// The parameters of `usage_daily`, as the OpenAPI document shows them.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -302,6 +320,9 @@ pub struct UsageDaily {
     #[schema(value_type = String, format = Date)]
     pub to: UtcDay,
     pub days: Vec<UsageDay>,
+    /// The whole range: the days' counts summed, and its distinct viewers
+    /// (beyond SPEC section 8, which no sum of the days gives).
+    pub totals: UsageTotals,
 }
 
 fn date_param(query: &HashMap<String, String>, name: &str) -> Result<Option<UtcDay>, ApiError> {
@@ -378,10 +399,17 @@ async fn usage_daily(
                 })?,
         ),
     };
-    let days = state
+    let series = state
         .store
         .usage_daily(access.workspace.id, DailyQuery { from, to, scope })
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(UsageDaily { from, to, days }).into_response())
+    let totals = series.totals();
+    Ok(Json(UsageDaily {
+        from,
+        to,
+        days: series.days,
+        totals,
+    })
+    .into_response())
 }

@@ -13,10 +13,12 @@ use std::sync::{Arc, LazyLock};
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
+use super::dashboard;
 use super::listing_version::PositionCache;
 use super::records;
 use super::report_usage::{self, DailyQuery, UsageQuery};
 use super::session::{Access, Statement, Work, work};
+use super::sessions;
 use super::{
     ApiKeyRecord, ConnectionUse, IngestMessage, IngestSummary, LogCursor, LogPage, Page,
     PageRequest, ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey,
@@ -24,7 +26,8 @@ use super::{
 };
 use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
-use crate::domain::usage::{ReportUsage, UsageDay};
+use crate::domain::timestamp::UtcDay;
+use crate::domain::usage::{ReportUsage, UsageSeries};
 use crate::domain::{Timestamp, WorkspaceName};
 
 /// A database the service can run on.
@@ -183,6 +186,26 @@ impl<B: Backend> Store for B {
         .await
     }
 
+    async fn open_session(
+        &self,
+        session: &sessions::SessionRecord,
+        expired_before: Timestamp,
+    ) -> StoreResult<()> {
+        let record = session.clone();
+        let write = work(move |session| Box::pin(sessions::open(session, record, expired_before)));
+        self.run(Access::Write, write).await
+    }
+
+    async fn session(&self, key: [u8; 32]) -> StoreResult<Option<sessions::StoredSession>> {
+        let lookup = work(move |session| Box::pin(sessions::find(session, key)));
+        self.run(Access::Statements, lookup).await
+    }
+
+    async fn close_session(&self, key: [u8; 32]) -> StoreResult<()> {
+        let write = work(move |session| Box::pin(sessions::close(session, key)));
+        self.run(Access::Write, write).await
+    }
+
     async fn ingest_stream(
         &self,
         workspace: WorkspaceId,
@@ -283,9 +306,56 @@ impl<B: Backend> Store for B {
         &self,
         workspace: WorkspaceId,
         query: DailyQuery,
-    ) -> StoreResult<Option<Vec<UsageDay>>> {
+    ) -> StoreResult<Option<UsageSeries>> {
         let days = work(move |session| Box::pin(report_usage::daily(session, workspace, query)));
         self.run(Access::Snapshot, days).await
+    }
+
+    async fn usage_summary(
+        &self,
+        workspace: WorkspaceId,
+        today: UtcDay,
+        filter: SpaceFilter,
+    ) -> StoreResult<dashboard::UsageSummary> {
+        let summary =
+            work(move |session| Box::pin(dashboard::summary(session, workspace, today, filter)));
+        self.run(Access::Snapshot, summary).await
+    }
+
+    async fn space_usage(
+        &self,
+        workspace: WorkspaceId,
+        today: UtcDay,
+        filter: SpaceFilter,
+    ) -> StoreResult<Vec<dashboard::SpaceUsage>> {
+        let spaces =
+            work(move |session| Box::pin(dashboard::spaces(session, workspace, today, filter)));
+        self.run(Access::Snapshot, spaces).await
+    }
+
+    async fn report_detail(
+        &self,
+        workspace: WorkspaceId,
+        token: &str,
+        today: UtcDay,
+        recent_since: Timestamp,
+    ) -> StoreResult<Option<dashboard::ReportDetail>> {
+        let token = token.to_owned();
+        let detail = work(move |session| {
+            Box::pin(async move {
+                dashboard::report(session, workspace, &token, today, recent_since).await
+            })
+        });
+        self.run(Access::Snapshot, detail).await
+    }
+
+    async fn member_activity(
+        &self,
+        workspace: WorkspaceId,
+        query: dashboard::MembersQuery,
+    ) -> StoreResult<dashboard::MemberActivity> {
+        let members = work(move |session| Box::pin(dashboard::members(session, workspace, query)));
+        self.run(Access::Snapshot, members).await
     }
 
     async fn report(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<ReportRow>> {

@@ -14,7 +14,9 @@ use metrics::{
 };
 use tokio::sync::mpsc;
 
+use super::dashboard;
 use super::report_usage::{DailyQuery, UsageQuery};
+use super::sessions;
 use super::{
     ApiKeyRecord, ConnectionUse, IngestMessage, IngestSummary, LogCursor, LogPage, Page,
     PageRequest, ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey,
@@ -22,7 +24,8 @@ use super::{
 };
 use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
-use crate::domain::usage::{ReportUsage, UsageDay};
+use crate::domain::timestamp::UtcDay;
+use crate::domain::usage::{ReportUsage, UsageSeries};
 use crate::domain::{Event, Timestamp, WorkspaceName};
 
 /// Events of committed batches, by `outcome`: `accepted` (stored) or
@@ -94,6 +97,22 @@ impl InstrumentedStore {
 
 #[async_trait]
 impl Store for InstrumentedStore {
+    async fn open_session(
+        &self,
+        session: &sessions::SessionRecord,
+        expired_before: Timestamp,
+    ) -> StoreResult<()> {
+        self.inner.open_session(session, expired_before).await
+    }
+
+    async fn session(&self, key: [u8; 32]) -> StoreResult<Option<sessions::StoredSession>> {
+        self.inner.session(key).await
+    }
+
+    async fn close_session(&self, key: [u8; 32]) -> StoreResult<()> {
+        self.inner.close_session(key).await
+    }
+
     async fn ingest_stream(
         &self,
         workspace: WorkspaceId,
@@ -252,8 +271,46 @@ impl Store for InstrumentedStore {
         &self,
         workspace: WorkspaceId,
         query: DailyQuery,
-    ) -> StoreResult<Option<Vec<UsageDay>>> {
+    ) -> StoreResult<Option<UsageSeries>> {
         self.inner.usage_daily(workspace, query).await
+    }
+
+    async fn usage_summary(
+        &self,
+        workspace: WorkspaceId,
+        today: UtcDay,
+        filter: SpaceFilter,
+    ) -> StoreResult<dashboard::UsageSummary> {
+        self.inner.usage_summary(workspace, today, filter).await
+    }
+
+    async fn space_usage(
+        &self,
+        workspace: WorkspaceId,
+        today: UtcDay,
+        filter: SpaceFilter,
+    ) -> StoreResult<Vec<dashboard::SpaceUsage>> {
+        self.inner.space_usage(workspace, today, filter).await
+    }
+
+    async fn report_detail(
+        &self,
+        workspace: WorkspaceId,
+        token: &str,
+        today: UtcDay,
+        recent_since: Timestamp,
+    ) -> StoreResult<Option<dashboard::ReportDetail>> {
+        self.inner
+            .report_detail(workspace, token, today, recent_since)
+            .await
+    }
+
+    async fn member_activity(
+        &self,
+        workspace: WorkspaceId,
+        query: dashboard::MembersQuery,
+    ) -> StoreResult<dashboard::MemberActivity> {
+        self.inner.member_activity(workspace, query).await
     }
 
     async fn report(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<ReportRow>> {

@@ -249,14 +249,24 @@ pub static MEMBERS_COUNT: LazyLock<Statement> = LazyLock::new(|| {
 pub static MEMBERS_PAGE: LazyLock<Statement> =
     LazyLock::new(|| present_members("ORDER BY m.member_id LIMIT $2 OFFSET $3"));
 
-/// Present members with their days, by id: `rest` narrows and orders them.
+/// Present members with their days: `rest` narrows and orders them.
 fn present_members(rest: &str) -> Statement {
-    Statement::new(format!(
+    Statement::new(present_members_sql(rest))
+}
+
+pub(super) fn present_members_sql(rest: &str) -> String {
+    format!(
         "SELECT {}, {DAYS_ENGAGED}
     FROM members m
     WHERE m.workspace_id = $1 AND m.present {rest}",
         MemberColumns::select_list("m.")
-    ))
+    )
+}
+
+/// A member as [`present_members`] selects it.
+pub(super) fn read_member(row: &dyn Row) -> StoreResult<MemberRow> {
+    let days: i64 = row.get(MemberColumns::COUNT)?;
+    Ok(MemberColumns::from_row(row)?.into_row(days))
 }
 
 /// A page of present members, by id.
@@ -265,17 +275,13 @@ pub async fn members(
     workspace: WorkspaceId,
     page: PageRequest,
 ) -> StoreResult<Page<MemberRow>> {
-    let read = |row: &dyn Row| {
-        let days: i64 = row.get(MemberColumns::COUNT)?;
-        Ok(MemberColumns::from_row(row)?.into_row(days))
-    };
     let listing = [workspace.into()];
     counted_page(
         session,
         (&MEMBERS_COUNT, &MEMBERS_PAGE),
         &listing,
         page,
-        read,
+        read_member,
     )
     .await
 }
@@ -298,10 +304,7 @@ pub async fn member(
     workspace: WorkspaceId,
     handle: &str,
 ) -> StoreResult<Option<MemberRow>> {
-    let read = |row: &dyn Row| {
-        let days: i64 = row.get(MemberColumns::COUNT)?;
-        Ok(MemberColumns::from_row(row)?.into_row(days))
-    };
+    let read = read_member;
     let by_username = session
         .all(
             MEMBERS_BY_USERNAME.with(&[workspace.into(), handle.into()]),
@@ -523,16 +526,7 @@ pub static CHARTS: Listing = Listing {
 /// On PostgreSQL each chart finds its query and report in one fenced
 /// `LATERAL` lookup, for the reason [`QUERIES_PAGE`] gives.
 pub static CHARTS_PAGE: LazyLock<Statement> = LazyLock::new(|| {
-    let columns = |query: &'static str, report: &'static str| {
-        ChartColumns::select_list_with(&[
-            ("query_id", query),
-            ("report_id", query),
-            ("report_token", report),
-            ("space_token", report),
-            ("creator_email", report),
-            ("", "c."),
-        ])
-    };
+    let columns = chart_columns;
     let postgres = format!(
         "SELECT {} FROM charts c
     CROSS JOIN LATERAL (
@@ -556,6 +550,65 @@ pub static CHARTS_PAGE: LazyLock<Statement> = LazyLock::new(|| {
     );
     Statement::per_dialect(postgres, &shared)
 });
+
+/// [`ChartColumns`] of chart `c`, its query's columns from `query` and its
+/// report's from `report` (table aliases with their dot).
+fn chart_columns(query: &str, report: &str) -> String {
+    ChartColumns::select_list_with(&[
+        ("query_id", query),
+        ("report_id", query),
+        ("report_token", report),
+        ("space_token", report),
+        ("creator_email", report),
+        ("", "c."),
+    ])
+}
+
+/// The live queries of report `$2`, by id, whatever its space.
+pub static QUERIES_OF_REPORT: LazyLock<Statement> = LazyLock::new(|| {
+    let columns = QueryColumns::select_list_with(&[
+        ("report_id", "q."),
+        ("report_token", "r."),
+        ("space_token", "r."),
+        ("", "q."),
+    ]);
+    Statement::new(format!(
+        "SELECT {columns} FROM queries q CROSS JOIN reports r
+    WHERE q.workspace_id = $1 AND q.report_id = $2
+      AND q.definition_at IS NOT NULL AND NOT q.deleted
+      AND r.workspace_id = q.workspace_id AND r.report_id = q.report_id
+    ORDER BY q.query_id"
+    ))
+});
+
+/// The live charts of report `$2`'s live queries, by id.
+pub static CHARTS_OF_REPORT: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(format!(
+        "SELECT {} FROM queries q
+    CROSS JOIN charts c CROSS JOIN reports r
+    WHERE q.workspace_id = $1 AND q.report_id = $2
+      AND q.definition_at IS NOT NULL AND NOT q.deleted
+      AND c.workspace_id = q.workspace_id AND c.query_token = q.query_token
+      AND c.definition_at IS NOT NULL AND NOT c.deleted
+      AND r.workspace_id = q.workspace_id AND r.report_id = q.report_id
+    ORDER BY c.chart_id",
+        chart_columns("q.", "r.")
+    ))
+});
+
+/// A report's queries and charts (the dashboard's report page).
+pub async fn report_catalog(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    report_id: i64,
+) -> StoreResult<(Vec<QueryRow>, Vec<ChartRow>)> {
+    let params = [workspace.into(), report_id.into()];
+    let read = |row: &dyn Row| Ok(QueryRow::from(QueryColumns::from_row(row)?));
+    let queries = session.all(QUERIES_OF_REPORT.with(&params), read).await?;
+    let read = |row: &dyn Row| Ok(ChartRow::from(ChartColumns::from_row(row)?));
+    let charts = session.all(CHARTS_OF_REPORT.with(&params), read).await?;
+    Ok((queries, charts))
+}
 
 /// A page of listed charts, by id.
 pub async fn charts(

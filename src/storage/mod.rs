@@ -16,6 +16,7 @@
 //! store batches and read their event logs.
 
 pub mod backend;
+pub mod dashboard;
 pub mod instrumented;
 pub mod listing_version;
 pub mod listings;
@@ -27,6 +28,7 @@ pub mod report_usage;
 pub mod rows;
 pub mod schema;
 pub mod session;
+pub mod sessions;
 pub mod sql;
 pub mod sqlite;
 pub mod usage_fill;
@@ -41,6 +43,7 @@ use tokio::sync::mpsc;
 use crate::domain::api_key::SecretHash;
 use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
+use crate::domain::timestamp::UtcDay;
 use crate::domain::{Event, Timestamp, WorkspaceName};
 
 /// The database's own key for a workspace.
@@ -353,6 +356,20 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<bool>;
 
+    /// Stores a dashboard session, removing those started before
+    /// `expired_before` (see [`sessions`]).
+    async fn open_session(
+        &self,
+        session: &sessions::SessionRecord,
+        expired_before: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// The dashboard session whose cookie hashes to `key`, if it is stored.
+    async fn session(&self, key: [u8; 32]) -> StoreResult<Option<sessions::StoredSession>>;
+
+    /// Ends the dashboard session whose cookie hashes to `key`.
+    async fn close_session(&self, key: [u8; 32]) -> StoreResult<()>;
+
     /// Stores a stream of events in one transaction (see [`IngestMessage`]).
     async fn ingest_stream(
         &self,
@@ -415,13 +432,46 @@ pub trait Store: Send + Sync + 'static {
         query: report_usage::UsageQuery,
     ) -> StoreResult<Page<crate::domain::usage::ReportUsage>>;
 
-    /// The days of `usage_daily` (SPEC section 8), zeros included; `None`
-    /// when asked for one report that is not live.
+    /// The days of `usage_daily` (SPEC section 8), zeros included, and the
+    /// distinct viewers over them; `None` when asked for one report that is
+    /// not live.
     async fn usage_daily(
         &self,
         workspace: WorkspaceId,
         query: report_usage::DailyQuery,
-    ) -> StoreResult<Option<Vec<crate::domain::usage::UsageDay>>>;
+    ) -> StoreResult<Option<crate::domain::usage::UsageSeries>>;
+
+    /// The dashboard's headline numbers (see [`dashboard::summary`]).
+    async fn usage_summary(
+        &self,
+        workspace: WorkspaceId,
+        today: UtcDay,
+        filter: SpaceFilter,
+    ) -> StoreResult<dashboard::UsageSummary>;
+
+    /// Every listed space with its usage (see [`dashboard::spaces`]).
+    async fn space_usage(
+        &self,
+        workspace: WorkspaceId,
+        today: UtcDay,
+        filter: SpaceFilter,
+    ) -> StoreResult<Vec<dashboard::SpaceUsage>>;
+
+    /// Everything the dashboard shows of the live report with this token.
+    async fn report_detail(
+        &self,
+        workspace: WorkspaceId,
+        token: &str,
+        today: UtcDay,
+        recent_since: Timestamp,
+    ) -> StoreResult<Option<dashboard::ReportDetail>>;
+
+    /// A page of present members in an order people ask for.
+    async fn member_activity(
+        &self,
+        workspace: WorkspaceId,
+        query: dashboard::MembersQuery,
+    ) -> StoreResult<dashboard::MemberActivity>;
 
     /// The live report (created, not deleted, in any space) with this token.
     async fn report(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<ReportRow>>;

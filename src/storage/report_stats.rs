@@ -104,6 +104,45 @@ pub async fn page(
         })
         .await?;
 
+    add_details(session, &mut page, workspace, query.recent_since).await?;
+    Ok(page.finish(start.total_count))
+}
+
+/// Report `$2`, live, whatever its space.
+static ONE: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(format!(
+        "SELECT {} FROM reports r
+    WHERE r.workspace_id = $1 AND r.report_id = $2 AND r.definition_at IS NOT NULL AND NOT r.deleted",
+        ListedReport::select_list("r.")
+    ))
+});
+
+/// One live report's statistics, whatever its space (the dashboard's
+/// report page): the same row a page of `report_stats` holds.
+pub async fn one(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    report_id: i64,
+    recent_since: Timestamp,
+) -> StoreResult<Option<ReportStat>> {
+    let mut page = PageBuilder::default();
+    session
+        .each(ONE.with(&[workspace.into(), report_id.into()]), |row| {
+            page.push_report(ListedReport::from_row(row)?);
+            Ok(())
+        })
+        .await?;
+    add_details(session, &mut page, workspace, recent_since).await?;
+    Ok(page.finish(1).items.into_iter().next())
+}
+
+/// The counts and email lists of the reports `page` holds.
+async fn add_details(
+    session: &mut dyn Session,
+    page: &mut PageBuilder,
+    workspace: WorkspaceId,
+    recent_since: Timestamp,
+) -> StoreResult<()> {
     if let Some((first, last)) = page.id_range() {
         let range = [workspace.into(), first.into(), last.into()];
         for (detail, statement) in [
@@ -118,12 +157,12 @@ pub async fn page(
             let add = |row: &dyn Row| page.add(detail, row);
             session.each(statement.with(&range), add).await?;
         }
-        let since = query.recent_since.as_micros();
+        let since = recent_since.as_micros();
         let params = [workspace.into(), first.into(), last.into(), since.into()];
         let add = |row: &dyn Row| page.add(Detail::RecentRun, row);
         session.each(RECENT_MANUAL_RUNS.with(&params), add).await?;
     }
-    Ok(page.finish(start.total_count))
+    Ok(())
 }
 
 /// Which list a `(report_id, email)` pair belongs to.

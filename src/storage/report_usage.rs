@@ -21,8 +21,8 @@ use crate::domain::Timestamp;
 use crate::domain::stats::SpaceFilter;
 use crate::domain::timestamp::{MICROS_PER_DAY, UtcDay};
 use crate::domain::usage::{
-    DailyScope, ReportUsage, UsageDay, UsageField, UsageFilters, UsageSort, WINDOWS, fold_case,
-    window_start,
+    DailyScope, ReportUsage, UsageDay, UsageField, UsageFilters, UsageSeries, UsageSort, WINDOWS,
+    fold_case, window_start,
 };
 
 /// What a `report_usage` page is asked for.
@@ -46,7 +46,7 @@ pub struct DailyQuery {
 
 /// The UTC date (days since the epoch) of an instant column: floor
 /// division, so that instants before 1970 fall on their own date too.
-fn day_of(micros: &str) -> String {
+pub(super) fn day_of(micros: &str) -> String {
     format!(
         "(CASE WHEN {micros} >= 0 THEN {micros} / {MICROS_PER_DAY} \
          ELSE ({micros} + 1) / {MICROS_PER_DAY} - 1 END)"
@@ -63,9 +63,9 @@ enum Dialect {
 ///
 /// `$1` workspace, `$2` whether personal spaces count, `$3` the first date
 /// of `unviewed_days`' window, `$4` the space, `$5` the name text in lower
-/// case (each `NULL` when not asked for): what the count takes. The page
-/// adds `$6`–`$8` the first dates of the 7-, 30- and 90-day windows, `$9`
-/// D, `$10` its size and `$11` its offset.
+/// case, `$6` the one report (each `NULL` when not asked for): what the
+/// count takes. The page adds `$7`–`$9` the first dates of the 7-, 30- and
+/// 90-day windows, `$10` D, `$11` its size and `$12` its offset.
 fn filter_sql(dialect: Dialect) -> String {
     let contains = match dialect {
         Dialect::Postgres => "strpos(lower(r.name), $5) > 0",
@@ -75,8 +75,14 @@ fn filter_sql(dialect: Dialect) -> String {
         "{LISTED_REPORTS}
       AND ($3 IS NULL OR r.last_viewed_at IS NULL OR {} < $3)
       AND ($4 IS NULL OR r.space_token = $4)
-      AND ($5 IS NULL OR {contains})",
-        day_of("r.last_viewed_at")
+      AND ($5 IS NULL OR {contains})
+      AND r.report_id BETWEEN coalesce($6, {}) AND coalesce($6, {})",
+        day_of("r.last_viewed_at"),
+        // A range rather than `$6 IS NULL OR …`: one report reads one entry
+        // of the index, on both backends (`MIN + 1`: PostgreSQL reads the
+        // literal `-9223372036854775808` as a numeric).
+        i64::MIN + 1,
+        i64::MAX
     )
 }
 
@@ -102,7 +108,7 @@ fn viewers_since(since: Option<&str>) -> String {
 fn runs_since(counted: &str) -> String {
     format!(
         "CAST((SELECT coalesce(sum({counted}), 0) FROM report_days d
-        WHERE d.workspace_id = r.workspace_id AND d.report_id = r.report_id AND d.day >= $7)
+        WHERE d.workspace_id = r.workspace_id AND d.report_id = r.report_id AND d.day >= $8)
         AS BIGINT)"
     )
 }
@@ -119,15 +125,15 @@ fn field_sql(field: UsageField, dialect: Dialect) -> (String, bool) {
         UsageField::Name => (name.into(), true),
         UsageField::CreatedAt => ("r.created_at".into(), true),
         UsageField::LastViewedAt => ("r.last_viewed_at".into(), true),
-        UsageField::DaysSinceLastView => (format!("$9 - {}", day_of("r.last_viewed_at")), true),
+        UsageField::DaysSinceLastView => (format!("$10 - {}", day_of("r.last_viewed_at")), true),
         UsageField::TotalViewsCount => ("r.view_count".into(), false),
-        UsageField::Views7d => (views_since("$6"), false),
-        UsageField::Views30d => (views_since("$7"), false),
-        UsageField::Views90d => (views_since("$8"), false),
+        UsageField::Views7d => (views_since("$7"), false),
+        UsageField::Views30d => (views_since("$8"), false),
+        UsageField::Views90d => (views_since("$9"), false),
         UsageField::TotalViewersCount => (viewers_since(None), false),
-        UsageField::Viewers7d => (viewers_since(Some("$6")), false),
-        UsageField::Viewers30d => (viewers_since(Some("$7")), false),
-        UsageField::Viewers90d => (viewers_since(Some("$8")), false),
+        UsageField::Viewers7d => (viewers_since(Some("$7")), false),
+        UsageField::Viewers30d => (viewers_since(Some("$8")), false),
+        UsageField::Viewers90d => (viewers_since(Some("$9")), false),
         UsageField::Runs30d => (runs_since("d.manual_runs + d.scheduled_runs"), false),
         UsageField::FailedRuns30d => (runs_since("d.failed_runs"), false),
         UsageField::ActiveSchedulesCount => (
@@ -161,15 +167,15 @@ const ROW_FIELDS: [UsageField; 15] = [
 ];
 
 /// `ORDER BY` terms for `key` (an expression or a column): `null`s last
-/// either way, ties by `report_id`.
-fn order_by(key: &str, nullable: bool, descending: bool, report_id: &str) -> String {
+/// either way, ties by `tie` (`report_id`).
+pub(super) fn order_by(key: &str, nullable: bool, descending: bool, tie: &str) -> String {
     let direction = if descending { " DESC" } else { "" };
     let nulls = if nullable {
         format!("({key} IS NULL), ")
     } else {
         String::new()
     };
-    format!("{nulls}{key}{direction}, {report_id}")
+    format!("{nulls}{key}{direction}, {tie}")
 }
 
 fn page_sql(sort: UsageSort, dialect: Dialect) -> String {
@@ -201,7 +207,7 @@ fn page_sql(sort: UsageSort, dialect: Dialect) -> String {
     format!(
         "WITH ranked AS (
     SELECT r.report_id AS report_id, {key} AS sort_key {filtered}
-    ORDER BY {inner_order} LIMIT $10 OFFSET $11)
+    ORDER BY {inner_order} LIMIT $11 OFFSET $12)
 SELECT r.report_token, r.name, r.space_token, r.creator_email, {}
 FROM ranked CROSS JOIN reports r
 WHERE r.workspace_id = $1 AND r.report_id = ranked.report_id
@@ -263,6 +269,42 @@ fn read_row(row: &dyn Row) -> StoreResult<ReportUsage> {
     })
 }
 
+/// How many of [`page`]'s parameters [`COUNT`] takes.
+const FILTER_PARAMS: usize = 6;
+
+/// The listed reports (personal spaces too if `filter` says so) that pass
+/// `filters` on `today`.
+pub async fn count(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    filter: SpaceFilter,
+    today: UtcDay,
+    filters: &UsageFilters,
+) -> StoreResult<u64> {
+    let (unviewed_since, name) = filter_values(today, filters);
+    let params: [Param; FILTER_PARAMS] = [
+        workspace.into(),
+        (filter == SpaceFilter::All).into(),
+        unviewed_since.into(),
+        filters.space_token.as_deref().into(),
+        name.as_deref().into(),
+        filters.report_id.into(),
+    ];
+    let total_count: i64 = session.one(COUNT.with(&params)).await?;
+    Ok(u64::try_from(total_count).unwrap_or(0))
+}
+
+/// The first date of `unviewed_days`' window, and the name text folded.
+fn filter_values(today: UtcDay, filters: &UsageFilters) -> (Option<i64>, Option<String>) {
+    let unviewed_since = filters
+        .unviewed_days
+        .map(|days| window_start(today, days).days_since_epoch());
+    (
+        unviewed_since,
+        filters.name_contains.as_deref().map(fold_case),
+    )
+}
+
 /// A page of `report_usage`, read in one snapshot.
 pub async fn page(
     session: &mut dyn Session,
@@ -272,18 +314,16 @@ pub async fn page(
     let [since_7, since_30, since_90] =
         WINDOWS.map(|days| window_start(query.today, days).days_since_epoch());
     let filters = &query.filters;
-    let unviewed_since = filters
-        .unviewed_days
-        .map(|days| window_start(query.today, days).days_since_epoch());
-    let name = filters.name_contains.as_deref().map(fold_case);
+    let (unviewed_since, name) = filter_values(query.today, filters);
     let offset = i64::try_from(query.page.offset()).unwrap_or(i64::MAX);
     let per_page = i64::try_from(query.page.per_page).unwrap_or(i64::MAX);
-    let params: [Param; 11] = [
+    let params: [Param; 12] = [
         workspace.into(),
         (query.filter == SpaceFilter::All).into(),
         unviewed_since.into(),
         filters.space_token.as_deref().into(),
         name.as_deref().into(),
+        filters.report_id.into(),
         since_7.into(),
         since_30.into(),
         since_90.into(),
@@ -291,51 +331,126 @@ pub async fn page(
         per_page.into(),
         offset.into(),
     ];
-    let total_count: i64 = session.one(COUNT.with(&params[..5])).await?;
+    let total_count = count(session, workspace, query.filter, query.today, filters).await?;
     let statement = &PAGES
         .iter()
         .find(|(sort, _)| *sort == query.sort)
         .expect("a statement for every sort")
         .1;
     let items = session.all(statement.with(&params), read_row).await?;
-    Ok(Page::new(u64::try_from(total_count).unwrap_or(0), items))
+    Ok(Page::new(total_count, items))
 }
 
-/// Per date of `$2..=$3`: views and runs of the included reports.
-fn daily_activity_sql(scope: &str) -> String {
-    format!(
-        "SELECT d.day, CAST(sum(d.views) AS BIGINT), CAST(sum(d.manual_runs) AS BIGINT),
+/// Which reports a sum over days reads, and how: the listed ones (`$4`:
+/// personal spaces too) through a join with each day's report, or one
+/// report's range of the day table's key (`$4`: its id; that it is live is
+/// checked before).
+#[derive(Clone, Copy)]
+enum Included {
+    Listed,
+    Report,
+}
+
+/// The rows of `table` (aliased `alias`) dated `$2..=$3` whose report is
+/// included: what every sum over days reads.
+fn included_days(table: &str, alias: &str, included: Included) -> String {
+    match included {
+        Included::Listed => format!(
+            "FROM {table} {alias} CROSS JOIN reports r
+LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
+WHERE {alias}.workspace_id = $1 AND {alias}.day >= $2 AND {alias}.day <= $3
+  AND r.workspace_id = {alias}.workspace_id AND r.report_id = {alias}.report_id
+  AND r.definition_at IS NOT NULL AND NOT r.deleted
+  AND ($4 OR s.space_type IS NULL OR s.space_type <> 'private')"
+        ),
+        Included::Report => format!(
+            "FROM {table} {alias}
+WHERE {alias}.workspace_id = $1 AND {alias}.report_id = $4
+  AND {alias}.day >= $2 AND {alias}.day <= $3"
+        ),
+    }
+}
+
+/// A sum over days, one statement per [`Included`].
+pub(super) struct OverDays {
+    listed: Statement,
+    report: Statement,
+}
+
+impl OverDays {
+    fn new(sql: impl Fn(Included) -> String) -> Self {
+        OverDays {
+            listed: Statement::new(sql(Included::Listed)),
+            report: Statement::new(sql(Included::Report)),
+        }
+    }
+
+    /// The statement for `scope`, with its parameters: the dates
+    /// `from..=to` (days since the epoch) and the scope's own.
+    pub(super) fn with(
+        &self,
+        workspace: WorkspaceId,
+        (from, to): (i64, i64),
+        scope: DailyScope,
+    ) -> (&Statement, [Param<'static>; 4]) {
+        let (statement, own) = match scope {
+            DailyScope::Listed(filter) => (&self.listed, (filter == SpaceFilter::All).into()),
+            DailyScope::Report(id) => (&self.report, id.into()),
+        };
+        (statement, [workspace.into(), from.into(), to.into(), own])
+    }
+}
+
+/// Per date: views and runs of the included reports.
+static DAILY_ACTIVITY: LazyLock<OverDays> = LazyLock::new(|| {
+    OverDays::new(|included| {
+        format!(
+            "SELECT d.day, CAST(sum(d.views) AS BIGINT), CAST(sum(d.manual_runs) AS BIGINT),
     CAST(sum(d.scheduled_runs) AS BIGINT), CAST(sum(d.failed_runs) AS BIGINT)
-FROM report_days d CROSS JOIN reports r
-LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
-WHERE d.workspace_id = $1 AND d.day >= $2 AND d.day <= $3
-  AND r.workspace_id = d.workspace_id AND r.report_id = d.report_id {scope}
-GROUP BY d.day"
-    )
-}
+{}
+GROUP BY d.day",
+            included_days("report_days", "d", included)
+        )
+    })
+});
 
-/// Per date of `$2..=$3`: distinct viewers of the included reports.
-fn daily_viewers_sql(scope: &str) -> String {
-    format!(
-        "SELECT v.day, count(DISTINCT v.viewer_id)
-FROM report_viewer_days v CROSS JOIN reports r
-LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
-WHERE v.workspace_id = $1 AND v.day >= $2 AND v.day <= $3
-  AND r.workspace_id = v.workspace_id AND r.report_id = v.report_id {scope}
-GROUP BY v.day"
-    )
-}
+/// Per date: distinct viewers of the included reports.
+static DAILY_VIEWERS: LazyLock<OverDays> = LazyLock::new(|| {
+    OverDays::new(|included| {
+        format!(
+            "SELECT v.day, count(DISTINCT v.viewer_id) {} GROUP BY v.day",
+            included_days("report_viewer_days", "v", included)
+        )
+    })
+});
 
-/// Live reports: in the workspace's listing (`$4`: personal spaces too)
-/// or the one report `$5`.
-const DAILY_SCOPE: &str = "AND r.definition_at IS NOT NULL AND NOT r.deleted
-  AND ($5 IS NULL OR r.report_id = $5)
-  AND ($5 IS NOT NULL OR $4 OR s.space_type IS NULL OR s.space_type <> 'private')";
+/// The included reports' views over the dates.
+pub(super) static VIEWS_BETWEEN: LazyLock<OverDays> = LazyLock::new(|| {
+    OverDays::new(|included| {
+        format!(
+            "SELECT CAST(coalesce(sum(d.views), 0) AS BIGINT) {}",
+            included_days("report_days", "d", included)
+        )
+    })
+});
 
-static DAILY_ACTIVITY: LazyLock<Statement> =
-    LazyLock::new(|| Statement::new(daily_activity_sql(DAILY_SCOPE)));
-static DAILY_VIEWERS: LazyLock<Statement> =
-    LazyLock::new(|| Statement::new(daily_viewers_sql(DAILY_SCOPE)));
+/// The included reports' distinct viewers over the dates.
+pub(super) static VIEWERS_BETWEEN: LazyLock<OverDays> = LazyLock::new(|| {
+    OverDays::new(|included| {
+        format!(
+            "SELECT count(DISTINCT v.viewer_id) {}",
+            included_days("report_viewer_days", "v", included)
+        )
+    })
+});
+
+/// The listed reports' views over the dates, per space they are in now.
+pub(super) static VIEWS_BETWEEN_BY_SPACE: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(format!(
+        "SELECT r.space_token, CAST(sum(d.views) AS BIGINT) {} GROUP BY r.space_token",
+        included_days("report_days", "d", Included::Listed)
+    ))
+});
 
 /// Whether `$2` is a live report (created, not deleted, in any space).
 static LIVE_REPORT: LazyLock<Statement> = LazyLock::new(|| {
@@ -345,18 +460,15 @@ static LIVE_REPORT: LazyLock<Statement> = LazyLock::new(|| {
     )
 });
 
-/// The series of `usage_daily`, one row per date, zeros included; `None`
-/// when asked for one report that is not live.
+/// The series of `usage_daily`, one row per date, zeros included, with
+/// the distinct viewers over the range; `None` when asked for one report
+/// that is not live.
 pub async fn daily(
     session: &mut dyn Session,
     workspace: WorkspaceId,
     query: DailyQuery,
-) -> StoreResult<Option<Vec<UsageDay>>> {
-    let (all, report) = match query.scope {
-        DailyScope::Report(id) => (true, Some(id)),
-        DailyScope::Listed(filter) => (filter == SpaceFilter::All, None),
-    };
-    if let Some(id) = report {
+) -> StoreResult<Option<UsageSeries>> {
+    if let DailyScope::Report(id) = query.scope {
         let live: i64 = session
             .one(LIVE_REPORT.with(&[workspace.into(), id.into()]))
             .await?;
@@ -365,13 +477,8 @@ pub async fn daily(
         }
     }
     let (from, to) = (query.from.days_since_epoch(), query.to.days_since_epoch());
-    let params: [Param; 5] = [
-        workspace.into(),
-        from.into(),
-        to.into(),
-        all.into(),
-        report.into(),
-    ];
+    let (activity, activity_params) = DAILY_ACTIVITY.with(workspace, (from, to), query.scope);
+    let (viewers, viewers_params) = DAILY_VIEWERS.with(workspace, (from, to), query.scope);
     let mut days: Vec<UsageDay> = (from..=to)
         .map(|day| UsageDay::empty(UtcDay::from_days_since_epoch(day)))
         .collect();
@@ -380,7 +487,7 @@ pub async fn daily(
         Ok(u64::try_from(row.get::<i64>(column)?).unwrap_or(0))
     };
     session
-        .each(DAILY_ACTIVITY.with(&params), |row| {
+        .each(activity.with(&activity_params), |row| {
             if let Some(day) = index(row.get(0)?).and_then(|index| days.get_mut(index)) {
                 day.views = count(row, 1)?;
                 day.manual_runs = count(row, 2)?;
@@ -391,12 +498,17 @@ pub async fn daily(
         })
         .await?;
     session
-        .each(DAILY_VIEWERS.with(&params), |row| {
+        .each(viewers.with(&viewers_params), |row| {
             if let Some(day) = index(row.get(0)?).and_then(|index| days.get_mut(index)) {
                 day.viewers = count(row, 1)?;
             }
             Ok(())
         })
         .await?;
-    Ok(Some(days))
+    let (everyone, params) = VIEWERS_BETWEEN.with(workspace, (from, to), query.scope);
+    let everyone: i64 = session.one(everyone.with(&params)).await?;
+    Ok(Some(UsageSeries {
+        days,
+        viewers: u64::try_from(everyone).unwrap_or(0),
+    }))
 }

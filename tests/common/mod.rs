@@ -333,6 +333,32 @@ impl SignatureCredentials {
     }
 }
 
+/// A clock a test moves.
+#[allow(dead_code)]
+pub struct TestClock(std::sync::Mutex<Timestamp>);
+
+impl reportstats::domain::clock::Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+#[allow(dead_code)]
+impl TestClock {
+    pub fn at(text: &str) -> Self {
+        TestClock(std::sync::Mutex::new(Timestamp::parse(text).unwrap()))
+    }
+
+    pub fn set(&self, text: &str) {
+        *self.0.lock().unwrap() = Timestamp::parse(text).unwrap();
+    }
+
+    pub fn advance_seconds(&self, seconds: i64) {
+        let mut now = self.0.lock().unwrap();
+        *now = now.saturating_add_seconds(seconds);
+    }
+}
+
 /// The application on a real socket (port 0), over a real database, with
 /// the clock at [`FIXTURE_NOW`].
 pub struct TestApp {

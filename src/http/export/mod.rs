@@ -251,6 +251,14 @@ pub struct Exportable<Fetch> {
 }
 
 impl ExportRequest {
+    /// A CSV export, unconditional: the dashboard's download link.
+    pub fn csv() -> Self {
+        ExportRequest {
+            format: ExportFormat::Csv,
+            request_headers: HeaderMap::new(),
+        }
+    }
+
     /// The whole listing, streamed in this request's format, or a 304 when
     /// the request's `If-None-Match` names the export's tag.
     pub async fn answer<Row, Fetch, Fut>(

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_queries_charts_member_activity.sql"),
     include_str!("migrations/0005_queries_in_id_order.sql"),
     include_str!("migrations/0006_report_usage.sql"),
+    include_str!("migrations/0007_dashboard_sessions.sql"),
 ];
 
 /// The schema version a migrated database has.

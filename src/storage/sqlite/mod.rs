@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_queries_charts_member_activity.sql"),
     include_str!("migrations/0009_queries_in_id_order.sql"),
     include_str!("migrations/0010_report_usage.sql"),
+    include_str!("migrations/0011_dashboard_sessions.sql"),
 ];
 
 /// Connections for concurrent reads: a handful is enough on small machines,

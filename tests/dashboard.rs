@@ -169,6 +169,27 @@ async fn every_number_equals_the_apis(database: TestDatabase) {
             "{scope}"
         );
         assert!(shown("views_30d") > 0 && shown("viewers_30d") > 0);
+        // The chart's points are usage_daily's last 90 days.
+        let to = &USAGE_NOW[..10];
+        let ninety = app
+            .get_json(
+                &credentials,
+                &format!(
+                    "/batch/{name}/usage_daily?{}",
+                    and(&format!("to={to}&from={}", days_before(to, 89)))
+                ),
+            )
+            .await;
+        for day in ninety["days"].as_array().unwrap() {
+            for (field, noun) in [("views", "views"), ("viewers", "viewers")] {
+                let point = format!(
+                    "{}: {} {noun}</title>",
+                    day["date"].as_str().unwrap(),
+                    day[field]
+                );
+                assert!(overview.contains(&point), "{point} {scope}");
+            }
+        }
         assert_eq!(report_ids(&overview, "stale-reports"), ids_of(&stale));
 
         // The reports table is report_usage, parameters and all.
@@ -267,6 +288,12 @@ async fn every_number_equals_the_apis(database: TestDatabase) {
     );
     let missing = page(&app, &cookie, &format!("/ui/{name}/reports/no-such-report")).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+/// The date `days` before `date` (`YYYY-MM-DD`).
+fn days_before(date: &str, days: i64) -> String {
+    let day = reportstats::domain::timestamp::UtcDay::parse(date).unwrap();
+    day.plus_days(-days).to_string()
 }
 
 /// `text` as askama writes it into HTML.

@@ -8,8 +8,9 @@ use axum::extract::State;
 use axum::response::Response;
 
 use super::format;
+use super::page::Pager;
 use super::page::{Frame, Heading, PageError, PageLink, PageScope, Section, render};
-use super::reports::{DEFAULT_ROWS, Pager};
+use super::reports::DEFAULT_ROWS;
 use super::session::SignedIn;
 use crate::domain::Timestamp;
 use crate::domain::listings::MemberRow;

@@ -7,23 +7,26 @@
 //! - [`sign_in`]: the form, sign-in and sign-out; [`session`]: the
 //!   sessions they open and the [`session::SignedIn`] extractor every page
 //!   takes, which checks the credential again each time.
-//! - The pages, one module each: [`overview`], [`reports`] (the table and
-//!   one report's page), [`members`], [`spaces`]. Each reads the store with
-//!   the same queries (and the same clock) as the JSON API, so every number
-//!   equals the API's.
-//! - [`page`]: the frame around every page, links, error pages and the
-//!   security headers; [`chart`]: the SVG charts; [`format`]: numbers and
-//!   instants as people read them.
+//! - The pages, one module each: [`overview`], [`reports`] (the table),
+//!   [`report`] (one report), [`members`], [`spaces`]. Each reads the store
+//!   with the same queries (and the same clock) as the JSON API, so every
+//!   number equals the API's.
+//! - [`page`]: what every page shares (its scope, the frame around it,
+//!   links, sortable headings, paging, error pages, the security headers);
+//!   [`usage`]: reports as rows and their daily chart; [`chart`]: the SVG
+//!   charts; [`format`]: numbers and instants as people read them.
 
 pub mod chart;
 pub mod format;
 pub mod members;
 pub mod overview;
 pub mod page;
+pub mod report;
 pub mod reports;
 pub mod session;
 pub mod sign_in;
 pub mod spaces;
+pub mod usage;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -62,7 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/{workspace}/", get(overview::page))
         .route("/ui/{workspace}/reports", get(reports::table))
         .route("/ui/{workspace}/reports.csv", get(reports::csv))
-        .route("/ui/{workspace}/reports/{token}", get(reports::report))
+        .route("/ui/{workspace}/reports/{token}", get(report::page))
         .route("/ui/{workspace}/members", get(members::page))
         .route("/ui/{workspace}/spaces", get(spaces::page))
         .route(

@@ -16,9 +16,9 @@ use axum::response::Response;
 
 use super::format;
 use super::page::{Frame, PageError, PageLink, PageScope, Section, render, with_scope};
-use super::reports::{ReportLine, chart_days, daily_chart, space_names};
 use super::session::SignedIn;
-use crate::domain::usage::{DailyScope, UsageField, UsageFilters, UsageSort};
+use super::usage::{ReportLine, daily_chart, space_names};
+use crate::domain::usage::{UsageField, UsageFilters, UsageSort};
 use crate::http::AppState;
 use crate::http::extract::Query;
 use crate::storage::PageRequest;
@@ -61,7 +61,6 @@ pub async fn page(
     let store = state.store.as_ref();
     let (now, today) = (scope.now, scope.today());
     let summary = store.usage_summary(workspace, today, filter).await?;
-    let days = chart_days(store, workspace, today, DailyScope::Listed(filter)).await?;
     let spaces = space_names(store, workspace).await?;
     let short = |sort: UsageSort, filters: UsageFilters| UsageQuery {
         page: PageRequest {
@@ -126,7 +125,7 @@ pub async fn page(
             value: format::count(summary.views_30d),
             note: format!(
                 "{} in the last 7 days",
-                format::count(days.iter().rev().take(7).map(|day| day.views).sum())
+                format::count(summary.days.iter().rev().take(7).map(|day| day.views).sum())
             ),
             href: top_href.clone(),
         },
@@ -157,7 +156,7 @@ pub async fn page(
         headlines,
         chart: daily_chart(
             "Daily views and viewers over the last 90 days",
-            &days,
+            &summary.days,
             false,
         ),
         top: lines(&top.items),

@@ -1,7 +1,8 @@
-//! What every dashboard page shares: the frame around it (navigation, the
-//! workspace, the date its numbers are for, the personal-spaces toggle),
-//! rendering, links that keep a page's parameters, error pages, and the
-//! headers every answer carries.
+//! What every dashboard page shares: its scope ([`PageScope`]: the
+//! workspace, `include_spaces`, the clock's instant), the frame around it
+//! (navigation, the date its numbers are for, the personal-spaces toggle),
+//! links that keep a page's parameters, sortable headings and paging,
+//! rendering, error pages, and the headers every answer carries.
 
 use std::collections::HashMap;
 
@@ -19,7 +20,7 @@ use crate::domain::timestamp::UtcDay;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::pagination::{path_segment, query_value, space_filter};
-use crate::storage::WorkspaceId;
+use crate::storage::{PageRequest, WorkspaceId};
 
 /// The sections of the navigation.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -51,9 +52,8 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// The frame of a page of `section`, at `path` (under the workspace's
-    /// `/ui/{workspace}/`) with the parameters `kept` besides
-    /// `include_spaces`.
+    /// The frame of a page of `section`; `page` links to the page itself,
+    /// as the personal-spaces toggle flips it.
     pub fn new(
         title: impl Into<String>,
         workspace: &str,
@@ -317,4 +317,38 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// Paging links and the range shown.
+pub struct Pager {
+    pub shown: String,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    pub page: u64,
+    pub pages: u64,
+}
+
+impl Pager {
+    pub fn new(link: &PageLink, page: PageRequest, rows: usize, total: u64, all: bool) -> Self {
+        let pages = total.div_ceil(page.per_page).max(1);
+        let first = page.offset() + 1;
+        let shown = if rows == 0 {
+            format!("0 of {}", format::count(total))
+        } else {
+            format!(
+                "{}–{} of {}",
+                format::count(first),
+                format::count(first + rows as u64 - 1),
+                format::count(total)
+            )
+        };
+        let to = |number: u64| link.with("page", Some(number.to_string())).with_scope(all);
+        Pager {
+            shown,
+            prev: (page.page > 1).then(|| to(page.page - 1)),
+            next: (page.page < pages).then(|| to(page.page + 1)),
+            page: page.page,
+            pages,
+        }
+    }
 }

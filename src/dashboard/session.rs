@@ -106,7 +106,10 @@ pub fn session_cookie(value: &str, secure: bool) -> HeaderValue {
 
 /// The `Set-Cookie` value that deletes the session cookie.
 pub fn cleared_cookie() -> HeaderValue {
-    HeaderValue::from_static("reportstats_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+    HeaderValue::from_str(&format!(
+        "{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+    ))
+    .expect("a cookie without a value")
 }
 
 /// Whether the request came through HTTPS.

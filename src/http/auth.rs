@@ -256,6 +256,8 @@ enum Needs {
     ReadOwn,
 }
 
+/// Authenticates within the failure budgets, applies the rate limit, and
+/// checks the workspace.
 async fn authorize(
     parts: &mut Parts,
     state: &AppState,

@@ -18,12 +18,14 @@ use crate::domain::Timestamp;
 use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::domain::timestamp::UtcDay;
-use crate::domain::usage::{DailyScope, ReportUsage, UsageFilters, window_start};
+use crate::domain::usage::{DailyScope, ReportUsage, UsageDay, UsageFilters, window_start};
 
 /// The window of the headline views, viewers and active members.
 pub const RECENT_DAYS: i64 = 30;
 /// A report with no view in this many days is stale.
 pub const STALE_DAYS: i64 = 90;
+/// The days a daily chart shows.
+pub const CHART_DAYS: i64 = 90;
 
 /// A workspace's headline numbers, for the reports the scope lists.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +39,9 @@ pub struct UsageSummary {
     /// Listed reports with no view in the last [`STALE_DAYS`] days:
     /// `report_usage?unviewed_days=90`'s `total_count`.
     pub stale_reports_90d: u64,
+    /// The views and distinct viewers of each of the last [`CHART_DAYS`]
+    /// days, as `usage_daily` counts them (its runs left at zero).
+    pub days: Vec<UsageDay>,
 }
 
 fn count(value: i64) -> u64 {
@@ -68,11 +73,14 @@ pub async fn summary(
     let views: i64 = session.one(views.with(&params)).await?;
     let (viewers, params) = VIEWERS_BETWEEN.with(workspace, dates, scope);
     let viewers: i64 = session.one(viewers.with(&params)).await?;
+    let chart = (today.plus_days(1 - CHART_DAYS), today);
+    let days = report_usage::views_by_day(session, workspace, chart, scope).await?;
     Ok(UsageSummary {
         reports,
         views_30d: count(views),
         viewers_30d: count(viewers),
         stale_reports_90d,
+        days,
     })
 }
 

@@ -414,6 +414,18 @@ GROUP BY d.day",
     })
 });
 
+/// Per date: views of the included reports alone (what a chart of views
+/// and viewers needs), dates of runs alone passed over before their report
+/// is looked up.
+static DAILY_VIEWS: LazyLock<OverDays> = LazyLock::new(|| {
+    OverDays::new(|included| {
+        format!(
+            "SELECT d.day, CAST(sum(d.views) AS BIGINT) {} AND d.views > 0 GROUP BY d.day",
+            included_days("report_days", "d", included)
+        )
+    })
+});
+
 /// Per date: distinct viewers of the included reports.
 static DAILY_VIEWERS: LazyLock<OverDays> = LazyLock::new(|| {
     OverDays::new(|included| {
@@ -424,11 +436,12 @@ static DAILY_VIEWERS: LazyLock<OverDays> = LazyLock::new(|| {
     })
 });
 
-/// The included reports' views over the dates.
+/// The included reports' views over the dates. Dates of runs alone add
+/// nothing, and are passed over before their report is looked up.
 pub(super) static VIEWS_BETWEEN: LazyLock<OverDays> = LazyLock::new(|| {
     OverDays::new(|included| {
         format!(
-            "SELECT CAST(coalesce(sum(d.views), 0) AS BIGINT) {}",
+            "SELECT CAST(coalesce(sum(d.views), 0) AS BIGINT) {} AND d.views > 0",
             included_days("report_days", "d", included)
         )
     })
@@ -447,7 +460,8 @@ pub(super) static VIEWERS_BETWEEN: LazyLock<OverDays> = LazyLock::new(|| {
 /// The listed reports' views over the dates, per space they are in now.
 pub(super) static VIEWS_BETWEEN_BY_SPACE: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new(format!(
-        "SELECT r.space_token, CAST(sum(d.views) AS BIGINT) {} GROUP BY r.space_token",
+        "SELECT r.space_token, CAST(sum(d.views) AS BIGINT) {} AND d.views > 0
+GROUP BY r.space_token",
         included_days("report_days", "d", Included::Listed)
     ))
 });
@@ -459,6 +473,70 @@ static LIVE_REPORT: LazyLock<Statement> = LazyLock::new(|| {
     AND definition_at IS NOT NULL AND NOT deleted",
     )
 });
+
+/// A row per date of `from..=to` (days since the epoch), zeros.
+fn empty_days(from: i64, to: i64) -> Vec<UsageDay> {
+    (from..=to)
+        .map(|day| UsageDay::empty(UtcDay::from_days_since_epoch(day)))
+        .collect()
+}
+
+/// The date of `days` (from `from` on) that a row's first column names.
+fn day_of_row<'a>(
+    days: &'a mut [UsageDay],
+    from: i64,
+    row: &dyn Row,
+) -> StoreResult<Option<&'a mut UsageDay>> {
+    let index = usize::try_from(row.get::<i64>(0)? - from).ok();
+    Ok(index.and_then(|index| days.get_mut(index)))
+}
+
+fn count_at(row: &dyn Row, column: usize) -> StoreResult<u64> {
+    Ok(u64::try_from(row.get::<i64>(column)?).unwrap_or(0))
+}
+
+/// Each date's distinct viewers, into `days` (which start at `from`).
+async fn add_viewers(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    scope: DailyScope,
+    days: &mut [UsageDay],
+    from: i64,
+) -> StoreResult<()> {
+    let to = from + days.len() as i64 - 1;
+    let (viewers, params) = DAILY_VIEWERS.with(workspace, (from, to), scope);
+    session
+        .each(viewers.with(&params), |row| {
+            if let Some(day) = day_of_row(days, from, row)? {
+                day.viewers = count_at(row, 1)?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// Each date's views and distinct viewers alone (runs left at zero): what
+/// a chart of them needs, read without the dates of runs alone.
+pub async fn views_by_day(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    (from, to): (UtcDay, UtcDay),
+    scope: DailyScope,
+) -> StoreResult<Vec<UsageDay>> {
+    let (from, to) = (from.days_since_epoch(), to.days_since_epoch());
+    let mut days = empty_days(from, to);
+    let (views, params) = DAILY_VIEWS.with(workspace, (from, to), scope);
+    session
+        .each(views.with(&params), |row| {
+            if let Some(day) = day_of_row(&mut days, from, row)? {
+                day.views = count_at(row, 1)?;
+            }
+            Ok(())
+        })
+        .await?;
+    add_viewers(session, workspace, scope, &mut days, from).await?;
+    Ok(days)
+}
 
 /// The series of `usage_daily`, one row per date, zeros included, with
 /// the distinct viewers over the range; `None` when asked for one report
@@ -477,34 +555,20 @@ pub async fn daily(
         }
     }
     let (from, to) = (query.from.days_since_epoch(), query.to.days_since_epoch());
-    let (activity, activity_params) = DAILY_ACTIVITY.with(workspace, (from, to), query.scope);
-    let (viewers, viewers_params) = DAILY_VIEWERS.with(workspace, (from, to), query.scope);
-    let mut days: Vec<UsageDay> = (from..=to)
-        .map(|day| UsageDay::empty(UtcDay::from_days_since_epoch(day)))
-        .collect();
-    let index = |day: i64| usize::try_from(day - from).ok();
-    let count = |row: &dyn Row, column: usize| -> StoreResult<u64> {
-        Ok(u64::try_from(row.get::<i64>(column)?).unwrap_or(0))
-    };
+    let mut days = empty_days(from, to);
+    let (activity, params) = DAILY_ACTIVITY.with(workspace, (from, to), query.scope);
     session
-        .each(activity.with(&activity_params), |row| {
-            if let Some(day) = index(row.get(0)?).and_then(|index| days.get_mut(index)) {
-                day.views = count(row, 1)?;
-                day.manual_runs = count(row, 2)?;
-                day.scheduled_runs = count(row, 3)?;
-                day.failed_runs = count(row, 4)?;
+        .each(activity.with(&params), |row| {
+            if let Some(day) = day_of_row(&mut days, from, row)? {
+                day.views = count_at(row, 1)?;
+                day.manual_runs = count_at(row, 2)?;
+                day.scheduled_runs = count_at(row, 3)?;
+                day.failed_runs = count_at(row, 4)?;
             }
             Ok(())
         })
         .await?;
-    session
-        .each(viewers.with(&viewers_params), |row| {
-            if let Some(day) = index(row.get(0)?).and_then(|index| days.get_mut(index)) {
-                day.viewers = count(row, 1)?;
-            }
-            Ok(())
-        })
-        .await?;
+    add_viewers(session, workspace, query.scope, &mut days, from).await?;
     let (everyone, params) = VIEWERS_BETWEEN.with(workspace, (from, to), query.scope);
     let everyone: i64 = session.one(everyone.with(&params)).await?;
     Ok(Some(UsageSeries {

@@ -227,6 +227,37 @@ async fn every_number_equals_the_apis(database: TestDatabase) {
                 "{query}"
             );
         }
+        // Each space's numbers are its reports' in report_usage.
+        let spaces = html(&app, &cookie, &format!("/ui/{name}/spaces?{scope}")).await;
+        let rows: Vec<&str> = spaces.split("data-space-token=\"").skip(1).collect();
+        assert!(!rows.is_empty(), "{scope}");
+        for row in rows {
+            let token = &row[..row.find('"').unwrap()];
+            let cell = |field: &str| {
+                let marker = format!("data-field=\"{field}\">");
+                let start = row.find(&marker).unwrap() + marker.len();
+                number(&row[start..][..row[start..].find('<').unwrap()])
+            };
+            let usage = |query: &str| format!("/batch/{name}/report_usage?{}", and(query));
+            let reports = app
+                .get_json(&credentials, &usage(&format!("space_token={token}")))
+                .await;
+            let sum = |field: &str| -> u64 {
+                let rows = reports["report_usage"].as_array().unwrap();
+                rows.iter().map(|row| row[field].as_u64().unwrap()).sum()
+            };
+            assert_eq!(
+                cell("reports"),
+                reports["pagination"]["total_count"],
+                "{token}"
+            );
+            assert_eq!(cell("views_30d"), sum("views_30d"), "{token}");
+            assert_eq!(cell("total_views"), sum("total_views_count"), "{token}");
+            let stale_path = usage(&format!("space_token={token}&unviewed_days=90"));
+            let stale = app.get_json(&credentials, &stale_path).await;
+            assert_eq!(cell("stale"), stale["pagination"]["total_count"], "{token}");
+        }
+
         // Its CSV is the API's export of the same listing.
         let query = and("sort=-views_90d&unviewed_days=1");
         let csv = page(&app, &cookie, &format!("/ui/{name}/reports.csv?{query}")).await;

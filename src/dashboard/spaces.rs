@@ -17,6 +17,8 @@ use crate::http::pagination::query_value;
 
 /// A space as the table shows it.
 pub struct SpaceLine {
+    /// `None` for the reports in no space.
+    pub token: Option<String>,
     pub name: String,
     pub kind: String,
     pub personal: bool,
@@ -62,6 +64,7 @@ pub async fn page(
                 None => ("No space".to_owned(), String::new(), None),
             };
             SpaceLine {
+                token: row.space.as_ref().map(|space| space.token.clone()),
                 personal: kind == "private",
                 name,
                 kind,

@@ -5,6 +5,7 @@
 //! listings (the counts are [`report_usage::count`], the sums over days
 //! [`report_usage`]'s), so that every number equals the JSON API's.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::listing_version::LISTED_REPORTS;
@@ -131,11 +132,12 @@ pub async fn spaces(
     let all = filter == SpaceFilter::All;
     let listing = [workspace.into(), all.into(), i64::MAX.into(), 0.into()];
     let read = |row: &dyn Row| Ok(SpaceRow::from(listings::SpaceColumns::from_row(row)?));
-    let mut usage: Vec<SpaceUsage> = session
+    // By token: the sums below name each space by it.
+    let mut usage: HashMap<Option<String>, SpaceUsage> = session
         .all(SPACES_PAGE.with(&listing), read)
         .await?
         .into_iter()
-        .map(|space| SpaceUsage::empty(Some(space)))
+        .map(|space| (Some(space.token.clone()), SpaceUsage::empty(Some(space))))
         .collect();
     let stale_since = window_start(today, STALE_DAYS).days_since_epoch();
     let params = [workspace.into(), all.into(), stale_since.into()];
@@ -165,6 +167,7 @@ pub async fn spaces(
     for (token, views) in recent {
         row_for(&mut usage, token).views_30d = views;
     }
+    let mut usage: Vec<SpaceUsage> = usage.into_values().collect();
     usage.sort_by(|a, b| {
         (b.views_30d, b.reports, b.total_views)
             .cmp(&(a.views_30d, a.reports, a.total_views))
@@ -175,16 +178,14 @@ pub async fn spaces(
 
 /// The row of the space with this token; a report in no space adds "no
 /// space" (a report's space the listing leaves out cannot be listed with
-/// it).
-fn row_for(usage: &mut Vec<SpaceUsage>, token: Option<String>) -> &mut SpaceUsage {
-    let found = usage
-        .iter()
-        .position(|row| row.space.as_ref().map(|space| &space.token) == token.as_ref());
-    let index = found.unwrap_or_else(|| {
-        usage.push(SpaceUsage::empty(None));
-        usage.len() - 1
-    });
-    &mut usage[index]
+/// it, and is shown as none).
+fn row_for(
+    usage: &mut HashMap<Option<String>, SpaceUsage>,
+    token: Option<String>,
+) -> &mut SpaceUsage {
+    usage
+        .entry(token)
+        .or_insert_with(|| SpaceUsage::empty(None))
 }
 
 fn name_of(usage: &SpaceUsage) -> &str {

@@ -42,6 +42,8 @@ pub struct NavLink {
 pub struct Frame {
     pub title: String,
     pub workspace: String,
+    /// The overview, in this page's scope.
+    pub home_href: String,
     pub nav: Vec<NavLink>,
     /// The instant the numbers are for, as people read it.
     pub as_of: String,
@@ -79,6 +81,7 @@ impl Frame {
         Frame {
             title: title.into(),
             workspace: workspace.to_owned(),
+            home_href: with_scope(&base, all_spaces),
             nav,
             as_of: format::instant(now),
             all_spaces,

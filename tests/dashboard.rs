@@ -44,14 +44,22 @@ fn session_cookie(response: &Response) -> String {
         .to_owned()
 }
 
+/// `POST /sign-in` of `form`, with `headers`.
+async fn post_sign_in(
+    app: &TestApp,
+    headers: &[(&str, String)],
+    form: &[(&str, &str)],
+) -> Response {
+    let mut request = browser().post(app.url("/sign-in")).form(form);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request.send().await.unwrap()
+}
+
+/// `POST /sign-in` of `form` from the server's own page.
 async fn sign_in(app: &TestApp, form: &[(&str, &str)]) -> Response {
-    browser()
-        .post(app.url("/sign-in"))
-        .header("Origin", format!("http://{}", app.address))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
+    post_sign_in(app, &[("Origin", format!("http://{}", app.address))], form).await
 }
 
 async fn sign_in_with_key(app: &TestApp, credentials: &Credentials) -> String {
@@ -364,28 +372,17 @@ async fn sessions_begin_and_end_as_they_must(database: TestDatabase) {
     assert!(wrong.text().await.unwrap().contains("not valid"));
 
     // A form posted from another site is refused.
-    let forged = browser()
-        .post(app.url("/sign-in"))
-        .header("Origin", "https://attacker.example")
-        .form(&[
-            ("token", &credentials.token),
-            ("secret", &credentials.secret),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let key = [
+        ("token", credentials.token.as_str()),
+        ("secret", credentials.secret.as_str()),
+    ];
+    let elsewhere = [("Origin", "https://attacker.example".to_owned())];
+    let forged = post_sign_in(&app, &elsewhere, &key).await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert!(forged.headers().get("set-cookie").is_none());
 
     // The API key: a cookie with the flags, never a credential in a URL.
-    let response = sign_in(
-        &app,
-        &[
-            ("token", &credentials.token),
-            ("secret", &credentials.secret),
-        ],
-    )
-    .await;
+    let response = sign_in(&app, &key).await;
     let set = response.headers()["set-cookie"]
         .to_str()
         .unwrap()
@@ -404,16 +401,8 @@ async fn sessions_begin_and_end_as_they_must(database: TestDatabase) {
     let home = page(&app, &by_key, "/").await;
     assert_eq!(home.headers()["location"], overview.as_str());
     // Behind HTTPS the cookie is Secure.
-    let through_https = browser()
-        .post(app.url("/sign-in"))
-        .header("X-Forwarded-Proto", "https")
-        .form(&[
-            ("token", &credentials.token),
-            ("secret", &credentials.secret),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let proxied = [("X-Forwarded-Proto", "https".to_owned())];
+    let through_https = post_sign_in(&app, &proxied, &key).await;
     assert!(
         through_https.headers()["set-cookie"]
             .to_str()

@@ -1,25 +1,29 @@
 //! Storage: the event log and the state maintained from it.
 //!
-//! One small trait, [`Store`], with one module per backend ([`sqlite`],
-//! [`postgres`]), chosen from the database URL at start ([`open`]). Both keep
-//! the same tables: the event log (the source of truth, deduplicated by event
-//! id per workspace) and per-entity state merged from each batch's
+//! One small trait, [`Store`] (`store.rs`), with one module per backend
+//! ([`sqlite`], [`postgres`]), chosen from the database URL at start
+//! ([`open`], `opening.rs`). Both keep the same tables: the event log (the
+//! source of truth, deduplicated by event id per workspace; read back by
+//! [`parse_stored_event`]) and per-entity state merged from each batch's
 //! [`Changes`](crate::domain::state::Changes) with the rules of
 //! [`crate::domain::state`], written as SQL upserts ([`sql`], fed by
-//! [`rows`]). Every table is keyed by workspace first.
+//! [`rows`]). Every table is keyed by workspace first. This module holds
+//! the types the trait speaks in.
 //!
 //! The read path is written once: the pages ([`report_stats`],
-//! [`listings`]), workspaces and credentials ([`records`]) are shared SQL
-//! run on a [`session::Session`], and [`backend`] makes a [`Store`] of any
-//! backend that can run them; where the pages of a listing start, and when
-//! that changes, is [`listing_version`]. The backends execute statements,
-//! store batches and read their event logs.
+//! [`listings`], [`report_usage`], [`dashboard`]), workspaces and
+//! credentials ([`records`]) and the dashboard's sessions ([`sessions`])
+//! are shared SQL run on a [`session::Session`], and [`backend`] makes a
+//! [`Store`] of any backend that can run them; where the pages of a listing
+//! start, and when that changes, is [`listing_version`]. The backends
+//! execute statements, store batches and read their event logs.
 
 pub mod backend;
 pub mod dashboard;
 pub mod instrumented;
 pub mod listing_version;
 pub mod listings;
+mod opening;
 pub mod pending;
 pub mod postgres;
 pub mod records;
@@ -31,19 +35,14 @@ pub mod session;
 pub mod sessions;
 pub mod sql;
 pub mod sqlite;
+mod store;
+mod stored_event;
 pub mod usage_fill;
 
-use std::sync::Arc;
-
-use anyhow::Context;
-use async_trait::async_trait;
 use serde::Serialize;
-use tokio::sync::mpsc;
 
 use crate::domain::api_key::SecretHash;
-use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
-use crate::domain::stats::{ReportStat, SpaceFilter};
-use crate::domain::timestamp::UtcDay;
+use crate::domain::stats::SpaceFilter;
 use crate::domain::{Event, Timestamp, WorkspaceName};
 
 /// The database's own key for a workspace.
@@ -297,433 +296,6 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Creates a workspace with its first API key. `Conflict` if the name is
-    /// taken.
-    async fn create_workspace(
-        &self,
-        name: &WorkspaceName,
-        key: &ApiKeyRecord,
-        now: Timestamp,
-    ) -> StoreResult<Workspace>;
-
-    async fn workspace(&self, name: &WorkspaceName) -> StoreResult<Option<Workspace>>;
-
-    /// Every workspace, by name.
-    async fn workspaces(&self) -> StoreResult<Vec<Workspace>>;
-
-    /// Adds an API key to a workspace. `Conflict` if its token exists.
-    async fn insert_api_key(&self, workspace: WorkspaceId, key: &ApiKeyRecord) -> StoreResult<()>;
-
-    /// A workspace's API keys, revoked ones included, oldest first.
-    async fn api_keys(&self, workspace: WorkspaceId) -> StoreResult<Vec<ApiKeyRecord>>;
-
-    /// The key with this token, if it exists and is not revoked.
-    async fn api_key(&self, token: &str) -> StoreResult<Option<StoredApiKey>>;
-
-    /// Revokes a key at once; `false` if the workspace has no such live key.
-    async fn revoke_api_key(
-        &self,
-        workspace: WorkspaceId,
-        token: &str,
-        now: Timestamp,
-    ) -> StoreResult<bool>;
-
-    async fn create_signature_token(
-        &self,
-        workspace: WorkspaceId,
-        record: &SignatureTokenRecord,
-    ) -> StoreResult<()>;
-
-    /// A workspace's signature tokens, revoked and expired ones included,
-    /// oldest first.
-    async fn signature_tokens(
-        &self,
-        workspace: WorkspaceId,
-    ) -> StoreResult<Vec<SignatureTokenRecord>>;
-
-    /// The signature token with this token, if it exists and is not revoked
-    /// (whether it has expired is for the caller's clock to say).
-    async fn signature_token(&self, token: &str) -> StoreResult<Option<StoredSignatureToken>>;
-
-    /// Revokes a signature token at once; `false` if the workspace has no
-    /// such live token.
-    async fn revoke_signature_token(
-        &self,
-        workspace: WorkspaceId,
-        token: &str,
-        now: Timestamp,
-    ) -> StoreResult<bool>;
-
-    /// Stores a dashboard session, removing those started before
-    /// `expired_before` (see [`sessions`]).
-    async fn open_session(
-        &self,
-        session: &sessions::SessionRecord,
-        expired_before: Timestamp,
-    ) -> StoreResult<()>;
-
-    /// The dashboard session whose cookie hashes to `key`, if it is stored.
-    async fn session(&self, key: [u8; 32]) -> StoreResult<Option<sessions::StoredSession>>;
-
-    /// Ends the dashboard session whose cookie hashes to `key`.
-    async fn close_session(&self, key: [u8; 32]) -> StoreResult<()>;
-
-    /// Stores a stream of events in one transaction (see [`IngestMessage`]).
-    async fn ingest_stream(
-        &self,
-        workspace: WorkspaceId,
-        messages: mpsc::Receiver<IngestMessage>,
-    ) -> StoreResult<IngestSummary>;
-
-    async fn report_stats(
-        &self,
-        workspace: WorkspaceId,
-        query: ReportStatsQuery,
-    ) -> StoreResult<Page<ReportStat>>;
-
-    /// A page of live reports, by id.
-    async fn reports(
-        &self,
-        workspace: WorkspaceId,
-        page: PageRequest,
-        filter: SpaceFilter,
-    ) -> StoreResult<Page<ReportRow>>;
-
-    /// A page of spaces (upserted, not deleted), by id.
-    async fn spaces(
-        &self,
-        workspace: WorkspaceId,
-        page: PageRequest,
-        filter: SpaceFilter,
-    ) -> StoreResult<Page<SpaceRow>>;
-
-    /// A page of present members, by id.
-    async fn members(
-        &self,
-        workspace: WorkspaceId,
-        page: PageRequest,
-    ) -> StoreResult<Page<MemberRow>>;
-
-    /// A page of listed queries (created, not deleted, their report
-    /// listed), by id.
-    async fn queries(
-        &self,
-        workspace: WorkspaceId,
-        page: PageRequest,
-        filter: SpaceFilter,
-    ) -> StoreResult<Page<QueryRow>>;
-
-    /// A page of listed charts (created, not deleted, their query listed),
-    /// by id.
-    async fn charts(
-        &self,
-        workspace: WorkspaceId,
-        page: PageRequest,
-        filter: SpaceFilter,
-    ) -> StoreResult<Page<ChartRow>>;
-
-    /// A page of `report_usage` (SPEC section 8): listed reports that pass
-    /// the filters, in the order asked for.
-    async fn report_usage(
-        &self,
-        workspace: WorkspaceId,
-        query: report_usage::UsageQuery,
-    ) -> StoreResult<Page<crate::domain::usage::ReportUsage>>;
-
-    /// The days of `usage_daily` (SPEC section 8), zeros included, and the
-    /// distinct viewers over them; `None` when asked for one report that is
-    /// not live.
-    async fn usage_daily(
-        &self,
-        workspace: WorkspaceId,
-        query: report_usage::DailyQuery,
-    ) -> StoreResult<Option<crate::domain::usage::UsageSeries>>;
-
-    /// The dashboard's headline numbers (see [`dashboard::summary`]).
-    async fn usage_summary(
-        &self,
-        workspace: WorkspaceId,
-        today: UtcDay,
-        filter: SpaceFilter,
-    ) -> StoreResult<dashboard::UsageSummary>;
-
-    /// Every listed space with its usage (see [`dashboard::spaces`]).
-    async fn space_usage(
-        &self,
-        workspace: WorkspaceId,
-        today: UtcDay,
-        filter: SpaceFilter,
-    ) -> StoreResult<Vec<dashboard::SpaceUsage>>;
-
-    /// Everything the dashboard shows of the live report with this token.
-    async fn report_detail(
-        &self,
-        workspace: WorkspaceId,
-        token: &str,
-        today: UtcDay,
-        recent_since: Timestamp,
-    ) -> StoreResult<Option<dashboard::ReportDetail>>;
-
-    /// A page of present members in an order people ask for.
-    async fn member_activity(
-        &self,
-        workspace: WorkspaceId,
-        query: dashboard::MembersQuery,
-    ) -> StoreResult<dashboard::MemberActivity>;
-
-    /// The live report (created, not deleted, in any space) with this token.
-    async fn report(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<ReportRow>>;
-
-    /// The space with this token, if `/spaces?include_spaces=all` lists it.
-    async fn space(&self, workspace: WorkspaceId, token: &str) -> StoreResult<Option<SpaceRow>>;
-
-    /// The present member whose username, or else whose member token, is
-    /// `handle` (Mode's `/api/{username}`).
-    async fn member(&self, workspace: WorkspaceId, handle: &str) -> StoreResult<Option<MemberRow>>;
-
-    /// About `limit` stored events of a workspace from `from` (the start
-    /// when `None`) on, in the order the backend keeps them: the event log,
-    /// a stretch at a time. Every event comes exactly once over a walk.
-    async fn read_log(
-        &self,
-        workspace: WorkspaceId,
-        from: Option<&LogCursor>,
-        limit: usize,
-    ) -> StoreResult<LogPage>;
-
-    /// Every stored event of a workspace, in event id order.
-    async fn event_log(&self, workspace: WorkspaceId) -> StoreResult<Vec<Event>> {
-        let mut log = Vec::new();
-        let mut from = None;
-        loop {
-            let page = self.read_log(workspace, from.as_ref(), 10_000).await?;
-            log.extend(page.events);
-            match page.next {
-                Some(next) => from = Some(next),
-                None => break,
-            }
-        }
-        log.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        Ok(log)
-    }
-
-    /// How many schema migrations the database has run.
-    async fn schema_version(&self) -> StoreResult<u32>;
-
-    /// Whether the database answers.
-    async fn ping(&self) -> StoreResult<()>;
-
-    /// How many connections are open and busy; cheap enough for every
-    /// scrape of the metrics endpoint.
-    fn connection_use(&self) -> ConnectionUse;
-}
-
-/// Stores one batch, all or nothing.
-pub async fn ingest(
-    store: &dyn Store,
-    workspace: WorkspaceId,
-    events: Vec<Event>,
-) -> StoreResult<IngestSummary> {
-    ingest_chunk(store, workspace, EventChunk::new(events)).await
-}
-
-/// Stores one batch already serialised for the log, all or nothing.
-pub async fn ingest_chunk(
-    store: &dyn Store,
-    workspace: WorkspaceId,
-    chunk: EventChunk,
-) -> StoreResult<IngestSummary> {
-    let (sender, receiver) = mpsc::channel(2);
-    // The channel has room for both messages, so these sends cannot wait.
-    let _ = sender.try_send(IngestMessage::Events(chunk));
-    let _ = sender.try_send(IngestMessage::Commit);
-    drop(sender);
-    store.ingest_stream(workspace, receiver).await
-}
-
-/// How a store is tuned. The defaults serve every deployment; tests set
-/// them small to reach what only large inputs reach otherwise.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StoreOptions {
-    /// The memory of pending changes at which a writer merges them into
-    /// the tables before its commit (see [`pending`]).
-    pub merge_at_bytes: usize,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        StoreOptions {
-            merge_at_bytes: pending::MERGE_AT_BYTES,
-        }
-    }
-}
-
-/// Opens (creating and migrating as needed) the database at `url`.
-pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    open_with(url, StoreOptions::default()).await
-}
-
-/// [`open`], tuned by `options`. Errors name the database by its
-/// [`redacted`] URL.
-pub async fn open_with(url: &str, options: StoreOptions) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(path) = sqlite::path_from_url(url) {
-        let store = sqlite::SqliteStore::open_with(path, options)
-            .await
-            .with_context(|| format!("opening the database {}", redacted(url)))?;
-        return Ok(Arc::new(store));
-    }
-    if postgres::is_postgres_url(url) {
-        let store = postgres::PostgresStore::open_with(url, options)
-            .await
-            .with_context(|| format!("opening the database {}", redacted(url)))?;
-        return Ok(Arc::new(store));
-    }
-    anyhow::bail!(
-        "unsupported database URL `{}`: expected sqlite://PATH or postgres://...",
-        redacted(url)
-    )
-}
-
-/// `url` fit to show or log: a password in it (`user:password@`, or a
-/// `password=` parameter) becomes `***`. Every message that names a
-/// database URL shows it through this function.
-///
-/// ```
-/// use reportstats::storage::redacted;
-///
-/// assert_eq!(
-///     redacted("postgres://app:hunter2@db.internal:5432/stats?sslmode=require"),
-///     "postgres://app:***@db.internal:5432/stats?sslmode=require"
-/// );
-/// assert_eq!(redacted("sqlite://reportstats.db"), "sqlite://reportstats.db");
-/// ```
-pub fn redacted(url: &str) -> String {
-    const HIDDEN: &str = "***";
-    // Whatever follows the scheme up to the path is the authority; a string
-    // that is not quite a URL is treated as one without a scheme, so that a
-    // typo in it does not leak its password either.
-    let (scheme, rest) = match url.find("://") {
-        Some(at) => url.split_at(at + 3),
-        None => ("", url),
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, after) = rest.split_at(authority_end);
-    let mut shown = String::from(scheme);
-    match authority.rsplit_once('@') {
-        Some((user_info, host)) => {
-            match user_info.split_once(':') {
-                Some((user, _password)) => shown.push_str(&format!("{user}:{HIDDEN}")),
-                None => shown.push_str(user_info),
-            }
-            shown.push('@');
-            shown.push_str(host);
-        }
-        None => shown.push_str(authority),
-    }
-    let (path, query) = after
-        .split_once('?')
-        .map_or((after, None), |(path, query)| (path, Some(query)));
-    shown.push_str(path);
-    if let Some(query) = query {
-        let parameters: Vec<String> = query
-            .split('&')
-            .map(|parameter| match parameter.split_once('=') {
-                Some((key, _)) if key.to_ascii_lowercase().contains("password") => {
-                    format!("{key}={HIDDEN}")
-                }
-                _ => parameter.to_owned(),
-            })
-            .collect();
-        shown.push('?');
-        shown.push_str(&parameters.join("&"));
-    }
-    shown
-}
-
-/// An event read back from the log. It passed validation when it arrived;
-/// only the clock check must not apply again.
-///
-/// One rule changed since: descriptions could hold NUL characters, which
-/// are now refused (see [`crate::domain::names::Description`]). An event
-/// stored before is read without them, with a warning, so that its log
-/// can still be read and copied (`reportstats copy` into PostgreSQL, which
-/// cannot store a NUL) instead of failing on it.
-///
-/// `which` names the event in the error only, so it is formatted only then:
-/// walking a log parses every event, and naming each one cost an allocation.
-pub fn parse_stored_event(which: impl std::fmt::Display, body: &str) -> StoreResult<Event> {
-    let far_future = Timestamp::from_micros(i64::MAX / 2);
-    let parse = |body: &str| Event::parse(body, crate::domain::Position::Line(1), far_future);
-    let error = match parse(body) {
-        Ok(event) => return Ok(event),
-        Err(error) => error,
-    };
-    // JSON text holds a NUL only as this escape.
-    if body.contains("\\u0000") {
-        if let Some(event) = without_nul_characters(body).and_then(|body| parse(&body).ok()) {
-            tracing::warn!(
-                event = %event.id,
-                "stored event {which} holds NUL characters, which events may no longer hold; read without them"
-            );
-            return Ok(event);
-        }
-    }
-    Err(StoreError::Other(anyhow::anyhow!(
-        "stored event {which} does not parse: {error}"
-    )))
-}
-
-/// `json` with every NUL character taken out of its strings, or `None` if
-/// it is not JSON.
-fn without_nul_characters(json: &str) -> Option<String> {
-    fn strip(value: &mut serde_json::Value) {
-        match value {
-            serde_json::Value::String(text) => text.retain(|c| c != '\0'),
-            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
-            serde_json::Value::Object(fields) => fields.values_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    let mut value: serde_json::Value = serde_json::from_str(json).ok()?;
-    strip(&mut value);
-    Some(value.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redacted;
-
-    #[test]
-    fn redacted_urls_keep_everything_but_the_password() {
-        for (url, shown) in [
-            (
-                "postgres://app:hunter2@db:5432/stats",
-                "postgres://app:***@db:5432/stats",
-            ),
-            ("postgresql://app@db/stats", "postgresql://app@db/stats"),
-            (
-                "postgres://db/stats?user=app&password=hunter2&sslmode=require",
-                "postgres://db/stats?user=app&password=***&sslmode=require",
-            ),
-            (
-                "postgres://app:p%40ss:w@rd@db/stats",
-                "postgres://app:***@db/stats",
-            ),
-            (
-                "mysql://admin:hunter2@db.example/x",
-                "mysql://admin:***@db.example/x",
-            ),
-            ("admin:hunter2@db.example", "admin:***@db.example"),
-            ("sqlite://reportstats.db", "sqlite://reportstats.db"),
-            (
-                "sqlite:///var/lib/reportstats/data.db?mode=rwc",
-                "sqlite:///var/lib/reportstats/data.db?mode=rwc",
-            ),
-            ("", ""),
-        ] {
-            assert_eq!(redacted(url), shown, "{url}");
-        }
-    }
-}
+pub use opening::{StoreOptions, open, open_with, redacted};
+pub use store::{Store, ingest, ingest_chunk};
+pub use stored_event::parse_stored_event;

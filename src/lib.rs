@@ -25,7 +25,9 @@
 //!   [`Session`](storage::session::Session); what makes a cached page or a
 //!   deep page's start stale is [`storage::listing_version`]; filling the
 //!   usage tables of a database from before them is
-//!   [`storage::usage_fill`]. One module per
+//!   [`storage::usage_fill`]; moving each report's kept window counts to
+//!   another date is [`storage::usage_windows`] (triggers keep them, and the
+//!   sums per space, as events arrive). One module per
 //!   backend ([`storage::sqlite`], [`storage::postgres`]) opens, migrates,
 //!   executes statements, writes batches and reads its event log; metrics
 //!   wrap the trait ([`storage::instrumented`]).
@@ -42,7 +44,9 @@
 //!   GET ([`http::conditional`]), OpenAPI, the accept loop with its
 //!   header timeout and connection cap ([`http::server`]), and what wraps
 //!   every request: the access log with its request id
-//!   ([`http::access_log`]) and Prometheus metrics ([`http::metrics`]).
+//!   ([`http::access_log`]) and Prometheus metrics ([`http::metrics`]);
+//!   the task that keeps every workspace's windows on today
+//!   ([`http::usage_windows`]).
 //! - [`dashboard`]: the pages for people at `/` (SPEC section 9): sign-in
 //!   and sessions, one module per page, rendered from the templates in
 //!   `templates/` (askama, compiled in) with SVG charts drawn on the server

@@ -191,6 +191,14 @@ async fn deliver_and_compare(
     let store = database.open().await;
     let credentials = create_workspace(store.as_ref(), "acme").await;
     let workspace = credentials.workspace.id;
+    // The window counts kept per report follow the events from the start,
+    // on a date whose windows start on a day of events (the 7-day window
+    // on -4 and 6, the 30-day on 29, the 90-day on 0).
+    let windows_day = [-4, 0, 6, 29][(shuffle_seed % 4) as usize];
+    store
+        .roll_usage_windows(workspace, fixture_now().utc_day().plus_days(windows_day))
+        .await
+        .unwrap();
     let mut rest = delivery.as_slice();
     let mut sizes = batch_sizes.iter().cycle();
     let mut accepted = 0;
@@ -260,15 +268,28 @@ async fn deliver_and_compare(
 
     // Usage over time, on dates whose windows start and end on the
     // generated instants' days (they are midnights and the millisecond
-    // before one).
-    for days_later in [-91i64, -30, -7, -1, 0, 1, 90] {
+    // before one). Each date is read twice: computed from the day tables, then from the
+    // window counts kept per report once they are moved to it (forwards and
+    // backwards, by days and by months).
+    for (days_later, kept) in [-91i64, -30, -7, -4, -1, 0, 1, 6, 29, 90]
+        .into_iter()
+        .flat_map(|days| [(days, false), (days, true)])
+    {
         let today = fixture_now().utc_day().plus_days(days_later);
+        if kept {
+            store.roll_usage_windows(workspace, today).await.unwrap();
+        }
         for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
             for sort in [
                 "report_id",
                 "-views_7d",
                 "viewers_30d",
                 "-days_since_last_view",
+                "-viewers_7d",
+                "views_90d",
+                "-total_viewers_count",
+                "-runs_30d",
+                "failed_runs_30d",
             ] {
                 let sort = UsageSort::parse(sort).unwrap();
                 let query = UsageQuery {
@@ -288,6 +309,39 @@ async fn deliver_and_compare(
                     &maintained,
                     &compute_report_usage(&recomputed, &log, today, filter, &none, sort)
                 );
+            }
+            // Filtered pages, and every page's `total_count` (read from
+            // the counts kept per space and date of latest view).
+            for ((unviewed_days, space_token), sort) in [
+                (None, None),
+                (Some(1), None),
+                (Some(7), None),
+                (Some(90), None),
+                (None, Some("sp1")),
+                (Some(30), Some("sp0")),
+            ]
+            .into_iter()
+            .flat_map(|filters| {
+                ["-views_30d", "-total_views_count", "viewers_7d"]
+                    .map(|sort| (filters, UsageSort::parse(sort).unwrap()))
+            }) {
+                let filters = UsageFilters {
+                    unviewed_days,
+                    space_token: space_token.map(str::to_owned),
+                    ..UsageFilters::default()
+                };
+                let query = UsageQuery {
+                    page: everything,
+                    filter,
+                    today,
+                    sort,
+                    filters: filters.clone(),
+                };
+                let maintained = store.report_usage(workspace, query).await.unwrap();
+                let expected =
+                    compute_report_usage(&recomputed, &log, today, filter, &filters, sort);
+                prop_assert_eq!(maintained.total_count, expected.len() as u64);
+                prop_assert_eq!(&maintained.items, &expected);
             }
             let (from, to) = (today.plus_days(-89), today);
             let scope = DailyScope::Listed(filter);
@@ -469,6 +523,40 @@ async fn a_large_import_in_many_chunks_matches_the_reference(database: TestDatab
                 .items,
             compute_reports(&reference, filter)
         );
+    }
+    // The import rebuilt what is summed of the usage tables: the series,
+    // the counts, and the windows once they move to a date.
+    let today = fixture_now().utc_day();
+    store.roll_usage_windows(workspace, today).await.unwrap();
+    let owned: Vec<Event> = distinct.iter().map(|event| (*event).clone()).collect();
+    for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
+        let (from, to) = (today.plus_days(-89), today);
+        let scope = DailyScope::Listed(filter);
+        assert_eq!(
+            store
+                .usage_daily(workspace, DailyQuery { from, to, scope })
+                .await
+                .unwrap(),
+            Some(compute_usage_series(&reference, &owned, from, to, scope))
+        );
+        for sort in ["-views_7d", "-viewers_30d", "-total_views_count"] {
+            let sort = UsageSort::parse(sort).unwrap();
+            let filters = UsageFilters {
+                unviewed_days: Some(7),
+                ..UsageFilters::default()
+            };
+            let query = UsageQuery {
+                page: everything,
+                filter,
+                today,
+                sort,
+                filters: filters.clone(),
+            };
+            let page = store.report_usage(workspace, query).await.unwrap();
+            let expected = compute_report_usage(&reference, &owned, today, filter, &filters, sort);
+            assert_eq!(page.total_count, expected.len() as u64);
+            assert_eq!(page.items, expected);
+        }
     }
 }
 

@@ -17,10 +17,11 @@ use reportstats::domain::state::Changes;
 use reportstats::domain::stats::SpaceFilter;
 use reportstats::domain::timestamp::UtcDay;
 use reportstats::domain::usage::{
-    DailyScope, UsageField, UsageFilters, UsageSort, compute_report_usage, compute_usage_daily,
-    compute_usage_series,
+    DailyScope, UsageField, UsageFilters, UsageSeries, UsageSort, compute_report_usage,
+    compute_usage_daily, compute_usage_series,
 };
 use reportstats::domain::{Event, Position, Timestamp};
+use reportstats::storage::{Store, WorkspaceId};
 use serde_json::Value;
 
 /// The usage fixture's `as_of`.
@@ -426,25 +427,139 @@ async fn usage_daily_answers_for_one_report_and_names_every_bad_parameter(databa
     assert_eq!(longest["days"].as_array().unwrap().len(), 366);
 }
 
-/// Takes a database back to the schema before the usage tables (SQLite's
-/// 9, PostgreSQL's 5): what the previous release left, events and all.
-async fn without_usage_tables(database: &TestDatabase) {
-    // The schema before them: later migrations (the dashboard's sessions)
-    // go too, and run again.
-    const UNDO: &str = "DROP TABLE report_days; DROP TABLE report_viewer_days;
-        ALTER TABLE workspaces DROP COLUMN usage_filled; DROP TABLE dashboard_sessions;";
+/// Runs `undo` on the database and sets its schema version back to
+/// `sqlite_version` (SQLite) or `postgres_version` (PostgreSQL), so that the
+/// later migrations run again when it is next opened.
+async fn undo_migrations(
+    database: &TestDatabase,
+    [sqlite_undo, postgres_undo]: [&str; 2],
+    sqlite_version: usize,
+    postgres_version: usize,
+) {
     match database.url.strip_prefix("sqlite://") {
         Some(path) => {
             let connection = rusqlite::Connection::open(path).unwrap();
-            connection.execute_batch(UNDO).unwrap();
-            connection.pragma_update(None, "user_version", 9).unwrap();
+            connection.execute_batch(sqlite_undo).unwrap();
+            connection
+                .pragma_update(None, "user_version", sqlite_version)
+                .unwrap();
         }
         None => {
             let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
-            let undo = format!("{UNDO} DELETE FROM reportstats_migrations WHERE version >= 6;");
+            let undo = format!(
+                "{postgres_undo} DELETE FROM reportstats_migrations WHERE version > {postgres_version};"
+            );
             sqlx::Executor::execute(&pool, undo.as_str()).await.unwrap();
             pool.close().await;
         }
+    }
+}
+
+/// The undoing of the migrations that keep sums of the usage tables: per
+/// space (SQLite's 12, PostgreSQL's 8) and per report window (13, 9).
+const USAGE_SUMS_UNDO: [&str; 2] = [
+    "DROP TRIGGER reports_added; DROP TRIGGER reports_moved; DROP TRIGGER reports_windowed;
+        DROP TRIGGER report_days_added; DROP TRIGGER report_days_changed;
+        DROP TRIGGER report_viewer_days_added; DROP TRIGGER report_days_windowed_added;
+        DROP TRIGGER report_days_windowed_changed; DROP TRIGGER report_viewer_days_windowed;
+        DROP TRIGGER reports_counted; DROP TRIGGER reports_recounted;
+        DROP TABLE space_days; DROP TABLE space_viewer_days; DROP TABLE space_reports;
+        DROP TABLE report_windows; DROP TABLE report_viewers;
+        DROP INDEX reports_live_by_views; ALTER TABLE workspaces DROP COLUMN windows_day;
+        ALTER TABLE workspaces DROP COLUMN usage_sums_pending;",
+    "DROP FUNCTION reportstats_report_days_summed, reportstats_report_viewer_days_summed,
+        reportstats_reports_summed, reportstats_day_changes, reportstats_report_moves,
+        reportstats_report_counts, reportstats_last_view_day, reportstats_reports_windowed,
+        reportstats_report_days_windowed, reportstats_report_viewer_days_windowed CASCADE;
+        DROP TABLE space_days; DROP TABLE space_viewer_days; DROP TABLE space_reports;
+        DROP TABLE report_windows; DROP TABLE report_viewers;
+        DROP INDEX reports_live_by_views; ALTER TABLE workspaces DROP COLUMN windows_day;
+        ALTER TABLE workspaces DROP COLUMN usage_sums_pending;",
+];
+
+/// Takes a database back to the schema before the sums of its usage tables:
+/// what the release before them left, usage tables and all.
+async fn without_usage_sums(database: &TestDatabase) {
+    undo_migrations(database, USAGE_SUMS_UNDO, 11, 7).await;
+}
+
+/// Takes a database back to the schema before the usage tables (SQLite's
+/// 9, PostgreSQL's 5): what the previous release left, events and all.
+async fn without_usage_tables(database: &TestDatabase) {
+    // The schema before them: later migrations (the dashboard's sessions,
+    // the usage sums) go too, and run again.
+    const UNDO: &str = "DROP TABLE report_days; DROP TABLE report_viewer_days;
+        ALTER TABLE workspaces DROP COLUMN usage_filled; DROP TABLE dashboard_sessions;";
+    let [sqlite_sums, postgres_sums] = USAGE_SUMS_UNDO;
+    let undo = [
+        format!("{sqlite_sums} {UNDO}"),
+        format!("{postgres_sums} {UNDO}"),
+    ];
+    undo_migrations(database, [&undo[0], &undo[1]], 9, 5).await;
+}
+
+/// The listed reports' daily series over a year, in both scopes.
+async fn yearly_series(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    today: UtcDay,
+) -> Vec<Option<UsageSeries>> {
+    let mut series = Vec::new();
+    for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
+        let query = reportstats::storage::report_usage::DailyQuery {
+            from: today.plus_days(-365),
+            to: today,
+            scope: DailyScope::Listed(filter),
+        };
+        series.push(store.usage_daily(workspace, query).await.unwrap());
+    }
+    series
+}
+
+async fn a_database_from_before_the_usage_sums_fills_them_from_its_usage(database: TestDatabase) {
+    let events = usage_events();
+    let today = Timestamp::parse(USAGE_NOW).unwrap().utc_day();
+    let (half, rest) = events.split_at(events.len() / 2);
+    let (workspace, expected) = {
+        let store = database.open().await;
+        let workspace = common::create_workspace(store.as_ref(), "sums")
+            .await
+            .workspace
+            .id;
+        for events in [half, rest] {
+            reportstats::storage::ingest(store.as_ref(), workspace, events.to_vec())
+                .await
+                .unwrap();
+        }
+        let expected = yearly_series(store.as_ref(), workspace, today).await;
+        assert!(expected.iter().flatten().any(|series| series.viewers > 0));
+        (workspace, expected)
+    };
+    // The migration fills the sums from what half the events stored, and
+    // its triggers keep them as the rest arrive again.
+    {
+        let store = database.open().await;
+        let workspace_again = common::create_workspace(store.as_ref(), "sums_again")
+            .await
+            .workspace
+            .id;
+        reportstats::storage::ingest(store.as_ref(), workspace_again, half.to_vec())
+            .await
+            .unwrap();
+        drop(store);
+        without_usage_sums(&database).await;
+        let store = database.open().await;
+        assert_eq!(
+            yearly_series(store.as_ref(), workspace, today).await,
+            expected
+        );
+        reportstats::storage::ingest(store.as_ref(), workspace_again, rest.to_vec())
+            .await
+            .unwrap();
+        assert_eq!(
+            yearly_series(store.as_ref(), workspace_again, today).await,
+            expected
+        );
     }
 }
 
@@ -703,6 +818,7 @@ async fn report_usage_exports_and_revalidates_until_an_event_or_the_next_day(
 on_every_backend!(
     report_usage_exports_and_revalidates_until_an_event_or_the_next_day,
     a_database_from_before_the_usage_tables_is_filled_from_its_log,
+    a_database_from_before_the_usage_sums_fills_them_from_its_usage,
     the_usage_fixture_gives_its_report_usage_and_daily_series_in_any_order,
     every_sort_and_filter_pages_as_the_reference_orders,
     the_windows_move_with_the_clock_across_day_boundaries,

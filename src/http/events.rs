@@ -82,6 +82,9 @@ async fn create_events(
     .await
     .map_err(|error| ApiError::Internal(error.into()))??;
     let summary = storage::ingest_chunk(state.store.as_ref(), access.workspace.id, chunk).await?;
+    state
+        .windows
+        .after_batch(access.workspace.id, state.clock.now().utc_day());
     tracing::info!(
         workspace = %access.workspace.name,
         accepted = summary.accepted,

@@ -24,6 +24,7 @@ pub mod reports;
 pub mod server;
 pub mod signature_tokens;
 pub mod spaces;
+pub mod usage_windows;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -115,6 +116,7 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     pub auth_failures: Arc<AuthFailures>,
     pub page_cache: Arc<PageCache>,
+    pub windows: Arc<usage_windows::WindowsMover>,
 }
 
 impl AppState {
@@ -125,6 +127,7 @@ impl AppState {
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limit_per_minute)),
             auth_failures: Arc::new(AuthFailures::new(settings.auth_failures_per_minute)),
             page_cache: Arc::new(PageCache::new(settings.page_cache_bytes)),
+            windows: Arc::default(),
             settings: Arc::new(settings),
         }
     }
@@ -309,5 +312,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let settings = state.settings.clone();
-    server::run(listener, app(state), &settings, shutdown).await
+    let windows = Arc::clone(&state.windows).run(state.store.clone(), state.clock.clone());
+    tokio::select! {
+        served = server::run(listener, app(state), &settings, shutdown) => served,
+        () = windows => Ok(()),
+    }
 }

@@ -19,6 +19,7 @@ use super::records;
 use super::report_usage::{self, DailyQuery, UsageQuery};
 use super::session::{Access, Statement, Work, work};
 use super::sessions;
+use super::usage_windows;
 use super::{
     ApiKeyRecord, ConnectionUse, IngestMessage, IngestSummary, LogCursor, LogPage, Page,
     PageRequest, ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey,
@@ -309,6 +310,11 @@ impl<B: Backend> Store for B {
     ) -> StoreResult<Option<UsageSeries>> {
         let days = work(move |session| Box::pin(report_usage::daily(session, workspace, query)));
         self.run(Access::Snapshot, days).await
+    }
+
+    async fn roll_usage_windows(&self, workspace: WorkspaceId, today: UtcDay) -> StoreResult<bool> {
+        let roll = work(move |session| Box::pin(usage_windows::roll(session, workspace, today)));
+        self.run(Access::Write, roll).await
     }
 
     async fn usage_summary(

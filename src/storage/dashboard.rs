@@ -8,10 +8,9 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::listing_version::LISTED_REPORTS;
 use super::listings::{self, MEMBERS_COUNT, SPACES_PAGE, present_members_sql};
 use super::report_usage::{
-    self, UsageQuery, VIEWERS_BETWEEN, VIEWS_BETWEEN, VIEWS_BETWEEN_BY_SPACE, day_of, order_by,
+    self, UsageQuery, VIEWERS_BETWEEN, VIEWS_BETWEEN, VIEWS_BETWEEN_BY_SPACE, order_by,
 };
 use super::session::{Row, Session, Statement};
 use super::{Page, PageRequest, StoreResult, WorkspaceId, report_stats};
@@ -110,15 +109,19 @@ impl SpaceUsage {
 
 /// Per space the listed reports are in now (`$1` workspace, `$2` personal
 /// spaces too, `$3` the first date of the stale window): how many, their
-/// views, how many are stale.
+/// views, how many are stale, from the counts kept per space and date of
+/// latest view (as `report_usage`'s counts read them).
 static REPORTS_BY_SPACE: LazyLock<Statement> = LazyLock::new(|| {
-    Statement::new(format!(
-        "SELECT r.space_token, count(*), CAST(coalesce(sum(r.view_count), 0) AS BIGINT),
-    CAST(sum(CASE WHEN r.last_viewed_at IS NULL OR {} < $3 THEN 1 ELSE 0 END) AS BIGINT)
-{LISTED_REPORTS}
-GROUP BY r.space_token",
-        day_of("r.last_viewed_at")
-    ))
+    Statement::new(
+        "SELECT nullif(c.space_token, ''), CAST(sum(c.reports) AS BIGINT),
+    CAST(sum(c.views) AS BIGINT),
+    CAST(sum(CASE WHEN c.last_view_day < $3 THEN c.reports ELSE 0 END) AS BIGINT)
+FROM space_reports c
+LEFT JOIN spaces s ON s.workspace_id = c.workspace_id AND s.space_token = c.space_token
+WHERE c.workspace_id = $1 AND ($2 OR s.space_type IS NULL OR s.space_type <> 'private')
+GROUP BY c.space_token
+HAVING sum(c.reports) > 0",
+    )
 });
 
 /// Every listed space (those without listed reports too) with its usage,

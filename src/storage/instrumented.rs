@@ -275,6 +275,10 @@ impl Store for InstrumentedStore {
         self.inner.usage_daily(workspace, query).await
     }
 
+    async fn roll_usage_windows(&self, workspace: WorkspaceId, today: UtcDay) -> StoreResult<bool> {
+        self.inner.roll_usage_windows(workspace, today).await
+    }
+
     async fn usage_summary(
         &self,
         workspace: WorkspaceId,

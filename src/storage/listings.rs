@@ -573,7 +573,7 @@ pub static QUERIES_OF_REPORT: LazyLock<Statement> = LazyLock::new(|| {
         ("", "q."),
     ]);
     Statement::new(format!(
-        "SELECT {columns} FROM queries q CROSS JOIN reports r
+        "SELECT {columns} FROM queries q /*queries_by_report*/ CROSS JOIN reports r
     WHERE q.workspace_id = $1 AND q.report_id = $2
       AND q.definition_at IS NOT NULL AND NOT q.deleted
       AND r.workspace_id = q.workspace_id AND r.report_id = q.report_id
@@ -584,8 +584,8 @@ pub static QUERIES_OF_REPORT: LazyLock<Statement> = LazyLock::new(|| {
 /// The live charts of report `$2`'s live queries, by id.
 pub static CHARTS_OF_REPORT: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new(format!(
-        "SELECT {} FROM queries q
-    CROSS JOIN charts c CROSS JOIN reports r
+        "SELECT {} FROM queries q /*queries_by_report*/
+    CROSS JOIN charts c /*charts_by_query*/ CROSS JOIN reports r
     WHERE q.workspace_id = $1 AND q.report_id = $2
       AND q.definition_at IS NOT NULL AND NOT q.deleted
       AND c.workspace_id = q.workspace_id AND c.query_token = q.query_token

@@ -38,6 +38,8 @@ pub mod sqlite;
 mod store;
 mod stored_event;
 pub mod usage_fill;
+pub mod usage_sums;
+pub mod usage_windows;
 
 use serde::Serialize;
 

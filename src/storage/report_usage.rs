@@ -1,21 +1,28 @@
 //! `report_usage` pages and `usage_daily` series (SPEC section 8), shared
-//! by the backends: their SQL over the usage tables that ingestion keeps
-//! (`report_days`: each report's views and runs per UTC date;
-//! `report_viewer_days`: who viewed it on which date, by the viewer's
-//! derived id), run on a
-//! [`Session`].
+//! by the backends: their SQL over the usage tables that ingestion keeps,
+//! run on a [`Session`]:
 //!
-//! A window's count is a range of one report's dates, its distinct viewers
-//! a range of its `(date, email)` pairs: what a row costs follows the
-//! days and viewers of its report in the window, never the event log.
-//! A page sorted by `report_id` reads its rows only; any other order
-//! computes the sort key of every listed report that passes the filters,
-//! then the rows of one page.
+//! - `report_days`: each report's views and runs per UTC date;
+//!   `report_viewer_days`: who viewed it on which date, by the viewer's
+//!   derived id; `report_viewers`: each viewer's latest view of it;
+//! - `space_days` and `space_viewer_days`: the same summed over the live
+//!   reports of each space, what the workspace's series read;
+//! - `report_windows`: each report's counts over the 7, 30 and 90 days
+//!   ending on one date (see [`crate::storage::usage_windows`]).
+//!
+//! A page for the date the windows end on reads their counts, and one
+//! sorted by a window's views or viewers walks that count's index, reading
+//! one page of rows. For any other date a window's count is a range of its
+//! report's dates, its viewers a range of its report's viewers by latest
+//! view: what a row costs follows its report's days and viewers, never the
+//! event log, and an order other than `report_id` computes the key of every
+//! listed report that passes the filters. Both give the same answers.
 
 use std::sync::LazyLock;
 
 use super::listing_version::LISTED_REPORTS;
 use super::session::{Param, Row, Session, Statement};
+use super::usage_windows::WINDOWS_DAY;
 use super::{Page, PageRequest, StoreResult, WorkspaceId};
 use crate::domain::Timestamp;
 use crate::domain::stats::SpaceFilter;
@@ -59,6 +66,75 @@ enum Dialect {
     Sqlite,
 }
 
+/// Where a page's counts over windows come from: the day tables, which
+/// answer for any date, or the counts kept per report, when they end on
+/// the page's date (see [`crate::storage::usage_windows`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Counts {
+    Computed,
+    Kept,
+}
+
+/// How a page walks the listed reports: in report order, down the index
+/// of their views of all time, or down the index of the kept count it is
+/// sorted by.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    Reports,
+    Views,
+    Windows,
+}
+
+impl Walk {
+    /// [`LISTED_REPORTS`] so walked, each report with its windows row `w`
+    /// if `windows` (every report row has one, made with it).
+    fn listed(self, windows: bool) -> String {
+        let (from, condition) = ("FROM reports r /*live*/", "WHERE r.workspace_id = $1");
+        assert!(LISTED_REPORTS.starts_with(from) && LISTED_REPORTS.contains(condition));
+        let with_windows = "CROSS JOIN report_windows w WHERE r.workspace_id = $1
+      AND w.workspace_id = r.workspace_id AND w.report_id = r.report_id";
+        match self {
+            Walk::Reports if windows => LISTED_REPORTS.replacen(condition, with_windows, 1),
+            Walk::Reports => LISTED_REPORTS.to_owned(),
+            Walk::Views => {
+                let listed = LISTED_REPORTS.replacen(from, "FROM reports r /*live_by_views*/", 1);
+                if windows {
+                    listed.replacen(condition, with_windows, 1)
+                } else {
+                    listed
+                }
+            }
+            Walk::Windows => LISTED_REPORTS
+                .replacen(from, "FROM report_windows w CROSS JOIN reports r", 1)
+                .replacen(
+                    condition,
+                    "WHERE w.workspace_id = $1
+      AND r.workspace_id = w.workspace_id AND r.report_id = w.report_id",
+                    1,
+                ),
+        }
+    }
+
+    /// How a page sorted by `field` walks, given where its counts come
+    /// from: down an index if there is one for its key.
+    fn of(field: UsageField, counts: Counts) -> Self {
+        match field {
+            UsageField::TotalViewsCount => Walk::Views,
+            UsageField::Views7d
+            | UsageField::Views30d
+            | UsageField::Views90d
+            | UsageField::Viewers7d
+            | UsageField::Viewers30d
+            | UsageField::Viewers90d
+                if counts == Counts::Kept =>
+            {
+                Walk::Windows
+            }
+            _ => Walk::Reports,
+        }
+    }
+}
+
 /// The parameters of [`PAGES`] and [`COUNT`], in order.
 ///
 /// `$1` workspace, `$2` whether personal spaces count, `$3` the first date
@@ -66,13 +142,15 @@ enum Dialect {
 /// case, `$6` the one report (each `NULL` when not asked for): what the
 /// count takes. The page adds `$7`–`$9` the first dates of the 7-, 30- and
 /// 90-day windows, `$10` D, `$11` its size and `$12` its offset.
-fn filter_sql(dialect: Dialect) -> String {
+///
+/// `listed` is [`LISTED_REPORTS`] or one of its [`Walk`]s.
+fn filter_sql(dialect: Dialect, listed: &str) -> String {
     let contains = match dialect {
         Dialect::Postgres => "strpos(lower(r.name), $5) > 0",
         Dialect::Sqlite => "instr(reportstats_lower(r.name), $5) > 0",
     };
     format!(
-        "{LISTED_REPORTS}
+        "{listed}
       AND ($3 IS NULL OR r.last_viewed_at IS NULL OR {} < $3)
       AND ($4 IS NULL OR r.space_token = $4)
       AND ($5 IS NULL OR {contains})
@@ -95,12 +173,13 @@ fn views_since(since: &str) -> String {
     )
 }
 
-/// The report's distinct viewers, in the window from `since` on if given.
-fn viewers_since(since: Option<&str>) -> String {
-    let window = since.map_or(String::new(), |since| format!(" AND v.day >= {since}"));
+/// The report's distinct viewers in the window from `since` on: those
+/// whose latest view of it is in the window (later dates count as in it).
+fn viewers_since(since: &str) -> String {
     format!(
-        "(SELECT count(DISTINCT v.viewer_id) FROM report_viewer_days v
-        WHERE v.workspace_id = r.workspace_id AND v.report_id = r.report_id{window})"
+        "(SELECT count(*) FROM report_viewers p
+        WHERE p.workspace_id = r.workspace_id AND p.report_id = r.report_id
+          AND p.last_day >= {since})"
     )
 }
 
@@ -113,8 +192,9 @@ fn runs_since(counted: &str) -> String {
     )
 }
 
-/// A field's SQL over report `r`, and whether it can be `NULL`.
-fn field_sql(field: UsageField, dialect: Dialect) -> (String, bool) {
+/// A field's SQL over report `r` and its windows row `w`, and whether it
+/// can be `NULL`.
+fn field_sql(field: UsageField, dialect: Dialect, counts: Counts) -> (String, bool) {
     let name = match dialect {
         // Byte order on both backends (SPEC section 8).
         Dialect::Postgres => "r.name COLLATE \"C\"",
@@ -127,13 +207,26 @@ fn field_sql(field: UsageField, dialect: Dialect) -> (String, bool) {
         UsageField::LastViewedAt => ("r.last_viewed_at".into(), true),
         UsageField::DaysSinceLastView => (format!("$10 - {}", day_of("r.last_viewed_at")), true),
         UsageField::TotalViewsCount => ("r.view_count".into(), false),
+        // The viewers of all time hold for every date.
+        UsageField::TotalViewersCount => ("w.total_viewers".into(), false),
+        UsageField::Views7d
+        | UsageField::Views30d
+        | UsageField::Views90d
+        | UsageField::Viewers7d
+        | UsageField::Viewers30d
+        | UsageField::Viewers90d
+        | UsageField::Runs30d
+        | UsageField::FailedRuns30d
+            if counts == Counts::Kept =>
+        {
+            (format!("w.{}", field.as_str()), false)
+        }
         UsageField::Views7d => (views_since("$7"), false),
         UsageField::Views30d => (views_since("$8"), false),
         UsageField::Views90d => (views_since("$9"), false),
-        UsageField::TotalViewersCount => (viewers_since(None), false),
-        UsageField::Viewers7d => (viewers_since(Some("$7")), false),
-        UsageField::Viewers30d => (viewers_since(Some("$8")), false),
-        UsageField::Viewers90d => (viewers_since(Some("$9")), false),
+        UsageField::Viewers7d => (viewers_since("$7"), false),
+        UsageField::Viewers30d => (viewers_since("$8"), false),
+        UsageField::Viewers90d => (viewers_since("$9"), false),
         UsageField::Runs30d => (runs_since("d.manual_runs + d.scheduled_runs"), false),
         UsageField::FailedRuns30d => (runs_since("d.failed_runs"), false),
         UsageField::ActiveSchedulesCount => (
@@ -178,11 +271,18 @@ pub(super) fn order_by(key: &str, nullable: bool, descending: bool, tie: &str) -
     format!("{nulls}{key}{direction}, {tie}")
 }
 
-fn page_sql(sort: UsageSort, dialect: Dialect) -> String {
-    let (key, nullable) = field_sql(sort.field, dialect);
-    let filtered = filter_sql(dialect);
-    // Sorting by the alias lets each backend compute a subquery key once.
-    let inner_key = if nullable { key.as_str() } else { "sort_key" };
+fn page_sql(sort: UsageSort, dialect: Dialect, counts: Counts) -> String {
+    let (key, nullable) = field_sql(sort.field, dialect, counts);
+    let walk = Walk::of(sort.field, counts);
+    let filtered = filter_sql(dialect, &walk.listed(key.starts_with("w.")));
+    // Down an index, the order is the index's own: its key, then its id.
+    let (inner_key, tie) = match walk {
+        Walk::Windows => (key.as_str(), "w.report_id"),
+        Walk::Views => (key.as_str(), "r.report_id"),
+        // Sorting by the alias lets each backend compute a subquery key once.
+        Walk::Reports if nullable => (key.as_str(), "r.report_id"),
+        Walk::Reports => ("sort_key", "r.report_id"),
+    };
     let (inner_order, outer_order) = if sort.field == UsageField::ReportId {
         let direction = if sort.descending { " DESC" } else { "" };
         (
@@ -191,7 +291,7 @@ fn page_sql(sort: UsageSort, dialect: Dialect) -> String {
         )
     } else {
         (
-            order_by(inner_key, nullable, sort.descending, "r.report_id"),
+            order_by(inner_key, nullable, sort.descending, tie),
             order_by(
                 "ranked.sort_key",
                 nullable,
@@ -202,40 +302,98 @@ fn page_sql(sort: UsageSort, dialect: Dialect) -> String {
     };
     let columns: Vec<String> = ROW_FIELDS
         .iter()
-        .map(|field| field_sql(*field, dialect).0)
+        .map(|field| field_sql(*field, dialect, counts).0)
         .collect();
+    let ranking = match (walk, dialect) {
+        (Walk::Windows, Dialect::Postgres) => postgres_walk(walk, &key, sort.descending),
+        (Walk::Views, Dialect::Postgres) => postgres_walk(walk, "o.view_count", sort.descending),
+        _ => format!(
+            "SELECT r.report_id AS report_id, {key} AS sort_key {filtered}
+    ORDER BY {inner_order} LIMIT $11 OFFSET $12"
+        ),
+    };
     format!(
         "WITH ranked AS (
-    SELECT r.report_id AS report_id, {key} AS sort_key {filtered}
-    ORDER BY {inner_order} LIMIT $11 OFFSET $12)
+    {ranking})
 SELECT r.report_token, r.name, r.space_token, r.creator_email, {}
-FROM ranked CROSS JOIN reports r
+FROM ranked CROSS JOIN reports r CROSS JOIN report_windows w
 WHERE r.workspace_id = $1 AND r.report_id = ranked.report_id
+  AND w.workspace_id = $1 AND w.report_id = ranked.report_id
 ORDER BY {outer_order}",
         columns.join(",\n    ")
     )
 }
 
-/// One page statement per sort, both directions.
-static PAGES: LazyLock<Vec<(UsageSort, Statement)>> = LazyLock::new(|| {
+/// A walk down an index on PostgreSQL, by `key` (over `w` for the windows,
+/// `o` for the reports) in `order`. Its planner misjudges how many reports
+/// the listing keeps, joins every one to its space and windows and sorts
+/// them all (400 ms at 100,000 reports); here the walk reads the index in
+/// order, each report passes the listing and the filters in a `LATERAL`
+/// lookup fenced by `OFFSET 0` (as [`super::listings::QUERIES_PAGE`]'s
+/// does), and the walk stops at the page's end. Down the views, stale
+/// reports are told from the index alone, before their lookup.
+fn postgres_walk(walk: Walk, key: &str, descending: bool) -> String {
+    let (alias, from, walked) = match walk {
+        Walk::Windows => ("w", "report_windows w", String::new()),
+        _ => (
+            "o",
+            "reports o",
+            format!(
+                " AND o.definition_at IS NOT NULL AND NOT o.deleted
+      AND ($3 IS NULL OR o.last_viewed_at IS NULL OR {} < $3)",
+                day_of("o.last_viewed_at")
+            ),
+        ),
+    };
+    let order = order_by(key, false, descending, &format!("{alias}.report_id"));
+    let condition = "WHERE r.workspace_id = $1";
+    let listed = LISTED_REPORTS.replacen(
+        condition,
+        &format!("{condition} AND r.report_id = {alias}.report_id"),
+        1,
+    );
+    let checked = filter_sql(Dialect::Postgres, &listed);
+    format!(
+        "SELECT {alias}.report_id AS report_id, {key} AS sort_key FROM {from}
+    CROSS JOIN LATERAL (SELECT r.report_id {checked} OFFSET 0) r
+    WHERE {alias}.workspace_id = $1{walked}
+    ORDER BY {order} LIMIT $11 OFFSET $12"
+    )
+}
+
+/// One page statement per sort, both directions, and source of counts.
+static PAGES: LazyLock<Vec<((UsageSort, Counts), Statement)>> = LazyLock::new(|| {
     UsageField::ALL
         .into_iter()
-        .flat_map(|field| {
-            [false, true].map(|descending| {
-                let sort = UsageSort { field, descending };
+        .flat_map(|field| [false, true].map(|descending| UsageSort { field, descending }))
+        .flat_map(|sort| {
+            [Counts::Computed, Counts::Kept].map(|counts| {
                 let statement = Statement::per_dialect(
-                    page_sql(sort, Dialect::Postgres),
-                    &page_sql(sort, Dialect::Sqlite),
+                    page_sql(sort, Dialect::Postgres, counts),
+                    &page_sql(sort, Dialect::Sqlite, counts),
                 );
-                (sort, statement)
+                ((sort, counts), statement)
             })
         })
         .collect()
 });
 
+/// How many listed reports are in the space counts (`space_reports`) that
+/// pass `$3` and `$4` of [`filter_sql`]: what [`COUNT`] counts when no
+/// filter needs a report's own row, in a row per space and date of latest
+/// view rather than one per report.
+static COUNT_BY_SPACE: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(
+        "SELECT CAST(coalesce(sum(c.reports), 0) AS BIGINT) FROM space_reports c
+LEFT JOIN spaces s ON s.workspace_id = c.workspace_id AND s.space_token = c.space_token
+WHERE c.workspace_id = $1 AND ($2 OR s.space_type IS NULL OR s.space_type <> 'private')
+  AND ($3 IS NULL OR c.last_view_day < $3) AND ($4 IS NULL OR c.space_token = $4)",
+    )
+});
+
 /// The listed reports that pass the filters.
 static COUNT: LazyLock<Statement> = LazyLock::new(|| {
-    let count = |dialect| format!("SELECT count(*) {}", filter_sql(dialect));
+    let count = |dialect| format!("SELECT count(*) {}", filter_sql(dialect, LISTED_REPORTS));
     Statement::per_dialect(count(Dialect::Postgres), &count(Dialect::Sqlite))
 });
 
@@ -290,7 +448,12 @@ pub async fn count(
         name.as_deref().into(),
         filters.report_id.into(),
     ];
-    let total_count: i64 = session.one(COUNT.with(&params)).await?;
+    let by_space = filters.name_contains.is_none() && filters.report_id.is_none();
+    let total_count: i64 = if by_space {
+        session.one(COUNT_BY_SPACE.with(&params[..4])).await?
+    } else {
+        session.one(COUNT.with(&params)).await?
+    };
     Ok(u64::try_from(total_count).unwrap_or(0))
 }
 
@@ -332,9 +495,17 @@ pub async fn page(
         offset.into(),
     ];
     let total_count = count(session, workspace, query.filter, query.today, filters).await?;
+    let windows_day: Option<i64> = session
+        .first(WINDOWS_DAY.with(&[workspace.into()]), |row| row.get(0))
+        .await?;
+    let counts = if windows_day == Some(query.today.days_since_epoch()) {
+        Counts::Kept
+    } else {
+        Counts::Computed
+    };
     let statement = &PAGES
         .iter()
-        .find(|(sort, _)| *sort == query.sort)
+        .find(|(key, _)| *key == (query.sort, counts))
         .expect("a statement for every sort")
         .1;
     let items = session.all(statement.with(&params), read_row).await?;
@@ -342,29 +513,49 @@ pub async fn page(
 }
 
 /// Which reports a sum over days reads, and how: the listed ones (`$4`:
-/// personal spaces too) through a join with each day's report, or one
-/// report's range of the day table's key (`$4`: its id; that it is live is
-/// checked before).
+/// personal spaces too) through the sums of their spaces, or one report's
+/// range of the day table's key (`$4`: its id; that it is live is checked
+/// before).
 #[derive(Clone, Copy)]
 enum Included {
     Listed,
     Report,
 }
 
-/// The rows of `table` (aliased `alias`) dated `$2..=$3` whose report is
-/// included: what every sum over days reads.
-fn included_days(table: &str, alias: &str, included: Included) -> String {
+/// What a sum over days reads of each date: views and runs (aliased `d`),
+/// or who viewed (aliased `v`).
+#[derive(Clone, Copy)]
+enum DayRows {
+    Activity,
+    Viewers,
+}
+
+/// The rows dated `$2..=$3` of the included reports: what every sum over
+/// days reads. The listed reports' are their spaces' sums (`space_days`,
+/// `space_viewer_days`: one row per space and date, kept by the triggers of
+/// the migration that made them), joined with each space's type as
+/// [`LISTED_REPORTS`] joins it, so that a workspace's days cost what its
+/// spaces' do, never what its reports' do.
+fn included_days(rows: DayRows, included: Included) -> String {
+    let (alias, of_report, of_space, counted) = match rows {
+        DayRows::Activity => ("d", "report_days", "space_days", ""),
+        // A viewer at zero no longer views any live report of the space.
+        DayRows::Viewers => (
+            "v",
+            "report_viewer_days",
+            "space_viewer_days",
+            " AND v.reports > 0",
+        ),
+    };
     match included {
         Included::Listed => format!(
-            "FROM {table} {alias} CROSS JOIN reports r
-LEFT JOIN spaces s ON s.workspace_id = r.workspace_id AND s.space_token = r.space_token
-WHERE {alias}.workspace_id = $1 AND {alias}.day >= $2 AND {alias}.day <= $3
-  AND r.workspace_id = {alias}.workspace_id AND r.report_id = {alias}.report_id
-  AND r.definition_at IS NOT NULL AND NOT r.deleted
+            "FROM {of_space} {alias}
+LEFT JOIN spaces s ON s.workspace_id = {alias}.workspace_id AND s.space_token = {alias}.space_token
+WHERE {alias}.workspace_id = $1 AND {alias}.day >= $2 AND {alias}.day <= $3{counted}
   AND ($4 OR s.space_type IS NULL OR s.space_type <> 'private')"
         ),
         Included::Report => format!(
-            "FROM {table} {alias}
+            "FROM {of_report} {alias}
 WHERE {alias}.workspace_id = $1 AND {alias}.report_id = $4
   AND {alias}.day >= $2 AND {alias}.day <= $3"
         ),
@@ -409,19 +600,18 @@ static DAILY_ACTIVITY: LazyLock<OverDays> = LazyLock::new(|| {
     CAST(sum(d.scheduled_runs) AS BIGINT), CAST(sum(d.failed_runs) AS BIGINT)
 {}
 GROUP BY d.day",
-            included_days("report_days", "d", included)
+            included_days(DayRows::Activity, included)
         )
     })
 });
 
 /// Per date: views of the included reports alone (what a chart of views
-/// and viewers needs), dates of runs alone passed over before their report
-/// is looked up.
+/// and viewers needs).
 static DAILY_VIEWS: LazyLock<OverDays> = LazyLock::new(|| {
     OverDays::new(|included| {
         format!(
             "SELECT d.day, CAST(sum(d.views) AS BIGINT) {} AND d.views > 0 GROUP BY d.day",
-            included_days("report_days", "d", included)
+            included_days(DayRows::Activity, included)
         )
     })
 });
@@ -431,18 +621,18 @@ static DAILY_VIEWERS: LazyLock<OverDays> = LazyLock::new(|| {
     OverDays::new(|included| {
         format!(
             "SELECT v.day, count(DISTINCT v.viewer_id) {} GROUP BY v.day",
-            included_days("report_viewer_days", "v", included)
+            included_days(DayRows::Viewers, included)
         )
     })
 });
 
 /// The included reports' views over the dates. Dates of runs alone add
-/// nothing, and are passed over before their report is looked up.
+/// nothing, and are passed over.
 pub(super) static VIEWS_BETWEEN: LazyLock<OverDays> = LazyLock::new(|| {
     OverDays::new(|included| {
         format!(
             "SELECT CAST(coalesce(sum(d.views), 0) AS BIGINT) {} AND d.views > 0",
-            included_days("report_days", "d", included)
+            included_days(DayRows::Activity, included)
         )
     })
 });
@@ -452,7 +642,7 @@ pub(super) static VIEWERS_BETWEEN: LazyLock<OverDays> = LazyLock::new(|| {
     OverDays::new(|included| {
         format!(
             "SELECT count(DISTINCT v.viewer_id) {}",
-            included_days("report_viewer_days", "v", included)
+            included_days(DayRows::Viewers, included)
         )
     })
 });
@@ -460,9 +650,9 @@ pub(super) static VIEWERS_BETWEEN: LazyLock<OverDays> = LazyLock::new(|| {
 /// The listed reports' views over the dates, per space they are in now.
 pub(super) static VIEWS_BETWEEN_BY_SPACE: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new(format!(
-        "SELECT r.space_token, CAST(sum(d.views) AS BIGINT) {} AND d.views > 0
-GROUP BY r.space_token",
-        included_days("report_days", "d", Included::Listed)
+        "SELECT nullif(d.space_token, ''), CAST(sum(d.views) AS BIGINT) {} AND d.views > 0
+GROUP BY d.space_token",
+        included_days(DayRows::Activity, Included::Listed)
     ))
 });
 

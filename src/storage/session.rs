@@ -84,12 +84,17 @@ pub fn sqlite_form(sql: &str) -> String {
     sql.replace('$', "?")
         .replace("/*live*/", "INDEXED BY reports_live")
         .replace("/*live_by_space*/", "INDEXED BY reports_live_by_space")
+        .replace("/*live_by_views*/", "INDEXED BY reports_live_by_views")
         .replace("/*queries_by_id*/", "INDEXED BY queries_by_id")
         .replace(
             "/*queries_live_by_token*/",
             "INDEXED BY queries_live_by_token",
         )
         .replace("/*charts_by_id*/", "INDEXED BY charts_by_id")
+        // A report's own queries and charts: without statistics SQLite
+        // walks every query of the workspace through a covering index.
+        .replace("/*queries_by_report*/", "INDEXED BY queries_by_report")
+        .replace("/*charts_by_query*/", "INDEXED BY charts_by_query")
 }
 
 /// A bound parameter, in the types the tables use.

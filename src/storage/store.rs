@@ -159,6 +159,12 @@ pub trait Store: Send + Sync + 'static {
         query: report_usage::DailyQuery,
     ) -> StoreResult<Option<crate::domain::usage::UsageSeries>>;
 
+    /// Moves the workspace's kept window counts to end on `today` (see
+    /// [`crate::storage::usage_windows`]): what makes `report_usage` pages
+    /// for that date read them. Answers are the same before and after.
+    /// Whether they moved (they may end on `today` already).
+    async fn roll_usage_windows(&self, workspace: WorkspaceId, today: UtcDay) -> StoreResult<bool>;
+
     /// The dashboard's headline numbers (see [`dashboard::summary`]).
     async fn usage_summary(
         &self,

@@ -33,6 +33,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_queries_in_id_order.sql"),
     include_str!("migrations/0006_report_usage.sql"),
     include_str!("migrations/0007_dashboard_sessions.sql"),
+    include_str!("migrations/0008_space_usage.sql"),
+    include_str!("migrations/0009_report_windows.sql"),
 ];
 
 /// The schema version a migrated database has.
@@ -82,6 +84,9 @@ impl PostgresStore {
         crate::storage::usage_fill::fill(&store)
             .await
             .context("filling the usage tables from the event log")?;
+        crate::storage::usage_sums::rebuild_pending(&store)
+            .await
+            .context("rebuilding the sums of the usage tables")?;
         Ok(store)
     }
 }

@@ -27,6 +27,7 @@ use crate::storage::pending::footprint;
 use crate::storage::rows::SqlValue;
 use crate::storage::schema::table_rows;
 use crate::storage::sql::ColumnType;
+use crate::storage::usage_sums;
 use crate::storage::{
     EventChunk, IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId,
 };
@@ -102,6 +103,12 @@ async fn ingest_chunks(
         .bind(workspace)
         .execute(&mut *transaction)
         .await?;
+    // The usage sums are rebuilt once at the end rather than statement by
+    // statement (see `usage_sums`).
+    sqlx::query(usage_sums::DEFER.postgres())
+        .bind(workspace)
+        .execute(&mut *transaction)
+        .await?;
     let mut summary = IngestSummary::default();
     // As in SQLite, changes are merged once they hold so many rows rather
     // than per chunk: each merge rewrites every row it touches (a new row version in
@@ -131,6 +138,12 @@ async fn ingest_chunks(
     }
     moved |= moves(&pending);
     merge_changes(&mut transaction, workspace, &pending).await?;
+    for statement in usage_sums::REBUILD.iter() {
+        sqlx::query(statement.postgres())
+            .bind(workspace)
+            .execute(&mut *transaction)
+            .await?;
+    }
     bump_version(&mut transaction, workspace, &summary, moved).await?;
     transaction.commit().await?;
     Ok(summary)

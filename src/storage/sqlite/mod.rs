@@ -43,6 +43,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_queries_in_id_order.sql"),
     include_str!("migrations/0010_report_usage.sql"),
     include_str!("migrations/0011_dashboard_sessions.sql"),
+    include_str!("migrations/0012_space_usage.sql"),
+    include_str!("migrations/0013_report_windows.sql"),
 ];
 
 /// Connections for concurrent reads: a handful is enough on small machines,
@@ -182,6 +184,9 @@ impl SqliteStore {
         crate::storage::usage_fill::fill(&store)
             .await
             .context("filling the usage tables from the event log")?;
+        crate::storage::usage_sums::rebuild_pending(&store)
+            .await
+            .context("rebuilding the sums of the usage tables")?;
         Ok(store)
     }
 

@@ -13,6 +13,7 @@ use crate::domain::state::Changes;
 use crate::storage::listing_version::{self, BUMP_VERSION, LARGEST_REPORT_ID, Moved};
 use crate::storage::rows::{MergePicker, SqlValue};
 use crate::storage::schema::table_rows;
+use crate::storage::usage_sums;
 use crate::storage::{
     EventChunk, IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId,
 };
@@ -29,6 +30,9 @@ pub(super) fn ingest_stream(
     let mut summary = IngestSummary::default();
     let mut moved = Moved::default();
     let mut folder = Folder::merging_at(merge_at_bytes);
+    // A stream of more than one chunk (an import) rebuilds the usage sums
+    // once at its end rather than row by row (see `usage_sums`).
+    let mut chunks = 0;
     let mut apply = |folded: Folded| -> rusqlite::Result<()> {
         match folded {
             Folded::Block(block) => log::insert(&transaction, workspace, block),
@@ -41,6 +45,12 @@ pub(super) fn ingest_stream(
     loop {
         match messages.blocking_recv() {
             Some(IngestMessage::Events(chunk)) => {
+                chunks += 1;
+                if chunks == 2 {
+                    transaction
+                        .prepare_cached(usage_sums::DEFER.sqlite())?
+                        .execute([workspace])?;
+                }
                 let new = insert_ids(&transaction, workspace, &chunk, &mut summary)?;
                 for folded in folder.fold(chunk, new)? {
                     apply(folded)?;
@@ -49,6 +59,13 @@ pub(super) fn ingest_stream(
             Some(IngestMessage::Commit) => {
                 for folded in folder.finish()? {
                     apply(folded)?;
+                }
+                if chunks > 1 {
+                    for statement in usage_sums::REBUILD.iter() {
+                        transaction
+                            .prepare_cached(statement.sqlite())?
+                            .execute([workspace])?;
+                    }
                 }
                 let bump = listing_version::version_bump(workspace, summary.accepted, moved);
                 if let Some(params) = bump {

@@ -1,0 +1,160 @@
+//! What the database keeps summed of the usage tables (the sums per space,
+//! each viewer's latest view of each report, the window counts: see the
+//! migrations that made them), rebuilt from the tables in a few grouped
+//! statements when keeping them row by row would cost more.
+//!
+//! The triggers that keep the sums as rows are written skip every row of a
+//! workspace marked `usage_sums_pending`. A bulk write marks its workspace
+//! first and rebuilds its sums last, in the same transaction: an import
+//! (a stream of more than one chunk) or the fill of the usage tables from
+//! the log ([`super::usage_fill`]). That costs what the workspace's usage
+//! tables hold, once, where the triggers cost a few upserts per row
+//! written: a 2M-event import spent 80% of its time in them. The
+//! migrations mark every workspace they find, and [`rebuild_pending`]
+//! rebuilds them when a store opens. Readers never see a mark: it is set and
+//! cleared in one transaction, or before the store serves.
+//!
+//! The windows are not rebuilt but marked not computed
+//! ([`super::usage_windows::NOT_COMPUTED`]), so that the next move computes
+//! them from scratch; `total_viewers`, which holds for every date, is.
+
+use std::sync::LazyLock;
+
+use super::backend::Backend;
+use super::report_usage::day_of;
+use super::session::{Access, Session, Statement, work};
+use super::usage_windows::NOT_COMPUTED;
+use super::{StoreResult, WorkspaceId};
+
+/// The `last_view_day` of `space_reports` for a report never viewed: long
+/// before any event.
+pub const NEVER_VIEWED: i64 = -100_000_000;
+
+/// Marks workspace `$1`: the triggers leave its rows to [`REBUILD`].
+pub static DEFER: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new("UPDATE workspaces SET usage_sums_pending = TRUE WHERE workspace_id = $1")
+});
+
+/// Rebuilds every sum of workspace `$1` from its usage tables and reports,
+/// and clears its mark, in order.
+pub static REBUILD: LazyLock<Vec<Statement>> = LazyLock::new(|| {
+    let live = "r.definition_at IS NOT NULL AND NOT r.deleted";
+    let counts = [
+        "views_7d",
+        "views_30d",
+        "views_90d",
+        "viewers_7d",
+        "viewers_30d",
+        "viewers_90d",
+        "runs_30d",
+        "failed_runs_30d",
+    ]
+    .map(|count| format!("{count} = 0"))
+    .join(", ");
+    let clear = [
+        "space_days",
+        "space_viewer_days",
+        "space_reports",
+        "report_viewers",
+    ]
+    .map(|table| format!("DELETE FROM {table} WHERE workspace_id = $1"));
+    let fill = [
+        format!(
+            "INSERT INTO space_days (workspace_id, day, space_token, views, manual_runs,
+    scheduled_runs, failed_runs)
+SELECT d.workspace_id, d.day, coalesce(r.space_token, ''), CAST(sum(d.views) AS BIGINT),
+    CAST(sum(d.manual_runs) AS BIGINT), CAST(sum(d.scheduled_runs) AS BIGINT),
+    CAST(sum(d.failed_runs) AS BIGINT)
+FROM report_days d CROSS JOIN reports r
+WHERE d.workspace_id = $1 AND r.workspace_id = d.workspace_id AND r.report_id = d.report_id
+  AND {live}
+GROUP BY d.workspace_id, d.day, coalesce(r.space_token, '')"
+        ),
+        format!(
+            "INSERT INTO space_viewer_days (workspace_id, day, space_token, viewer_id, reports)
+SELECT v.workspace_id, v.day, coalesce(r.space_token, ''), v.viewer_id, count(*)
+FROM report_viewer_days v CROSS JOIN reports r
+WHERE v.workspace_id = $1 AND r.workspace_id = v.workspace_id AND r.report_id = v.report_id
+  AND {live}
+GROUP BY v.workspace_id, v.day, coalesce(r.space_token, ''), v.viewer_id"
+        ),
+        format!(
+            "INSERT INTO space_reports (workspace_id, space_token, last_view_day, reports, views)
+SELECT r.workspace_id, coalesce(r.space_token, ''), coalesce({day}, {NEVER_VIEWED}), count(*),
+    CAST(sum(r.view_count) AS BIGINT)
+FROM reports r WHERE r.workspace_id = $1 AND {live}
+GROUP BY r.workspace_id, coalesce(r.space_token, ''), coalesce({day}, {NEVER_VIEWED})",
+            day = day_of("r.last_viewed_at")
+        ),
+        "INSERT INTO report_viewers (workspace_id, report_id, viewer_id, last_day)
+SELECT workspace_id, report_id, viewer_id, max(day) FROM report_viewer_days
+WHERE workspace_id = $1 GROUP BY workspace_id, report_id, viewer_id"
+            .to_owned(),
+        "INSERT INTO report_windows (workspace_id, report_id, views_7d, views_30d, views_90d,
+    viewers_7d, viewers_30d, viewers_90d, total_viewers, runs_30d, failed_runs_30d)
+SELECT workspace_id, report_id, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM reports WHERE workspace_id = $1
+ON CONFLICT (workspace_id, report_id) DO NOTHING"
+            .to_owned(),
+        format!(
+            "UPDATE report_windows SET {counts}, total_viewers = (SELECT count(*) FROM report_viewers p
+    WHERE p.workspace_id = report_windows.workspace_id AND p.report_id = report_windows.report_id)
+WHERE workspace_id = $1"
+        ),
+        format!(
+            "UPDATE workspaces SET usage_sums_pending = FALSE, windows_day = {NOT_COMPUTED}
+WHERE workspace_id = $1"
+        ),
+    ];
+    clear.into_iter().chain(fill).map(Statement::new).collect()
+});
+
+static PENDING: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(
+        "SELECT workspace_id FROM workspaces WHERE usage_sums_pending ORDER BY workspace_id",
+    )
+});
+
+/// Whether workspace `$1` is still marked, read under the workspace's
+/// exclusive lock on PostgreSQL (servers starting at once rebuild it once);
+/// SQLite's single writer serialises anyway.
+static CLAIM: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::per_dialect(
+        "SELECT CAST(CASE WHEN usage_sums_pending THEN 1 ELSE 0 END AS BIGINT)
+        FROM (SELECT pg_advisory_xact_lock($1)) AS locked, workspaces WHERE workspace_id = $1",
+        "SELECT CAST(CASE WHEN usage_sums_pending THEN 1 ELSE 0 END AS BIGINT)
+        FROM workspaces WHERE workspace_id = $1",
+    )
+});
+
+/// Runs [`REBUILD`] for `workspace` on the writer's session.
+pub async fn rebuild(session: &mut dyn Session, workspace: WorkspaceId) -> StoreResult<()> {
+    for statement in REBUILD.iter() {
+        session.execute(statement.with(&[workspace.into()])).await?;
+    }
+    Ok(())
+}
+
+/// Rebuilds the sums of every marked workspace of `backend`'s database, one
+/// transaction each: what the migrations that made them leave to do.
+pub async fn rebuild_pending<B: Backend>(backend: &B) -> StoreResult<()> {
+    let pending = work(|session| {
+        Box::pin(async move { session.all(PENDING.with(&[]), |row| row.get(0)).await })
+    });
+    let workspaces: Vec<WorkspaceId> = backend.run(Access::Statements, pending).await?;
+    for workspace in workspaces {
+        let claimed = work(move |session| {
+            Box::pin(async move {
+                let pending: Option<i64> = session
+                    .first(CLAIM.with(&[workspace.into()]), |row| row.get(0))
+                    .await?;
+                if pending == Some(1) {
+                    rebuild(session, workspace).await?;
+                }
+                Ok(())
+            })
+        });
+        backend.run(Access::Write, claimed).await?;
+        tracing::info!(workspace, "rebuilt the sums of the usage tables");
+    }
+    Ok(())
+}

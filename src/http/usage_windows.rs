@@ -3,10 +3,13 @@
 //! them rather than the day tables.
 //!
 //! One task moves them: at start, once a minute (the date rolls over while
-//! a workspace may receive nothing), and soon after a batch for a workspace
-//! this server has not moved to today yet. A batch never waits for a move,
-//! and two moves of one database never run from one server at once. What a
-//! page answers does not depend on it, only what the page costs.
+//! a workspace may receive nothing, and an import starts its windows again
+//! from nothing), and soon after a batch for a workspace this server has
+//! not moved to today yet. Each round asks the database, on a reader, where
+//! every workspace's windows end, and takes the writer only to move them. A
+//! batch never waits for a move, and two moves of one database never run
+//! from one server at once. What a page answers does not depend on it, only
+//! what the page costs.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -23,7 +26,8 @@ const EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Default)]
 pub struct WindowsMover {
-    /// The date each workspace's windows were last moved to by this server.
+    /// The date each workspace's windows were last seen to end on by this
+    /// server: what tells whether a batch should wake the mover.
     moved: Mutex<HashMap<WorkspaceId, UtcDay>>,
     wake: Notify,
 }
@@ -62,9 +66,6 @@ impl WindowsMover {
     }
 
     async fn move_one(&self, store: &dyn Store, workspace: WorkspaceId, today: UtcDay) {
-        if self.moved_to(workspace) == Some(today) {
-            return;
-        }
         let started = Instant::now();
         match store.roll_usage_windows(workspace, today).await {
             Ok(rolled) => {

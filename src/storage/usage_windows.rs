@@ -90,6 +90,22 @@ WHERE report_windows.workspace_id = $1 AND report_windows.report_id = c.report_i
 static MOVES: LazyLock<[(i64, Move); 3]> =
     LazyLock::new(|| WINDOWS.map(|days| (days, Move::new(days))));
 
+/// The date the workspace's windows end on (`None` for no such workspace,
+/// or windows not computed).
+pub async fn ends_on(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+) -> StoreResult<Option<UtcDay>> {
+    let day = session
+        .first(WINDOWS_DAY.with(&[workspace.into()]), |row| {
+            row.get::<i64>(0)
+        })
+        .await?;
+    Ok(day
+        .filter(|day| *day != NOT_COMPUTED)
+        .map(UtcDay::from_days_since_epoch))
+}
+
 /// Moves the workspace's windows to end on `today`, on the writer's
 /// session; nothing if they already do. Whether they moved.
 pub async fn roll(

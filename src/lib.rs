@@ -20,7 +20,8 @@
 //!   its upserts ([`storage::sql`]) and rows ([`storage::rows`]) are
 //!   derived from that; when a writer merges what it has folded is
 //!   [`storage::pending`]. Pages ([`storage::report_stats`],
-//!   [`storage::listings`], [`storage::report_usage`]) and workspaces and credentials
+//!   [`storage::listings`], [`storage::report_usage`], the series of
+//!   [`storage::usage_daily`]) and workspaces and credentials
 //!   ([`storage::records`]) are shared SQL run on a
 //!   [`Session`](storage::session::Session); what makes a cached page or a
 //!   deep page's start stale is [`storage::listing_version`]; filling the

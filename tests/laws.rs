@@ -14,11 +14,13 @@ use reportstats::domain::listings::{
 };
 use reportstats::domain::state::Changes;
 use reportstats::domain::stats::{ReportStat, SpaceFilter, compute_report_stats};
+use reportstats::domain::timestamp::UtcDay;
 use reportstats::domain::usage::{
     DailyScope, UsageFilters, UsageSort, compute_report_usage, compute_usage_series,
 };
 use reportstats::domain::{Event, Position, Timestamp};
-use reportstats::storage::report_usage::{DailyQuery, UsageQuery};
+use reportstats::storage::report_usage::UsageQuery;
+use reportstats::storage::usage_daily::DailyQuery;
 use reportstats::storage::{self, PageRequest, ReportStatsQuery, Store, WorkspaceId};
 use serde_json::{Value, json};
 
@@ -160,6 +162,25 @@ async fn stats(store: &dyn Store, workspace: WorkspaceId, filter: SpaceFilter) -
     store.report_stats(workspace, query).await.unwrap().items
 }
 
+/// Every `report_usage` row (up to 1000) that passes `filters` on `today`.
+fn every_usage_row(
+    filter: SpaceFilter,
+    today: UtcDay,
+    sort: UsageSort,
+    filters: &UsageFilters,
+) -> UsageQuery {
+    UsageQuery {
+        page: PageRequest {
+            page: 1,
+            per_page: 1000,
+        },
+        filter,
+        today,
+        sort,
+        filters: filters.clone(),
+    }
+}
+
 fn recent_since() -> Timestamp {
     fixture_now().saturating_sub_days(RECENT_DAYS)
 }
@@ -292,15 +313,9 @@ async fn deliver_and_compare(
                 "failed_runs_30d",
             ] {
                 let sort = UsageSort::parse(sort).unwrap();
-                let query = UsageQuery {
-                    page: everything,
-                    filter,
-                    today,
-                    sort,
-                    filters: UsageFilters::default(),
-                };
-                let maintained = store.report_usage(workspace, query).await.unwrap().items;
                 let none = UsageFilters::default();
+                let query = every_usage_row(filter, today, sort, &none);
+                let maintained = store.report_usage(workspace, query).await.unwrap().items;
                 prop_assert_eq!(
                     &maintained,
                     &compute_report_usage(&reference, &expected_events, today, filter, &none, sort)
@@ -330,13 +345,7 @@ async fn deliver_and_compare(
                     space_token: space_token.map(str::to_owned),
                     ..UsageFilters::default()
                 };
-                let query = UsageQuery {
-                    page: everything,
-                    filter,
-                    today,
-                    sort,
-                    filters: filters.clone(),
-                };
+                let query = every_usage_row(filter, today, sort, &filters);
                 let maintained = store.report_usage(workspace, query).await.unwrap();
                 let expected =
                     compute_report_usage(&recomputed, &log, today, filter, &filters, sort);
@@ -545,13 +554,7 @@ async fn a_large_import_in_many_chunks_matches_the_reference(database: TestDatab
                 unviewed_days: Some(7),
                 ..UsageFilters::default()
             };
-            let query = UsageQuery {
-                page: everything,
-                filter,
-                today,
-                sort,
-                filters: filters.clone(),
-            };
+            let query = every_usage_row(filter, today, sort, &filters);
             let page = store.report_usage(workspace, query).await.unwrap();
             let expected = compute_report_usage(&reference, &owned, today, filter, &filters, sort);
             assert_eq!(page.total_count, expected.len() as u64);

@@ -506,7 +506,7 @@ async fn yearly_series(
 ) -> Vec<Option<UsageSeries>> {
     let mut series = Vec::new();
     for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
-        let query = reportstats::storage::report_usage::DailyQuery {
+        let query = reportstats::storage::usage_daily::DailyQuery {
             from: today.plus_days(-365),
             to: today,
             scope: DailyScope::Listed(filter),
@@ -577,7 +577,7 @@ async fn a_database_from_before_the_usage_tables_is_filled_from_its_log(database
         sort: UsageSort::parse(sort).unwrap(),
         filters: UsageFilters::default(),
     };
-    let daily = reportstats::storage::report_usage::DailyQuery {
+    let daily = reportstats::storage::usage_daily::DailyQuery {
         from: today.plus_days(-365),
         to: today,
         scope: DailyScope::Listed(SpaceFilter::All),

@@ -13,7 +13,7 @@ use crate::domain::timestamp::UtcDay;
 use crate::domain::usage::{DailyScope, ReportUsage, UsageDay};
 use crate::http::pagination::path_segment;
 use crate::storage::dashboard::CHART_DAYS;
-use crate::storage::report_usage::DailyQuery;
+use crate::storage::usage_daily::DailyQuery;
 use crate::storage::{PageRequest, Store, WorkspaceId};
 
 /// A report as a table row shows it.

@@ -32,7 +32,8 @@ use crate::domain::usage::{
     UsageField, UsageFilters, UsageSort, UsageTotals,
 };
 use crate::domain::{Timestamp, Token};
-use crate::storage::report_usage::{DailyQuery, UsageQuery};
+use crate::storage::report_usage::UsageQuery;
+use crate::storage::usage_daily::DailyQuery;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

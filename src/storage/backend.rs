@@ -16,9 +16,10 @@ use tokio::sync::mpsc;
 use super::dashboard;
 use super::listing_version::PositionCache;
 use super::records;
-use super::report_usage::{self, DailyQuery, UsageQuery};
+use super::report_usage::{self, UsageQuery};
 use super::session::{Access, Statement, Work, work};
 use super::sessions;
+use super::usage_daily::{self, DailyQuery};
 use super::usage_windows;
 use super::{
     ApiKeyRecord, ConnectionUse, IngestMessage, IngestSummary, LogCursor, LogPage, Page,
@@ -308,7 +309,7 @@ impl<B: Backend> Store for B {
         workspace: WorkspaceId,
         query: DailyQuery,
     ) -> StoreResult<Option<UsageSeries>> {
-        let days = work(move |session| Box::pin(report_usage::daily(session, workspace, query)));
+        let days = work(move |session| Box::pin(usage_daily::daily(session, workspace, query)));
         self.run(Access::Snapshot, days).await
     }
 

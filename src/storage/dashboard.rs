@@ -3,16 +3,15 @@
 //! profile, and members in the orders people ask for. Shared SQL run on a
 //! [`Session`], over the same tables and with the same definitions as the
 //! listings (the counts are [`report_usage::count`], the sums over days
-//! [`report_usage`]'s), so that every number equals the JSON API's.
+//! [`usage_daily`]'s), so that every number equals the JSON API's.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::listings::{self, MEMBERS_COUNT, SPACES_PAGE, present_members_sql};
-use super::report_usage::{
-    self, UsageQuery, VIEWERS_BETWEEN, VIEWS_BETWEEN, VIEWS_BETWEEN_BY_SPACE, order_by,
-};
+use super::report_usage::{self, UsageQuery, order_by};
 use super::session::{Row, Session, Statement};
+use super::usage_daily::{self, VIEWERS_BETWEEN, VIEWS_BETWEEN, VIEWS_BETWEEN_BY_SPACE};
 use super::{Page, PageRequest, StoreResult, WorkspaceId, report_stats};
 use crate::domain::Timestamp;
 use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
@@ -74,7 +73,7 @@ pub async fn summary(
     let (viewers, params) = VIEWERS_BETWEEN.with(workspace, dates, scope);
     let viewers: i64 = session.one(viewers.with(&params)).await?;
     let chart = (today.plus_days(1 - CHART_DAYS), today);
-    let days = report_usage::views_by_day(session, workspace, chart, scope).await?;
+    let days = usage_daily::views_by_day(session, workspace, chart, scope).await?;
     Ok(UsageSummary {
         reports,
         views_30d: count(views),

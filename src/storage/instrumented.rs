@@ -15,8 +15,9 @@ use metrics::{
 use tokio::sync::mpsc;
 
 use super::dashboard;
-use super::report_usage::{DailyQuery, UsageQuery};
+use super::report_usage::UsageQuery;
 use super::sessions;
+use super::usage_daily::DailyQuery;
 use super::{
     ApiKeyRecord, ConnectionUse, IngestMessage, IngestSummary, LogCursor, LogPage, Page,
     PageRequest, ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey,

@@ -37,6 +37,7 @@ pub mod sql;
 pub mod sqlite;
 mod store;
 mod stored_event;
+pub mod usage_daily;
 pub mod usage_fill;
 pub mod usage_sums;
 pub mod usage_windows;

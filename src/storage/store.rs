@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use super::{
     ApiKeyRecord, ConnectionUse, EventChunk, IngestMessage, IngestSummary, LogCursor, LogPage,
     Page, PageRequest, ReportStatsQuery, SignatureTokenRecord, StoreResult, StoredApiKey,
-    StoredSignatureToken, Workspace, WorkspaceId, dashboard, report_usage, sessions,
+    StoredSignatureToken, Workspace, WorkspaceId, dashboard, report_usage, sessions, usage_daily,
 };
 use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
@@ -156,7 +156,7 @@ pub trait Store: Send + Sync + 'static {
     async fn usage_daily(
         &self,
         workspace: WorkspaceId,
-        query: report_usage::DailyQuery,
+        query: usage_daily::DailyQuery,
     ) -> StoreResult<Option<crate::domain::usage::UsageSeries>>;
 
     /// Moves the workspace's kept window counts to end on `today` (see

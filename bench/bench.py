@@ -45,8 +45,8 @@ import traceback
 # source tree (the single-file harness never wrote one).
 sys.dont_write_bytecode = True
 
-from harness import (FULL, ROOT, SMOKE, Postgres, create_workspace, generate, import_file, log, paths,
-                     sqlite_url)
+from harness import (FULL, ROOT, SMOKE, Postgres, create_workspace, generate, import_file, log, move_windows,
+                     paths, sqlite_url)
 from part_catalog import part_catalog
 from part_dashboard import part_dashboard
 from part_freshness import part_freshness
@@ -121,6 +121,7 @@ def main() -> int:
                 key = create_workspace(url)
                 imported = import_file(url, path)
                 log(f"  serving workspace imported: {imported}")
+                log(f"  usage windows moved by a server in {move_windows(url, 'serving'):.1f} s")
                 return (url, key, cfg["serving"]["reports"])
             serving_db = part("prepare", prepare_serving, always=True)
         if serving_db:
@@ -138,6 +139,10 @@ def main() -> int:
                         url = postgres.fresh("serving")
                         key = create_workspace(url)
                         import_file(url, paths.work / "serving.ndjson")
+                        # Moved first: the first move writes every report's
+                        # windows, which VACUUM then settles.
+                        moved = move_windows(url, "serving-postgres")
+                        log(f"  usage windows moved by a server in {moved:.1f} s")
                         postgres.settle(url)
                         served["db"] = (url, key, serving_db[2])
                     return served["db"]

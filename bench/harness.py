@@ -5,12 +5,14 @@ PostgreSQL databases, the HTTP client with the DuckDB comparison, and wrk.
 """
 
 import base64
+import datetime
 import http.client
 import json
 import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -129,6 +131,18 @@ def wait_http(port: int, path: str, proc: subprocess.Popen, what: str, timeout=1
     raise StepError(f"{what} did not answer {path} within {timeout} s")
 
 
+# The process id of each server `serve` runs, by port: what a part reads
+# the server's memory from (/proc/PID/status).
+served_pids: dict[int, int] = {}
+
+
+def peak_rss_mb(port: int) -> float:
+    """The peak resident memory so far of the server on `port` (VmHWM)."""
+    status = Path(f"/proc/{served_pids[port]}/status").read_text()
+    kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    return kib / 1024
+
+
 @contextmanager
 def serve(url: str, name: str):
     """`reportstats serve` on a free loopback port, clock frozen at AS_OF."""
@@ -141,6 +155,7 @@ def serve(url: str, name: str):
     )
     try:
         wait_http(port, "/healthz", proc, f"reportstats serve ({name})")
+        served_pids[port] = proc.pid
         yield port
     finally:
         if proc.poll() is None:
@@ -151,6 +166,37 @@ def serve(url: str, name: str):
                 proc.kill()
                 proc.wait()
         logfile.close()
+
+
+def windows_to_move(url: str) -> int:
+    """How many workspaces of the database have usage windows that do not
+    end on AS_OF's date."""
+    day = (datetime.date.fromisoformat(AS_OF[:10]) - datetime.date(1970, 1, 1)).days
+    sql = f"SELECT count(*) FROM workspaces WHERE windows_day <> {day}"
+    if url.startswith("sqlite://"):
+        connection = sqlite3.connect(f"file:{url[len('sqlite://'):]}?mode=ro", uri=True)
+        try:
+            return connection.execute(sql).fetchone()[0]
+        finally:
+            connection.close()
+    return int(subprocess.run(["psql", url, "-Atc", sql], capture_output=True, text=True, check=True).stdout)
+
+
+def move_windows(url: str, name: str, timeout=600.0) -> float:
+    """Serves a database until the server has moved its usage windows to
+    AS_OF's date (an import leaves them to compute, and a server computes
+    them in its first minute), so that a part measures the kept windows a
+    running server reads, not the first minute's computed ones; returns the
+    seconds it took (0 if they were moved already)."""
+    if windows_to_move(url) == 0:
+        return 0.0
+    started = time.monotonic()
+    with serve(url, f"{name}-windows"):
+        while windows_to_move(url) > 0:
+            if time.monotonic() - started > timeout:
+                raise StepError(f"the server did not move the usage windows of {name} in {timeout:.0f} s")
+            time.sleep(0.2)
+    return time.monotonic() - started
 
 
 @contextmanager

@@ -8,8 +8,8 @@ import statistics
 import time
 from pathlib import Path
 
-from harness import (FRESH_AT, Client, StepError, create_workspace, generate, import_file, log, paths, run, serve,
-                     sqlite_url)
+from harness import (FRESH_AT, Client, StepError, create_workspace, generate, import_file, log, move_windows, paths,
+                     peak_rss_mb, run, serve, sqlite_url)
 from part_dashboard import overview_at_scale
 from reporting import count, verdict
 
@@ -73,6 +73,49 @@ def page_latency(url, key, name, requests) -> dict:
     return result
 
 
+def usage_at_scale(url, key, name, requests) -> dict:
+    """`report_usage` on one workspace once a server has moved its windows:
+    a page of 100 sorted by `-views_30d`, each request after a one-event
+    batch (median), then the whole listing as CSV, streamed to nowhere: its
+    time, its lines, and the server's peak RSS before and after it."""
+    result = {"windows_moved_s": move_windows(url, name)}
+    with serve(url, name) as port:
+        client, writer = Client(port, key), Client(port, key)
+        first = json.loads(client.request("GET", f"/batch/{client.workspace}/report_usage?per_page=1"))
+        report_id = first["report_usage"][0]["report_id"]
+        path = f"/batch/{client.workspace}/report_usage?sort=-views_30d&per_page=100"
+        samples = []
+        for i in range(requests):
+            writer.post_one({"id": f"bench-usage-{os.getpid()}-{time.time_ns()}-{i}", "type": "report_viewed",
+                             "occurred_at": FRESH_AT, "report_id": report_id})
+            started = time.perf_counter()
+            client.request("GET", path)
+            samples.append((time.perf_counter() - started) * 1000)
+        result["sorted_page_ms"] = statistics.median(samples)
+        result["rss_before_export_mb"] = peak_rss_mb(port)
+        conn = client.conn
+        started = time.perf_counter()
+        conn.request("GET", f"/batch/{client.workspace}/report_usage?format=csv&sort=-views_30d",
+                     headers={"Authorization": client.authorization})
+        response = conn.getresponse()
+        if response.status != 200:
+            raise StepError(f"the CSV export answered {response.status}")
+        lines = size = 0
+        while chunk := response.read(1 << 20):
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+        result["export_s"] = time.perf_counter() - started
+        result["export_rows"] = lines - 1
+        result["export_mb"] = size / 2**20
+        result["rss_after_export_mb"] = peak_rss_mb(port)
+        client.close()
+        writer.close()
+    log(f"  {name}: windows moved in {result['windows_moved_s']:.1f} s; sorted page {result['sorted_page_ms']:.1f} ms; "
+        f"CSV export of {result['export_rows']:,} rows ({result['export_mb']:.0f} MB) in {result['export_s']:.1f} s, "
+        f"peak RSS {result['rss_before_export_mb']:.0f} MB before, {result['rss_after_export_mb']:.0f} MB after")
+    return result
+
+
 def part_scale(cfg, rows, serving_db):
     details = {"latency": {}}
     requests = cfg["latency_requests"]
@@ -121,6 +164,20 @@ def part_scale(cfg, rows, serving_db):
         details["latency"][label] = page_latency(url_, key_, f"latency-{label.replace(',', '')}", requests)
 
     details["dashboard_big"] = overview_at_scale(url, key, cfg["big"]["reports"], requests, rows)
+    # Usage over time at both sizes, in the same run: whether the sorted
+    # page and the export's memory follow the number of reports.
+    details["usage"] = {}
+    for label, url_, key_ in ((f"{serving_db[2]:,}", serving_db[0], serving_db[1]),
+                              (f"{cfg['big']['reports']:,}", url, key)):
+        usage = usage_at_scale(url_, key_, f"usage-{label.replace(',', '')}", requests)
+        details["usage"][label] = usage
+        rows.append(("3 scale", f"report_usage page of 100 sorted by -views_30d, {label} reports, computed after a "
+                                f"1-event batch, median of {requests}", f"{usage['sorted_page_ms']:.1f} ms",
+                     "≤ 100 ms at 1,000,000", verdict(usage["sorted_page_ms"] <= 100)))
+        rows.append(("3 scale", f"report_usage CSV export, {label} reports",
+                     f"{usage['export_rows']:,} rows, {usage['export_mb']:.0f} MB in {usage['export_s']:.1f} s; "
+                     f"server peak RSS {usage['rss_before_export_mb']:.0f} → {usage['rss_after_export_mb']:.0f} MB",
+                     "RSS does not grow with rows", ""))
     for label, result in details["latency"].items():
         is_big = label == f"{cfg['big']['reports']:,}"
         for mode, how in (("repeated", "same request repeated"),

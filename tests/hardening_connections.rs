@@ -3,7 +3,8 @@
 //! header-read timeout; at the connection cap a new client takes the slot of
 //! the connection waiting longest for a request, or, when every connection
 //! is busy, is queued until one finishes, never refused; shutdown still
-//! finishes the requests in flight.
+//! finishes the requests in flight, and cuts off an answer still streaming
+//! once it has waited the request timeout for it.
 
 #[macro_use]
 mod common;
@@ -282,4 +283,63 @@ async fn shutdown_finishes_the_request_in_flight_and_then_stops_listening() {
         .unwrap()
         .unwrap();
     assert!(TcpStream::connect(address).await.is_err());
+}
+
+/// An answer that never ends (an export to a client that stopped reading
+/// it) does not hold a shutdown back: once the shutdown has waited the
+/// request timeout for it, its connection is closed and the server stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_cuts_off_an_answer_still_streaming_after_the_request_timeout() {
+    let endless = axum::Router::new().route(
+        "/endless",
+        axum::routing::get(|| async {
+            let chunk = vec![b'x'; 64 * 1024];
+            let chunks =
+                futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            axum::body::Body::from_stream(chunks)
+        }),
+    );
+    let settings = Settings {
+        request_timeout: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        http::server::run(listener, endless, &settings, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut read = 0;
+    while read < buffer.len() {
+        read += stream.read(&mut buffer[read..]).await.unwrap();
+    }
+    assert!(buffer.starts_with(b"HTTP/1.1 200"));
+
+    // The client stops reading; the answer streams on into its buffers.
+    let started = Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !server.is_finished(),
+        "stopped before the grace period ended"
+    );
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the shutdown waited more than 10 s for an endless answer")
+        .unwrap()
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
 }

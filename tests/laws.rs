@@ -372,6 +372,35 @@ async fn deliver_and_compare(
                 days.as_ref(),
                 Some(&compute_usage_series(&recomputed, &log, from, to, scope))
             );
+            // The dashboard's headline numbers: views and distinct viewers
+            // dated in the last 30 days, later dates included (every
+            // generated event is within 400 days of any `today`). Its
+            // viewers are counted from each viewer's latest date.
+            let summary = store.usage_summary(workspace, today, filter).await.unwrap();
+            let (from, to) = (today.plus_days(-29), today.plus_days(400));
+            let recent = compute_usage_series(&reference, &expected_events, from, to, scope);
+            prop_assert_eq!(summary.viewers_30d, recent.viewers);
+            let views: u64 = recent.days.iter().map(|day| day.views).sum();
+            prop_assert_eq!(summary.views_30d, views);
+            let by_id = UsageSort::parse("report_id").unwrap();
+            for (unviewed_days, counted) in [
+                (None, summary.reports),
+                (Some(90), summary.stale_reports_90d),
+            ] {
+                let filters = UsageFilters {
+                    unviewed_days,
+                    ..UsageFilters::default()
+                };
+                let expected = compute_report_usage(
+                    &reference,
+                    &expected_events,
+                    today,
+                    filter,
+                    &filters,
+                    by_id,
+                );
+                prop_assert_eq!(counted, expected.len() as u64);
+            }
         }
     }
     Ok(())

@@ -456,9 +456,12 @@ async fn undo_migrations(
 }
 
 /// The undoing of the migrations that keep sums of the usage tables: per
-/// space (SQLite's 12, PostgreSQL's 8) and per report window (13, 9).
+/// space (SQLite's 12, PostgreSQL's 8), per report window (13, 9) and per
+/// scope (14, 10).
 const USAGE_SUMS_UNDO: [&str; 2] = [
-    "DROP TRIGGER reports_added; DROP TRIGGER reports_moved; DROP TRIGGER reports_windowed;
+    "DROP TRIGGER spaces_scoped_added; DROP TRIGGER spaces_scoped_changed;
+        DROP TABLE viewer_days; DROP TABLE scope_days; DROP TABLE viewer_latest;
+        DROP TRIGGER reports_added; DROP TRIGGER reports_moved; DROP TRIGGER reports_windowed;
         DROP TRIGGER report_days_added; DROP TRIGGER report_days_changed;
         DROP TRIGGER report_viewer_days_added; DROP TRIGGER report_days_windowed_added;
         DROP TRIGGER report_days_windowed_changed; DROP TRIGGER report_viewer_days_windowed;
@@ -467,7 +470,11 @@ const USAGE_SUMS_UNDO: [&str; 2] = [
         DROP TABLE report_windows; DROP TABLE report_viewers;
         DROP INDEX reports_live_by_views; ALTER TABLE workspaces DROP COLUMN windows_day;
         ALTER TABLE workspaces DROP COLUMN usage_sums_pending;",
-    "DROP FUNCTION reportstats_report_days_summed, reportstats_report_viewer_days_summed,
+    "DROP FUNCTION reportstats_space_days_scoped, reportstats_space_viewer_days_scoped,
+        reportstats_viewer_days_scoped, reportstats_spaces_scoped,
+        reportstats_viewer_latest CASCADE;
+        DROP TABLE viewer_days; DROP TABLE scope_days; DROP TABLE viewer_latest;
+        DROP FUNCTION reportstats_report_days_summed, reportstats_report_viewer_days_summed,
         reportstats_reports_summed, reportstats_day_changes, reportstats_report_moves,
         reportstats_report_counts, reportstats_last_view_day, reportstats_reports_windowed,
         reportstats_report_days_windowed, reportstats_report_viewer_days_windowed CASCADE;

@@ -17,16 +17,11 @@ use axum::response::Response;
 use super::format;
 use super::page::{Frame, PageError, PageLink, PageScope, Section, render, with_scope};
 use super::session::SignedIn;
-use super::usage::{ReportLine, daily_chart, space_names};
-use crate::domain::usage::{UsageField, UsageFilters, UsageSort};
+use super::usage::{ReportLine, daily_chart, names_of_spaces};
+use crate::domain::usage::ReportUsage;
 use crate::http::AppState;
 use crate::http::extract::Query;
-use crate::storage::PageRequest;
 use crate::storage::dashboard::STALE_DAYS;
-use crate::storage::report_usage::UsageQuery;
-
-/// Rows of each of the overview's two short tables.
-const SHORT_TABLE_ROWS: u64 = 10;
 
 /// A headline number.
 pub struct Headline {
@@ -61,36 +56,9 @@ pub async fn page(
     let store = state.store.as_ref();
     let (now, today) = (scope.now, scope.today());
     let summary = store.usage_summary(workspace, today, filter).await?;
-    let spaces = space_names(store, workspace).await?;
-    let short = |sort: UsageSort, filters: UsageFilters| UsageQuery {
-        page: PageRequest {
-            page: 1,
-            per_page: SHORT_TABLE_ROWS,
-        },
-        filter,
-        today,
-        sort,
-        filters,
-    };
-    let most_viewed = UsageSort {
-        field: UsageField::Views30d,
-        descending: true,
-    };
-    let top = store
-        .report_usage(workspace, short(most_viewed, UsageFilters::default()))
-        .await?;
-    let stale_filter = UsageFilters {
-        unviewed_days: Some(STALE_DAYS),
-        ..UsageFilters::default()
-    };
-    let once_most_viewed = UsageSort {
-        field: UsageField::TotalViewsCount,
-        descending: true,
-    };
-    let stale = store
-        .report_usage(workspace, short(once_most_viewed, stale_filter))
-        .await?;
-    let lines = |rows: &[crate::domain::usage::ReportUsage]| -> Vec<ReportLine> {
+    let shown: Vec<&ReportUsage> = summary.most_viewed.iter().chain(&summary.stale).collect();
+    let spaces = names_of_spaces(store, workspace, &shown).await?;
+    let lines = |rows: &[ReportUsage]| -> Vec<ReportLine> {
         rows.iter()
             .map(|row| ReportLine::new(&scope.name, row, &spaces, now))
             .collect()
@@ -159,11 +127,11 @@ pub async fn page(
             &summary.days,
             false,
         ),
-        top: lines(&top.items),
-        stale: lines(&stale.items),
+        top: lines(&summary.most_viewed),
+        stale: lines(&summary.stale),
         top_href,
         stale_href,
-        stale_total: format::count(stale.total_count),
+        stale_total: format::count(summary.stale_reports_90d),
     };
     render(&template)
 }

@@ -12,7 +12,7 @@ use axum::response::Response;
 use super::format;
 use super::page::{Frame, PageError, PageLink, PageScope, Section, render};
 use super::session::SignedIn;
-use super::usage::{ReportLine, chart_days, daily_chart, space_names};
+use super::usage::{ReportLine, chart_days, daily_chart, names_of_spaces};
 use crate::domain::usage::DailyScope;
 use crate::http::AppState;
 use crate::http::extract::Query;
@@ -71,7 +71,7 @@ pub async fn page(
         .report_detail(scope.workspace, &token, today, recent_since)
         .await?
         .ok_or(crate::http::error::ApiError::NotFound)?;
-    let spaces = space_names(store, scope.workspace).await?;
+    let spaces = names_of_spaces(store, scope.workspace, &[&detail.usage]).await?;
     let report_only = DailyScope::Report(detail.report.id);
     let days = chart_days(store, scope.workspace, today, report_only).await?;
     let usage = &detail.usage;

@@ -160,7 +160,7 @@ pub async fn table(
         link = link.with("per_page", Some(listing.page.per_page.to_string()));
     }
     let page_link = link.with("page", Some(listing.page.page.to_string()));
-    let spaces = space_names(state.store.as_ref(), scope.workspace).await?;
+    let spaces = space_names(state.store.as_ref(), scope.workspace, scope.filter).await?;
     let page = state
         .store
         .report_usage(

@@ -39,17 +39,36 @@ pub struct ReportLine {
 /// Space names by token, for the rows' space column and the filter.
 pub type SpaceNames = HashMap<String, String>;
 
-/// Every listed space's name, by token (personal ones included: a row
-/// names whatever space its report is in).
+/// The names of the spaces `rows`' reports are in, by token: what a short
+/// table needs, without reading every space.
+pub async fn names_of_spaces(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    rows: &[&ReportUsage],
+) -> Result<SpaceNames, PageError> {
+    let mut tokens: Vec<String> = rows
+        .iter()
+        .filter_map(|row| row.space_token.clone())
+        .collect();
+    tokens.sort_unstable();
+    tokens.dedup();
+    Ok(store.space_names(workspace, tokens).await?)
+}
+
+/// The name of every space the scope lists, by token: the spaces a table's
+/// filter offers, and those its rows are in (a listed report's space is
+/// listed in its scope). Personal spaces are offered only with them, as
+/// their reports are: a workspace has one per member.
 pub async fn space_names(
     store: &dyn Store,
     workspace: WorkspaceId,
+    filter: SpaceFilter,
 ) -> Result<SpaceNames, PageError> {
     let every = PageRequest {
         page: 1,
         per_page: u64::MAX / 2,
     };
-    let spaces = store.spaces(workspace, every, SpaceFilter::All).await?;
+    let spaces = store.spaces(workspace, every, filter).await?;
     Ok(spaces
         .items
         .into_iter()

@@ -24,7 +24,8 @@
 //!
 //! On shutdown the loop stops accepting and closes the listener; a
 //! connection that has not started a request is closed, and each other one
-//! finishes its current request first.
+//! finishes its current request first, within the request timeout again:
+//! one still streaming an answer after that (a long export) is cut off.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -123,7 +124,20 @@ pub async fn run(
     drop(listener);
     drop(stop_receiver);
     stop.send_replace(());
-    stop.closed().await;
+    // A request's handler is bounded by the request timeout, but not an
+    // export's body, which streams for as long as the listing takes: the
+    // connections still open after as long again are closed, so that a
+    // client downloading slowly cannot hold a shutdown back. Their clients
+    // see a failed transfer, never a shorter file that looks complete (see
+    // `super::export`), and can download again from the next server.
+    let grace = settings.request_timeout;
+    if tokio::time::timeout(grace, stop.closed()).await.is_err() {
+        tracing::warn!(
+            connections = stop.receiver_count(),
+            grace_seconds = grace.as_secs(),
+            "closing the connections still answering after the shutdown's grace period"
+        );
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! [`super::report_stats`] and [`super::listings`]), so it is written here,
 //! once, and every [`Backend`] is a [`Store`].
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, LazyLock};
 
@@ -333,6 +334,17 @@ impl<B: Backend> Store for B {
         let summary =
             work(move |session| Box::pin(dashboard::summary(session, workspace, today, filter)));
         self.run(Access::Snapshot, summary).await
+    }
+
+    async fn space_names(
+        &self,
+        workspace: WorkspaceId,
+        tokens: Vec<String>,
+    ) -> StoreResult<HashMap<String, String>> {
+        let names = work(move |session| {
+            Box::pin(async move { listings::space_names(session, workspace, &tokens).await })
+        });
+        self.run(Access::Snapshot, names).await
     }
 
     async fn space_usage(

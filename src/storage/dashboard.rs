@@ -11,13 +11,15 @@ use std::sync::LazyLock;
 use super::listings::{self, MEMBERS_COUNT, SPACES_PAGE, present_members_sql};
 use super::report_usage::{self, UsageQuery, order_by};
 use super::session::{Row, Session, Statement};
-use super::usage_daily::{self, VIEWERS_BETWEEN, VIEWS_BETWEEN, VIEWS_BETWEEN_BY_SPACE};
+use super::usage_daily::{self, VIEWERS_SINCE, VIEWS_BETWEEN, VIEWS_BETWEEN_BY_SPACE};
 use super::{Page, PageRequest, StoreResult, WorkspaceId, report_stats};
 use crate::domain::Timestamp;
 use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
 use crate::domain::stats::{ReportStat, SpaceFilter};
 use crate::domain::timestamp::UtcDay;
-use crate::domain::usage::{DailyScope, ReportUsage, UsageDay, UsageFilters, window_start};
+use crate::domain::usage::{
+    DailyScope, ReportUsage, UsageDay, UsageFilters, UsageSort, window_start,
+};
 
 /// The window of the headline views, viewers and active members.
 pub const RECENT_DAYS: i64 = 30;
@@ -25,6 +27,8 @@ pub const RECENT_DAYS: i64 = 30;
 pub const STALE_DAYS: i64 = 90;
 /// The days a daily chart shows.
 pub const CHART_DAYS: i64 = 90;
+/// Rows of each of the overview's short tables.
+pub const SHORT_TABLE_ROWS: u64 = 10;
 
 /// A workspace's headline numbers, for the reports the scope lists.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +45,12 @@ pub struct UsageSummary {
     /// The views and distinct viewers of each of the last [`CHART_DAYS`]
     /// days, as `usage_daily` counts them (its runs left at zero).
     pub days: Vec<UsageDay>,
+    /// The first [`SHORT_TABLE_ROWS`] rows of `report_usage?sort=-views_30d`.
+    pub most_viewed: Vec<ReportUsage>,
+    /// The first [`SHORT_TABLE_ROWS`] rows of
+    /// `report_usage?unviewed_days=90&sort=-total_views_count`: the stale
+    /// reports that were used most.
+    pub stale: Vec<ReportUsage>,
 }
 
 fn count(value: i64) -> u64 {
@@ -53,33 +63,59 @@ fn window(today: UtcDay, days: i64) -> (i64, i64) {
     (window_start(today, days).days_since_epoch(), i64::MAX)
 }
 
-/// The headline numbers, in one snapshot.
+/// The first rows of a `report_usage` listing, without its count.
+async fn short_table(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    (today, filter): (UtcDay, SpaceFilter),
+    sort: &str,
+    filters: UsageFilters,
+) -> StoreResult<Vec<ReportUsage>> {
+    let query = UsageQuery {
+        page: PageRequest {
+            page: 1,
+            per_page: SHORT_TABLE_ROWS,
+        },
+        filter,
+        today,
+        sort: UsageSort::parse(sort).expect("a valid sort"),
+        filters,
+    };
+    report_usage::rows(session, workspace, &query).await
+}
+
+/// The headline numbers and the overview's short tables, in one snapshot.
 pub async fn summary(
     session: &mut dyn Session,
     workspace: WorkspaceId,
     today: UtcDay,
     filter: SpaceFilter,
 ) -> StoreResult<UsageSummary> {
-    let reports =
-        report_usage::count(session, workspace, filter, today, &UsageFilters::default()).await?;
-    let stale = UsageFilters {
-        unviewed_days: Some(STALE_DAYS),
-        ..UsageFilters::default()
-    };
-    let stale_reports_90d = report_usage::count(session, workspace, filter, today, &stale).await?;
+    let (reports, stale_reports_90d) =
+        report_usage::listed_and_unviewed(session, workspace, (filter, today), STALE_DAYS).await?;
     let (dates, scope) = (window(today, RECENT_DAYS), DailyScope::Listed(filter));
     let (views, params) = VIEWS_BETWEEN.with(workspace, dates, scope);
     let views: i64 = session.one(views.with(&params)).await?;
-    let (viewers, params) = VIEWERS_BETWEEN.with(workspace, dates, scope);
-    let viewers: i64 = session.one(viewers.with(&params)).await?;
+    let everyone = filter == SpaceFilter::All;
+    let params = [workspace.into(), everyone.into(), dates.0.into()];
+    let viewers: i64 = session.one(VIEWERS_SINCE.with(&params)).await?;
     let chart = (today.plus_days(1 - CHART_DAYS), today);
     let days = usage_daily::views_by_day(session, workspace, chart, scope).await?;
+    let at = (today, filter);
+    let most_viewed = short_table(session, workspace, at, "-views_30d", Default::default()).await?;
+    let unviewed = UsageFilters {
+        unviewed_days: Some(STALE_DAYS),
+        ..UsageFilters::default()
+    };
+    let stale = short_table(session, workspace, at, "-total_views_count", unviewed).await?;
     Ok(UsageSummary {
         reports,
         views_30d: count(views),
         viewers_30d: count(viewers),
         stale_reports_90d,
         days,
+        most_viewed,
+        stale,
     })
 }
 

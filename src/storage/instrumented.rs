@@ -5,6 +5,7 @@
 //! The calls go to the `metrics` facade, which does nothing until a recorder
 //! is installed (`--metrics-listen`, see [`crate::http::metrics`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -287,6 +288,14 @@ impl Store for InstrumentedStore {
         filter: SpaceFilter,
     ) -> StoreResult<dashboard::UsageSummary> {
         self.inner.usage_summary(workspace, today, filter).await
+    }
+
+    async fn space_names(
+        &self,
+        workspace: WorkspaceId,
+        tokens: Vec<String>,
+    ) -> StoreResult<HashMap<String, String>> {
+        self.inner.space_names(workspace, tokens).await
     }
 
     async fn space_usage(

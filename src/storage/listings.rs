@@ -2,6 +2,7 @@
 //! reads one page of maintained rows by an index, plus a count, in one
 //! snapshot of a [`Session`].
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::listing_version::{self, CATALOG_VERSION, Listing, ListingKind, PositionCache};
@@ -198,6 +199,37 @@ pub async fn spaces(
     let listing = [workspace.into(), (filter == SpaceFilter::All).into()];
     let read = |row: &dyn Row| Ok(SpaceRow::from(SpaceColumns::from_row(row)?));
     counted_page(session, (&SPACES_COUNT, &SPACES_PAGE), &listing, page, read).await
+}
+
+/// The name of space `$2` as the spaces listing writes it (its token, if it
+/// was never upserted); no row if it has none.
+static SPACE_NAME: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(
+        "SELECT coalesce(name, space_token) FROM spaces
+    WHERE workspace_id = $1 AND space_token = $2",
+    )
+});
+
+/// The names of the spaces with these tokens, by token, as the spaces
+/// listing names them: what a few rows need, where the listing of every
+/// space would read a workspace's thousands of personal spaces. A token
+/// with no space row is left out (a row then shows the token itself).
+pub async fn space_names(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    tokens: &[String],
+) -> StoreResult<HashMap<String, String>> {
+    let mut names = HashMap::with_capacity(tokens.len());
+    for token in tokens {
+        let params = [workspace.into(), token.as_str().into()];
+        let name: Option<String> = session
+            .first(SPACE_NAME.with(&params), |row| row.get(0))
+            .await?;
+        if let Some(name) = name {
+            names.insert(token.clone(), name);
+        }
+    }
+    Ok(names)
 }
 
 selected_columns! {

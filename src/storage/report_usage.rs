@@ -369,18 +369,57 @@ static PAGES: LazyLock<Vec<((UsageSort, Counts), Statement)>> = LazyLock::new(||
         .collect()
 });
 
-/// How many listed reports are in the space counts (`space_reports`) that
-/// pass `$3` and `$4` of [`filter_sql`]: what [`COUNT`] counts when no
-/// filter needs a report's own row, in a row per space and date of latest
-/// view rather than one per report.
-static COUNT_BY_SPACE: LazyLock<Statement> = LazyLock::new(|| {
-    Statement::new(
-        "SELECT CAST(coalesce(sum(c.reports), 0) AS BIGINT) FROM space_reports c
+/// The space counts (`space_reports`) of the listed reports (`$2`:
+/// personal spaces too), a row per space and date of latest view.
+const LISTED_SPACE_COUNTS: &str = "FROM space_reports c
 LEFT JOIN spaces s ON s.workspace_id = c.workspace_id AND s.space_token = c.space_token
-WHERE c.workspace_id = $1 AND ($2 OR s.space_type IS NULL OR s.space_type <> 'private')
-  AND ($3 IS NULL OR c.last_view_day < $3) AND ($4 IS NULL OR c.space_token = $4)",
-    )
+WHERE c.workspace_id = $1 AND ($2 OR s.space_type IS NULL OR s.space_type <> 'private')";
+
+/// How many listed reports are in the space counts that pass `$3` and `$4`
+/// of [`filter_sql`]: what [`COUNT`] counts when no filter needs a report's
+/// own row, in a row per space and date of latest view rather than one per
+/// report.
+static COUNT_BY_SPACE: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(format!(
+        "SELECT CAST(coalesce(sum(c.reports), 0) AS BIGINT) {LISTED_SPACE_COUNTS}
+  AND ($3 IS NULL OR c.last_view_day < $3) AND ($4 IS NULL OR c.space_token = $4)"
+    ))
 });
+
+/// The listed reports, and those of them with no view since `$3`: two
+/// [`COUNT_BY_SPACE`]s in one read.
+static LISTED_AND_UNVIEWED: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(format!(
+        "SELECT CAST(coalesce(sum(c.reports), 0) AS BIGINT),
+    CAST(coalesce(sum(CASE WHEN c.last_view_day < $3 THEN c.reports ELSE 0 END), 0) AS BIGINT)
+{LISTED_SPACE_COUNTS}"
+    ))
+});
+
+/// How many reports the scope lists, and how many of them have no view in
+/// the last `unviewed_days` days: `total_count` without filters, and with
+/// only `unviewed_days`.
+pub async fn listed_and_unviewed(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    (filter, today): (SpaceFilter, UtcDay),
+    unviewed_days: i64,
+) -> StoreResult<(u64, u64)> {
+    let since = window_start(today, unviewed_days).days_since_epoch();
+    let params = [
+        workspace.into(),
+        (filter == SpaceFilter::All).into(),
+        since.into(),
+    ];
+    let counts = session
+        .first(LISTED_AND_UNVIEWED.with(&params), |row| {
+            Ok((row.get::<i64>(0)?, row.get::<i64>(1)?))
+        })
+        .await?
+        .unwrap_or_default();
+    let count = |value: i64| u64::try_from(value).unwrap_or(0);
+    Ok((count(counts.0), count(counts.1)))
+}
 
 /// The listed reports that pass the filters.
 static COUNT: LazyLock<Statement> = LazyLock::new(|| {
@@ -465,6 +504,25 @@ pub async fn page(
     workspace: WorkspaceId,
     query: &UsageQuery,
 ) -> StoreResult<Page<ReportUsage>> {
+    let total_count = count(
+        session,
+        workspace,
+        query.filter,
+        query.today,
+        &query.filters,
+    )
+    .await?;
+    let items = rows(session, workspace, query).await?;
+    Ok(Page::new(total_count, items))
+}
+
+/// The rows of a page of `report_usage` alone, without counting the
+/// listing (for a caller that knows, or does not need, its count).
+pub async fn rows(
+    session: &mut dyn Session,
+    workspace: WorkspaceId,
+    query: &UsageQuery,
+) -> StoreResult<Vec<ReportUsage>> {
     let [since_7, since_30, since_90] =
         WINDOWS.map(|days| window_start(query.today, days).days_since_epoch());
     let filters = &query.filters;
@@ -485,7 +543,6 @@ pub async fn page(
         per_page.into(),
         offset.into(),
     ];
-    let total_count = count(session, workspace, query.filter, query.today, filters).await?;
     let windows_day: Option<i64> = session
         .first(WINDOWS_DAY.with(&[workspace.into()]), |row| row.get(0))
         .await?;
@@ -499,6 +556,5 @@ pub async fn page(
         .find(|(key, _)| *key == (query.sort, counts))
         .expect("a statement for every sort")
         .1;
-    let items = session.all(statement.with(&params), read_row).await?;
-    Ok(Page::new(total_count, items))
+    session.all(statement.with(&params), read_row).await
 }

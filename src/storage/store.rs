@@ -2,6 +2,8 @@
 //! [`backend`](super::backend) implements once for every backend and
 //! [`instrumented`](super::instrumented) wraps with metrics.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
@@ -172,6 +174,14 @@ pub trait Store: Send + Sync + 'static {
         today: UtcDay,
         filter: SpaceFilter,
     ) -> StoreResult<dashboard::UsageSummary>;
+
+    /// The names of the spaces with these tokens (see
+    /// [`listings::space_names`](super::listings::space_names)).
+    async fn space_names(
+        &self,
+        workspace: WorkspaceId,
+        tokens: Vec<String>,
+    ) -> StoreResult<HashMap<String, String>>;
 
     /// Every listed space with its usage (see [`dashboard::spaces`]).
     async fn space_usage(

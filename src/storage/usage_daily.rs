@@ -1,8 +1,8 @@
 //! The series of `usage_daily` and the sums over days the dashboard reads
-//! (SPEC section 8), shared by the backends: a workspace's from the sums its
-//! spaces keep (`space_days`, `space_viewer_days`), one report's from its
-//! own rows of `report_days` and `report_viewer_days`, run on a
-//! [`Session`].
+//! (SPEC section 8), shared by the backends: a workspace's from the sums kept
+//! per date for each scope (`scope_days`, `viewer_days`) and per space
+//! (`space_days`), one report's from its own rows of `report_days` and
+//! `report_viewer_days`, run on a [`Session`].
 
 use std::sync::LazyLock;
 
@@ -31,41 +31,45 @@ enum Included {
 }
 
 /// What a sum over days reads of each date: views and runs (aliased `d`),
-/// or who viewed (aliased `v`).
+/// who viewed (aliased `v`), or the listed reports' views and runs by the
+/// space they are in (aliased `d`).
 #[derive(Clone, Copy)]
 enum DayRows {
     Activity,
     Viewers,
+    ActivityBySpace,
 }
 
 /// The rows dated `$2..=$3` of the included reports: what every sum over
-/// days reads. The listed reports' are their spaces' sums (`space_days`,
-/// `space_viewer_days`: one row per space and date, kept by the triggers of
-/// the migration that made them), joined with each space's type as
-/// [`LISTED_REPORTS`](super::listing_version::LISTED_REPORTS) joins it, so that a workspace's days cost what its
-/// spaces' do, never what its reports' do.
+/// days reads. The listed reports' are the sums the triggers of the
+/// migrations that made them keep, a few rows per date whatever the number
+/// of reports: per scope (`scope_days`, `viewer_days`: a space is personal
+/// by the type [`LISTED_REPORTS`](super::listing_version::LISTED_REPORTS)
+/// reads) or per space (`space_days`, joined with each space's type as
+/// `LISTED_REPORTS` joins it).
 fn included_days(rows: DayRows, included: Included) -> String {
-    let (alias, of_report, of_space, counted) = match rows {
-        DayRows::Activity => ("d", "report_days", "space_days", ""),
-        // A viewer at zero no longer views any live report of the space.
-        DayRows::Viewers => (
-            "v",
-            "report_viewer_days",
-            "space_viewer_days",
-            " AND v.reports > 0",
+    let dates = "day >= $2 AND day <= $3";
+    match (included, rows) {
+        (Included::Listed, DayRows::Activity) => format!(
+            "FROM scope_days d WHERE d.workspace_id = $1 AND d.{dates} AND ($4 OR NOT d.personal)"
         ),
-    };
-    match included {
-        Included::Listed => format!(
-            "FROM {of_space} {alias}
-LEFT JOIN spaces s ON s.workspace_id = {alias}.workspace_id AND s.space_token = {alias}.space_token
-WHERE {alias}.workspace_id = $1 AND {alias}.day >= $2 AND {alias}.day <= $3{counted}
+        // A viewer counts in a scope while a space of it still holds a
+        // live report the viewer viewed that date.
+        (Included::Listed, DayRows::Viewers) => format!(
+            "FROM viewer_days v WHERE v.workspace_id = $1 AND v.{dates}
+  AND (v.listed_spaces > 0 OR ($4 AND v.personal_spaces > 0))"
+        ),
+        (Included::Listed, DayRows::ActivityBySpace) => format!(
+            "FROM space_days d
+LEFT JOIN spaces s ON s.workspace_id = d.workspace_id AND s.space_token = d.space_token
+WHERE d.workspace_id = $1 AND d.{dates}
   AND ($4 OR s.space_type IS NULL OR s.space_type <> 'private')"
         ),
-        Included::Report => format!(
-            "FROM {of_report} {alias}
-WHERE {alias}.workspace_id = $1 AND {alias}.report_id = $4
-  AND {alias}.day >= $2 AND {alias}.day <= $3"
+        (Included::Report, DayRows::Viewers) => format!(
+            "FROM report_viewer_days v WHERE v.workspace_id = $1 AND v.report_id = $4 AND v.{dates}"
+        ),
+        (Included::Report, DayRows::Activity | DayRows::ActivityBySpace) => format!(
+            "FROM report_days d WHERE d.workspace_id = $1 AND d.report_id = $4 AND d.{dates}"
         ),
     }
 }
@@ -124,13 +128,18 @@ static DAILY_VIEWS: LazyLock<OverDays> = LazyLock::new(|| {
     })
 });
 
-/// Per date: distinct viewers of the included reports.
+/// Per date: distinct viewers of the included reports (for the listed ones,
+/// the viewers `scope_days` counts once per date).
 static DAILY_VIEWERS: LazyLock<OverDays> = LazyLock::new(|| {
-    OverDays::new(|included| {
-        format!(
+    OverDays::new(|included| match included {
+        Included::Listed => format!(
+            "SELECT d.day, CAST(sum(d.viewers) AS BIGINT) {} GROUP BY d.day",
+            included_days(DayRows::Activity, included)
+        ),
+        Included::Report => format!(
             "SELECT v.day, count(DISTINCT v.viewer_id) {} GROUP BY v.day",
             included_days(DayRows::Viewers, included)
-        )
+        ),
     })
 });
 
@@ -146,7 +155,7 @@ pub(super) static VIEWS_BETWEEN: LazyLock<OverDays> = LazyLock::new(|| {
 });
 
 /// The included reports' distinct viewers over the dates.
-pub(super) static VIEWERS_BETWEEN: LazyLock<OverDays> = LazyLock::new(|| {
+static VIEWERS_BETWEEN: LazyLock<OverDays> = LazyLock::new(|| {
     OverDays::new(|included| {
         format!(
             "SELECT count(DISTINCT v.viewer_id) {}",
@@ -155,12 +164,22 @@ pub(super) static VIEWERS_BETWEEN: LazyLock<OverDays> = LazyLock::new(|| {
     })
 });
 
+/// The listed reports' distinct viewers of the dates from `$3` on, later
+/// ones included (`$2`: personal spaces too): the viewers whose latest
+/// counted date is in the window.
+pub(super) static VIEWERS_SINCE: LazyLock<Statement> = LazyLock::new(|| {
+    Statement::new(
+        "SELECT count(*) FROM viewer_latest
+WHERE workspace_id = $1 AND CASE WHEN $2 THEN any_day ELSE listed_day END >= $3",
+    )
+});
+
 /// The listed reports' views over the dates, per space they are in now.
 pub(super) static VIEWS_BETWEEN_BY_SPACE: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new(format!(
         "SELECT nullif(d.space_token, ''), CAST(sum(d.views) AS BIGINT) {} AND d.views > 0
 GROUP BY d.space_token",
-        included_days(DayRows::Activity, Included::Listed)
+        included_days(DayRows::ActivityBySpace, Included::Listed)
     ))
 });
 

@@ -55,6 +55,9 @@ pub static REBUILD: LazyLock<Vec<Statement>> = LazyLock::new(|| {
         "space_days",
         "space_viewer_days",
         "space_reports",
+        "viewer_days",
+        "viewer_latest",
+        "scope_days",
         "report_viewers",
     ]
     .map(|table| format!("DELETE FROM {table} WHERE workspace_id = $1"));
@@ -78,6 +81,40 @@ WHERE v.workspace_id = $1 AND r.workspace_id = v.workspace_id AND r.report_id = 
   AND {live}
 GROUP BY v.workspace_id, v.day, coalesce(r.space_token, ''), v.viewer_id"
         ),
+        format!(
+            "INSERT INTO viewer_days (workspace_id, day, viewer_id, listed_spaces, personal_spaces)
+SELECT v.workspace_id, v.day, v.viewer_id, CAST(sum(1 - {personal}) AS BIGINT),
+    CAST(sum({personal}) AS BIGINT)
+FROM space_viewer_days v
+LEFT JOIN spaces s ON s.workspace_id = v.workspace_id AND s.space_token = v.space_token
+WHERE v.workspace_id = $1 AND v.reports > 0
+GROUP BY v.workspace_id, v.day, v.viewer_id",
+            personal = "CASE WHEN s.space_type = 'private' THEN 1 ELSE 0 END"
+        ),
+        format!(
+            "INSERT INTO viewer_latest (workspace_id, viewer_id, listed_day, any_day)
+SELECT workspace_id, viewer_id,
+    coalesce(max(CASE WHEN listed_spaces > 0 THEN day END), {NEVER_VIEWED}), max(day)
+FROM viewer_days WHERE workspace_id = $1 AND (listed_spaces > 0 OR personal_spaces > 0)
+GROUP BY workspace_id, viewer_id"
+        ),
+        "INSERT INTO scope_days (workspace_id, day, personal, views, manual_runs, scheduled_runs,
+    failed_runs, viewers)
+SELECT d.workspace_id, d.day, coalesce(s.space_type = 'private', FALSE),
+    CAST(sum(d.views) AS BIGINT), CAST(sum(d.manual_runs) AS BIGINT),
+    CAST(sum(d.scheduled_runs) AS BIGINT), CAST(sum(d.failed_runs) AS BIGINT), 0
+FROM space_days d
+LEFT JOIN spaces s ON s.workspace_id = d.workspace_id AND s.space_token = d.space_token
+WHERE d.workspace_id = $1
+GROUP BY d.workspace_id, d.day, coalesce(s.space_type = 'private', FALSE)"
+            .to_owned(),
+        "INSERT INTO scope_days (workspace_id, day, personal, views, manual_runs, scheduled_runs,
+    failed_runs, viewers)
+SELECT workspace_id, day, listed_spaces <= 0, 0, 0, 0, 0, count(*) FROM viewer_days
+WHERE workspace_id = $1 AND (listed_spaces > 0 OR personal_spaces > 0)
+GROUP BY workspace_id, day, listed_spaces <= 0
+ON CONFLICT (workspace_id, day, personal) DO UPDATE SET viewers = excluded.viewers"
+            .to_owned(),
         format!(
             "INSERT INTO space_reports (workspace_id, space_token, last_view_day, reports, views)
 SELECT r.workspace_id, coalesce(r.space_token, ''), coalesce({day}, {NEVER_VIEWED}), count(*),

@@ -29,6 +29,10 @@
 //! cell would be (so an email list reads `ann@acme.com;bob@acme.com`, and an
 //! empty list is an empty cell; an element holding `;` is not escaped:
 //! NDJSON keeps lists as lists); an object as its compact JSON.
+//! A text cell (a string, or a list) that starts with `=`, `+`, `-`, `@`, a
+//! tab or a carriage return is written after a `'`, so that a spreadsheet
+//! opening the file shows it as text instead of running it as a formula
+//! (a report named `=HYPERLINK(...)`); NDJSON keeps every value as it is.
 //!
 //! # Memory and time
 //!

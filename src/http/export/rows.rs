@@ -85,12 +85,31 @@ impl RowWriter {
 /// A JSON value as a CSV cell: see the module's documentation.
 fn cell(value: Value) -> String {
     match value {
-        Value::Array(items) => items
-            .into_iter()
-            .map(list_item)
-            .collect::<Vec<_>>()
-            .join(";"),
+        Value::String(text) => guarded(text),
+        Value::Array(items) => guarded(
+            items
+                .into_iter()
+                .map(list_item)
+                .collect::<Vec<_>>()
+                .join(";"),
+        ),
         other => list_item(other),
+    }
+}
+
+/// What a spreadsheet takes for the start of a formula (OWASP's "CSV
+/// injection"): a text cell starting with one is written after a `'`, which
+/// spreadsheets show as text and do not display. Numbers are never text
+/// cells, so a negative count (there is none) would stay a number.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Text a person or a client wrote (a name, a query, an email list), made
+/// safe to open in a spreadsheet.
+fn guarded(text: String) -> String {
+    if text.starts_with(FORMULA_STARTS) {
+        format!("'{text}")
+    } else {
+        text
     }
 }
 
@@ -133,6 +152,18 @@ mod tests {
         assert_eq!(cell(json!(["a@x.com", "b@x.com"])), "a@x.com;b@x.com");
         assert_eq!(cell(json!([])), "");
         assert_eq!(cell(json!({"href": "/x"})), r#"{"href":"/x"}"#);
+    }
+
+    #[test]
+    fn text_a_spreadsheet_would_run_as_a_formula_is_written_as_text() {
+        use serde_json::json;
+        for formula in ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(cell(json!(formula)), format!("'{formula}"));
+        }
+        assert_eq!(cell(json!(["=a@x.com", "b@x.com"])), "'=a@x.com;b@x.com");
+        assert_eq!(cell(json!(["a@x.com", "=b"])), "a@x.com;=b");
+        assert_eq!(cell(json!("a=b")), "a=b");
+        assert_eq!(cell(json!(-3)), "-3");
     }
 
     #[test]

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_dashboard_sessions.sql"),
     include_str!("migrations/0008_space_usage.sql"),
     include_str!("migrations/0009_report_windows.sql"),
+    include_str!("migrations/0010_scope_days.sql"),
 ];
 
 /// The schema version a migrated database has.

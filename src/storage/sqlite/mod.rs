@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_dashboard_sessions.sql"),
     include_str!("migrations/0012_space_usage.sql"),
     include_str!("migrations/0013_report_windows.sql"),
+    include_str!("migrations/0014_scope_days.sql"),
 ];
 
 /// Connections for concurrent reads: a handful is enough on small machines,

@@ -136,11 +136,15 @@ def wait_http(port: int, path: str, proc: subprocess.Popen, what: str, timeout=1
 served_pids: dict[int, int] = {}
 
 
-def peak_rss_mb(port: int) -> float:
-    """The peak resident memory so far of the server on `port` (VmHWM)."""
+def memory_mb(port: int) -> dict:
+    """The server on `port`'s memory now: `anon` its own (heap, stacks),
+    `file` the pages of files it maps (SQLite's readers map the database,
+    pages the kernel can drop at any time), and `peak` its peak resident
+    memory so far, both kinds together (VmHWM)."""
     status = Path(f"/proc/{served_pids[port]}/status").read_text()
-    kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
-    return kib / 1024
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    mb = lambda name: int(fields[name].split()[0]) / 1024  # noqa: E731
+    return {"anon": mb("RssAnon"), "file": mb("RssFile"), "peak": mb("VmHWM")}
 
 
 @contextmanager

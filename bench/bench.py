@@ -17,6 +17,10 @@ Parts:
   6 usage      report_usage and usage_daily, beside DuckDB's rows.
   7 dashboard  each dashboard page's time on the serving workspace, and the
                overview's SVG size (at 1M reports too, in part 3).
+  8 live       one- and ten-event batches posted by wrk at 16 and 64
+               connections on each backend, beside a SQLite commit loop and
+               pgbench; reads beside writes; one workspace flooding beside
+               another's single views.
 
 Layout (all under bench/):
   bench.py           this entry point: the command line and the order of the parts
@@ -24,7 +28,7 @@ Layout (all under bench/):
   part_ingest.py     part 1          part_serving.py    part 2
   part_scale.py      part 3          part_freshness.py  part 4
   part_catalog.py    part 5          part_usage.py      part 6
-  part_dashboard.py  part 7
+  part_dashboard.py  part 7          part_live.py       part 8
   reporting.py       the results table, verdicts, the binary under test
   duckdb_stats.py    the SQL reference part 1 runs (a script, not imported)
   duckdb_usage.py    the SQL reference part 6 runs (a script)
@@ -51,6 +55,7 @@ from part_catalog import part_catalog
 from part_dashboard import part_dashboard
 from part_freshness import part_freshness
 from part_ingest import part_ingest
+from part_live import part_live
 from part_scale import part_scale
 from part_serving import part_serving
 from part_usage import part_usage
@@ -62,8 +67,8 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, well under a minute")
     parser.add_argument("--keep", action="store_true", help="keep target/bench/<mode>/ (data, logs) afterwards")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL import")
-    parser.add_argument("--parts", default="ingest,serving,scale,freshness,catalog,usage,dashboard",
-                        help="comma-separated subset of ingest,serving,scale,freshness,catalog,usage")
+    parser.add_argument("--parts", default="ingest,serving,scale,freshness,catalog,usage,dashboard,live",
+                        help="comma-separated subset of ingest,serving,scale,freshness,catalog,usage,dashboard,live")
     args = parser.parse_args()
     cfg = SMOKE if args.smoke else FULL
     mode = "smoke" if args.smoke else "full"
@@ -161,6 +166,7 @@ def main() -> int:
             backends.append(("SQLite", serving_db[:2]))
         if backends:
             details["freshness"] = part("freshness", part_freshness, cfg, rows, backends)
+        details["live"] = part("live", part_live, cfg, rows, postgres)
     finally:
         if postgres:
             postgres.drop_all()

@@ -43,6 +43,7 @@ FULL = {
     "catalog_per_page": 1000,
     "fresh_trials": 20,
     "fresh_views": 100,
+    "flood_batch": 100_000,
 }
 SMOKE = {
     "ingest": dict(reports=300, members=100, views=15_000, days=180),
@@ -55,6 +56,7 @@ SMOKE = {
     "catalog_per_page": 50,
     "fresh_trials": 5,
     "fresh_views": 10,
+    "flood_batch": 1_000,
 }
 SEED = 20_250_601
 DUPLICATE_FRACTION = 0.01
@@ -70,7 +72,9 @@ class Paths:
 
     def __init__(self) -> None:
         self.work = ROOT / "target" / "bench"
-        self.binary = ROOT / "target" / "release" / "reportstats"
+        # BENCH_BINARY measures another build (say, the one before a change)
+        # with this checkout's parts.
+        self.binary = Path(os.environ.get("BENCH_BINARY", ROOT / "target" / "release" / "reportstats"))
 
 
 paths = Paths()
@@ -414,12 +418,31 @@ def parse_duration_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(url: str, authorization: str, seconds: int, connections: int = 16) -> dict:
-    threads = min(connections, os.cpu_count() or 2)
-    proc = run(["wrk", "-t", threads, "-c", connections, "-d", f"{seconds}s", "--latency", "--timeout", "10s",
-                "-s", BENCH / "report_stats.lua", url],
-               env={**os.environ, "BENCH_AUTHORIZATION": authorization})
-    out = proc.stdout
+def run_wrk(url: str, authorization: str, seconds: int, connections: int = 16, script: str = "report_stats.lua",
+            env: dict | None = None, threads: int | None = None) -> dict:
+    """wrk for `seconds` with `script` (its settings in `env`); its
+    throughput and latency percentiles."""
+    return wrk_result(start_wrk(url, authorization, seconds, connections, script, env, threads))
+
+
+def start_wrk(url: str, authorization: str, seconds: int, connections: int = 16, script: str = "report_stats.lua",
+              env: dict | None = None, threads: int | None = None) -> tuple:
+    """wrk started in the background (several can run at once); its result
+    from `wrk_result`."""
+    threads = threads or min(connections, os.cpu_count() or 2)
+    proc = subprocess.Popen(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency", "--timeout", "10s",
+         "-s", str(BENCH / script), url],
+        env={**os.environ, "BENCH_AUTHORIZATION": authorization, **(env or {})},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc, url, threads, connections
+
+
+def wrk_result(started: tuple) -> dict:
+    proc, url, threads, connections = started
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise StepError(f"wrk against {url} failed ({proc.returncode}):\n{out}{err}")
     result = {"raw": out, "threads": threads, "connections": connections}
     result["rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     for pct in ("50", "75", "90", "99"):

@@ -19,7 +19,8 @@
 //!   once in [`storage::schema`] (columns, types, merge rules, values), and
 //!   its upserts ([`storage::sql`]) and rows ([`storage::rows`]) are
 //!   derived from that; when a writer merges what it has folded is
-//!   [`storage::pending`]. Pages ([`storage::report_stats`],
+//!   [`storage::pending`]; batches that arrive together are committed in
+//!   one transaction ([`storage::group_commit`]). Pages ([`storage::report_stats`],
 //!   [`storage::listings`], [`storage::report_usage`], the series of
 //!   [`storage::usage_daily`]) and workspaces and credentials
 //!   ([`storage::records`]) are shared SQL run on a

@@ -222,16 +222,33 @@ async fn deliver_and_compare(
         .unwrap();
     let mut rest = delivery.as_slice();
     let mut sizes = batch_sizes.iter().cycle();
+    // Half the cases send every batch at once, as concurrent clients do:
+    // the store then commits them in groups (`storage::group_commit`).
+    let mut in_flight = (shuffle_seed & 0x100 != 0).then(tokio::task::JoinSet::new);
     let mut accepted = 0;
     while !rest.is_empty() {
         let size = (*sizes.next().unwrap()).min(rest.len());
         let (batch, remaining) = rest.split_at(size);
         rest = remaining;
-        let events = batch.iter().map(|line| parse(line)).collect();
-        accepted += storage::ingest(store.as_ref(), workspace, events)
-            .await
-            .unwrap()
-            .accepted;
+        let events: Vec<Event> = batch.iter().map(|line| parse(line)).collect();
+        match &mut in_flight {
+            Some(in_flight) => {
+                let store = store.clone();
+                in_flight
+                    .spawn(async move { storage::ingest(store.as_ref(), workspace, events).await });
+            }
+            None => {
+                accepted += storage::ingest(store.as_ref(), workspace, events)
+                    .await
+                    .unwrap()
+                    .accepted;
+            }
+        }
+    }
+    if let Some(in_flight) = in_flight {
+        for summary in in_flight.join_all().await {
+            accepted += summary.unwrap().accepted;
+        }
     }
     prop_assert_eq!(accepted, lines.len() as u64);
 

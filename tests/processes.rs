@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::binary::{Server, free_port, reportstats, start_demo};
 use common::{TestDatabase, fixture_expected, fixture_lines};
-use reportstats::domain::stats::SpaceFilter;
+use reportstats::domain::state::Changes;
+use reportstats::domain::stats::{SpaceFilter, compute_report_stats};
 use reportstats::domain::{Event, Position, Timestamp, WorkspaceName};
 use reportstats::storage::{self, PageRequest, ReportStatsQuery};
 use serde_json::Value;
@@ -89,29 +90,30 @@ async fn sigkill_right_after_an_acknowledgement_loses_nothing(database: TestData
     );
 }
 
-/// Rounds of the SIGKILL loop in the suite: `SIGKILL_ROUNDS`, or 5. The
+/// Rounds of the SIGKILL loop in the suite: `SIGKILL_ROUNDS`, or 20. The
 /// full run is 100 (`cargo test --test processes -- --ignored`).
 fn sigkill_rounds() -> usize {
     std::env::var("SIGKILL_ROUNDS")
         .ok()
         .and_then(|rounds| rounds.parse().ok())
-        .unwrap_or(5)
+        .unwrap_or(20)
 }
 
-/// Concurrent clients posting batches in each round, and events per batch.
-const CLIENTS: usize = 4;
-const BATCH_EVENTS: usize = 100;
+/// Concurrent clients posting batches in each round: enough that the server
+/// commits them in groups (`storage::group_commit`).
+const CLIENTS: usize = 16;
 
-/// A batch of its own ids: a report created, then views and manual runs of
-/// it and of reports created before, so that batches merge into the same
-/// rows as they would in production.
+/// A batch of its own ids, of 1 to 40 events: a report created, then views
+/// and manual runs of it and of reports created before, so that batches
+/// merge into the same rows as they would in production.
 fn sigkill_batch(round: usize, client: usize, batch: usize) -> Vec<String> {
     let prefix = format!("r{round}-c{client}-b{batch}");
-    let report = (round * 100_000 + client * 10_000 + batch + 1) as u64;
+    let report = (round * 100_000 + client * 5_000 + batch + 1) as u64;
+    let events = 1 + (batch * 7 + client * 3) % 40;
     let mut lines = vec![format!(
         r#"{{"id":"{prefix}-0","type":"report_created","report_id":{report},"report_token":"t{report}","space_token":"space{client}","email":"user{client}@acme.com","name":"Report {report}"}}"#
     )];
-    for index in 1..BATCH_EVENTS {
+    for index in 1..events {
         let target = report - (index as u64 % 7).min(report - 1);
         lines.push(if index % 3 == 0 {
             format!(
@@ -160,6 +162,7 @@ async fn sigkill_rounds_lose_nothing(database: TestDatabase, rounds: usize) -> K
     let started = Instant::now();
     let mut tally = KillTally::default();
     let mut every_acknowledged = Vec::new();
+    let mut unanswered_batches = Vec::new();
     for round in 0..rounds {
         let port = free_port();
         let mut server = Server(
@@ -172,10 +175,12 @@ async fn sigkill_rounds_lose_nothing(database: TestDatabase, rounds: usize) -> K
         );
         wait_until_listening(port).await;
         let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+        // Batches sent and never answered: stored whole or not at all.
+        let unanswered = Arc::new(Mutex::new(Vec::<Vec<String>>::new()));
         let mut clients = Vec::new();
         for number in 0..CLIENTS {
             let (client, token, secret) = (client.clone(), token.clone(), secret.clone());
-            let acknowledged = acknowledged.clone();
+            let (acknowledged, unanswered) = (acknowledged.clone(), unanswered.clone());
             clients.push(tokio::spawn(async move {
                 for batch in 0.. {
                     let lines = sigkill_batch(round, number, batch);
@@ -194,7 +199,10 @@ async fn sigkill_rounds_lose_nothing(database: TestDatabase, rounds: usize) -> K
                         }
                         Ok(response) => panic!("a batch got {}", response.status()),
                         // The server is gone.
-                        Err(_) => break,
+                        Err(_) => {
+                            unanswered.lock().unwrap().push(lines);
+                            break;
+                        }
                     }
                 }
             }));
@@ -234,6 +242,7 @@ async fn sigkill_rounds_lose_nothing(database: TestDatabase, rounds: usize) -> K
             acknowledged.len()
         );
         every_acknowledged.extend(acknowledged.into_iter().map(|event| event.id));
+        unanswered_batches.append(&mut unanswered.lock().unwrap());
     }
 
     // And read back once from the log itself, not through the idempotency
@@ -244,25 +253,59 @@ async fn sigkill_rounds_lose_nothing(database: TestDatabase, rounds: usize) -> K
         .await
         .unwrap()
         .unwrap();
-    let logged: std::collections::HashSet<_> = store
-        .event_log(workspace.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|event| event.id)
-        .collect();
+    let log = store.event_log(workspace.id).await.unwrap();
+    let logged: std::collections::HashSet<_> = log.iter().map(|event| event.id.clone()).collect();
     let missing = every_acknowledged
         .iter()
         .filter(|id| !logged.contains(*id))
         .count();
     assert_eq!(missing, 0, "acknowledged events missing from the log");
+    for batch in &unanswered_batches {
+        let ids: Vec<_> = batch
+            .iter()
+            .map(|line| {
+                Event::parse(line, Position::Line(1), Timestamp::now())
+                    .unwrap()
+                    .id
+            })
+            .collect();
+        let stored = ids.iter().filter(|id| logged.contains(*id)).count();
+        assert!(
+            stored == 0 || stored == ids.len(),
+            "a batch cut off by the SIGKILL is partly stored: {stored} of {} events",
+            ids.len()
+        );
+    }
+    // Counted once: the statistics kept through every kill are those of
+    // the log computed from scratch.
+    let recent_since = Timestamp::parse("2020-01-01T00:00:00Z").unwrap();
+    let expected =
+        compute_report_stats(&Changes::from_events(&log), recent_since, SpaceFilter::All);
+    let kept = store
+        .report_stats(
+            workspace.id,
+            ReportStatsQuery {
+                page: PageRequest {
+                    page: 1,
+                    per_page: 100_000,
+                },
+                filter: SpaceFilter::All,
+                recent_since,
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(kept, expected, "the kept statistics differ from the log's");
     let backend = database.url.split(':').next().unwrap_or_default();
     eprintln!(
-        "SIGKILL on {backend}: {} rounds, {} events acknowledged, {} lost, {} in the log, in {:.1} s",
+        "SIGKILL on {backend}: {} rounds, {} events acknowledged, {} lost, {} in the log, \
+         {} batches cut off, none partly stored, in {:.1} s",
         tally.rounds,
         tally.acknowledged,
         tally.lost,
         logged.len(),
+        unanswered_batches.len(),
         started.elapsed().as_secs_f64()
     );
     tally

@@ -472,7 +472,8 @@ const USAGE_SUMS_UNDO: [&str; 2] = [
         ALTER TABLE workspaces DROP COLUMN usage_sums_pending;",
     "DROP FUNCTION reportstats_space_days_scoped, reportstats_space_viewer_days_scoped,
         reportstats_viewer_days_scoped, reportstats_spaces_scoped,
-        reportstats_viewer_latest CASCADE;
+        reportstats_viewer_latest, reportstats_space_day_changes, reportstats_space_viewer_changes,
+        reportstats_viewer_day_changes, reportstats_space_moves, reportstats_space_locks CASCADE;
         DROP TABLE viewer_days; DROP TABLE scope_days; DROP TABLE viewer_latest;
         DROP FUNCTION reportstats_report_days_summed, reportstats_report_viewer_days_summed,
         reportstats_reports_summed, reportstats_day_changes, reportstats_report_moves,

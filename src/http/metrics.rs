@@ -45,6 +45,9 @@ const DURATION_BUCKETS: &[f64] = &[
 /// batch limit.
 const BATCH_BUCKETS: &[f64] = &[1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0];
 
+/// Bucket bounds of the group commit histogram, in batches per commit.
+const GROUP_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+
 /// How often histogram samples are folded into their buckets between scrapes.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -56,6 +59,10 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
         .set_buckets_for_metric(
             Matcher::Full(instrumented::BATCH_EVENTS.into()),
             BATCH_BUCKETS,
+        )?
+        .set_buckets_for_metric(
+            Matcher::Full(crate::storage::group_commit::GROUP_BATCHES.into()),
+            GROUP_BUCKETS,
         )?
         .install_recorder()?;
     describe_counter!(REQUESTS, Unit::Count, "HTTP requests answered");

@@ -23,8 +23,8 @@ use super::sessions;
 use super::usage_daily::{self, DailyQuery};
 use super::usage_windows;
 use super::{
-    ApiKeyRecord, ConnectionUse, IngestMessage, IngestSummary, LogCursor, LogPage, Page,
-    PageRequest, ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey,
+    ApiKeyRecord, ConnectionUse, EventChunk, IngestMessage, IngestSummary, LogCursor, LogPage,
+    Page, PageRequest, ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey,
     StoredSignatureToken, Workspace, WorkspaceId, listings, report_stats,
 };
 use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
@@ -51,6 +51,14 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         workspace: WorkspaceId,
         messages: mpsc::Receiver<IngestMessage>,
+    ) -> impl Future<Output = StoreResult<IngestSummary>> + Send;
+
+    /// Stores one batch, all or nothing, in a group commit with the
+    /// batches that arrive meanwhile (see [`super::group_commit`]).
+    fn store_batch(
+        &self,
+        workspace: WorkspaceId,
+        chunk: EventChunk,
     ) -> impl Future<Output = StoreResult<IngestSummary>> + Send;
 
     /// Reads about `limit` events of the log from `from` on, on
@@ -215,6 +223,14 @@ impl<B: Backend> Store for B {
         messages: mpsc::Receiver<IngestMessage>,
     ) -> StoreResult<IngestSummary> {
         self.store_events(workspace, messages).await
+    }
+
+    async fn ingest_batch(
+        &self,
+        workspace: WorkspaceId,
+        chunk: EventChunk,
+    ) -> StoreResult<IngestSummary> {
+        self.store_batch(workspace, chunk).await
     }
 
     async fn report_stats(

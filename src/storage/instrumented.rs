@@ -20,8 +20,8 @@ use super::report_usage::UsageQuery;
 use super::sessions;
 use super::usage_daily::DailyQuery;
 use super::{
-    ApiKeyRecord, ConnectionUse, IngestMessage, IngestSummary, LogCursor, LogPage, Page,
-    PageRequest, ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey,
+    ApiKeyRecord, ConnectionUse, EventChunk, IngestMessage, IngestSummary, LogCursor, LogPage,
+    Page, PageRequest, ReportStatsQuery, SignatureTokenRecord, Store, StoreResult, StoredApiKey,
     StoredSignatureToken, Workspace, WorkspaceId,
 };
 use crate::domain::listings::{ChartRow, MemberRow, QueryRow, ReportRow, SpaceRow};
@@ -62,6 +62,11 @@ pub fn describe_metrics() {
         "Time from a batch's first events to its commit"
     );
     describe_counter!(FAILED_BATCHES, Unit::Count, "Batches rolled back");
+    describe_histogram!(
+        crate::storage::group_commit::GROUP_BATCHES,
+        Unit::Count,
+        "Batches committed together in one transaction"
+    );
     describe_gauge!(CONNECTIONS_OPEN, Unit::Count, "Database connections open");
     describe_gauge!(CONNECTIONS_MAX, Unit::Count, "Database connections allowed");
     describe_gauge!(
@@ -95,6 +100,20 @@ impl InstrumentedStore {
         let backend = inner.connection_use().backend;
         Arc::new(InstrumentedStore { inner, backend })
     }
+
+    /// The metrics of a batch or stream that began at `started`.
+    fn record_batch(&self, started: Instant, result: &StoreResult<IngestSummary>) {
+        match result {
+            Ok(summary) => {
+                histogram!(COMMIT_DURATION, "backend" => self.backend)
+                    .record(started.elapsed().as_secs_f64());
+                histogram!(BATCH_EVENTS).record((summary.accepted + summary.duplicates) as f64);
+                counter!(EVENTS, "outcome" => "accepted").increment(summary.accepted);
+                counter!(EVENTS, "outcome" => "duplicate").increment(summary.duplicates);
+            }
+            Err(_) => counter!(FAILED_BATCHES, "backend" => self.backend).increment(1),
+        }
+    }
 }
 
 #[async_trait]
@@ -122,16 +141,18 @@ impl Store for InstrumentedStore {
     ) -> StoreResult<IngestSummary> {
         let started = Instant::now();
         let result = self.inner.ingest_stream(workspace, messages).await;
-        match &result {
-            Ok(summary) => {
-                histogram!(COMMIT_DURATION, "backend" => self.backend)
-                    .record(started.elapsed().as_secs_f64());
-                histogram!(BATCH_EVENTS).record((summary.accepted + summary.duplicates) as f64);
-                counter!(EVENTS, "outcome" => "accepted").increment(summary.accepted);
-                counter!(EVENTS, "outcome" => "duplicate").increment(summary.duplicates);
-            }
-            Err(_) => counter!(FAILED_BATCHES, "backend" => self.backend).increment(1),
-        }
+        self.record_batch(started, &result);
+        result
+    }
+
+    async fn ingest_batch(
+        &self,
+        workspace: WorkspaceId,
+        chunk: EventChunk,
+    ) -> StoreResult<IngestSummary> {
+        let started = Instant::now();
+        let result = self.inner.ingest_batch(workspace, chunk).await;
+        self.record_batch(started, &result);
         result
     }
 

@@ -20,6 +20,7 @@
 
 pub mod backend;
 pub mod dashboard;
+pub mod group_commit;
 pub mod instrumented;
 pub mod listing_version;
 pub mod listings;

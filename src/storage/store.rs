@@ -97,6 +97,14 @@ pub trait Store: Send + Sync + 'static {
         messages: mpsc::Receiver<IngestMessage>,
     ) -> StoreResult<IngestSummary>;
 
+    /// Stores one batch, all or nothing; a server's batches are committed
+    /// in groups (see [`super::group_commit`]).
+    async fn ingest_batch(
+        &self,
+        workspace: WorkspaceId,
+        chunk: EventChunk,
+    ) -> StoreResult<IngestSummary>;
+
     async fn report_stats(
         &self,
         workspace: WorkspaceId,
@@ -269,10 +277,5 @@ pub async fn ingest_chunk(
     workspace: WorkspaceId,
     chunk: EventChunk,
 ) -> StoreResult<IngestSummary> {
-    let (sender, receiver) = mpsc::channel(2);
-    // The channel has room for both messages, so these sends cannot wait.
-    let _ = sender.try_send(IngestMessage::Events(chunk));
-    let _ = sender.try_send(IngestMessage::Commit);
-    drop(sender);
-    store.ingest_stream(workspace, receiver).await
+    store.ingest_batch(workspace, chunk).await
 }

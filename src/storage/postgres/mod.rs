@@ -11,7 +11,8 @@
 mod read;
 mod write;
 
-use std::sync::{Arc, LazyLock};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -19,9 +20,10 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 
 use super::backend::Backend;
+use super::group_commit::{self, GroupQueue};
 use super::listing_version::PositionCache;
 use super::session::{Access, Statement, Work};
-use super::{IngestMessage, IngestSummary, LogCursor, LogPage};
+use super::{EventChunk, IngestMessage, IngestSummary, LogCursor, LogPage};
 use super::{StoreError, StoreOptions, StoreResult, WorkspaceId};
 
 /// Migrations in order; `reportstats_migrations` records which have run.
@@ -36,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_space_usage.sql"),
     include_str!("migrations/0009_report_windows.sql"),
     include_str!("migrations/0010_scope_days.sql"),
+    include_str!("migrations/0011_static_trigger_statements.sql"),
 ];
 
 /// The schema version a migrated database has.
@@ -60,6 +63,21 @@ pub struct PostgresStore {
     pool: PgPool,
     positions: Arc<PositionCache>,
     options: StoreOptions,
+    /// Each workspace's batches waiting for a group commit. Groups are per
+    /// workspace: every batch bumps its workspace's version row, so two
+    /// transactions of one workspace would only wait for each other, while
+    /// different workspaces commit side by side on the pool.
+    batches: Mutex<HashMap<WorkspaceId, Arc<GroupQueue>>>,
+}
+
+impl PostgresStore {
+    fn batches(&self, workspace: WorkspaceId) -> Arc<GroupQueue> {
+        let mut batches = self
+            .batches
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(batches.entry(workspace).or_default())
+    }
 }
 
 impl PostgresStore {
@@ -81,6 +99,7 @@ impl PostgresStore {
             pool,
             positions: Arc::default(),
             options,
+            batches: Mutex::default(),
         };
         crate::storage::usage_fill::fill(&store)
             .await
@@ -164,6 +183,29 @@ impl Backend for PostgresStore {
     ) -> StoreResult<IngestSummary> {
         let merge_at = self.options.merge_at_bytes;
         write::ingest_stream(&self.pool, workspace, merge_at, messages).await
+    }
+
+    async fn store_batch(
+        &self,
+        workspace: WorkspaceId,
+        chunk: EventChunk,
+    ) -> StoreResult<IngestSummary> {
+        let batches = self.batches(workspace);
+        let queued = batches.push(workspace, chunk);
+        if queued.lead {
+            let pool = self.pool.clone();
+            // The leader runs apart from this request (see SQLite's).
+            tokio::spawn(async move {
+                group_commit::lead(&batches, |group| {
+                    let pool = pool.clone();
+                    Box::pin(
+                        async move { write::store_batches(&pool, workspace, group.events()).await },
+                    )
+                })
+                .await;
+            });
+        }
+        group_commit::outcome(queued.outcome).await
     }
 
     fn connection_use(&self) -> super::ConnectionUse {

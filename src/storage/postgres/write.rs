@@ -56,12 +56,16 @@ pub(super) async fn ingest_stream(
     }
 }
 
-/// One batch: a shared workspace lock, retried on a transient failure.
-async fn ingest_batch(
+/// Batches of one workspace in one transaction (a group commit, see
+/// [`crate::storage::group_commit`], or a single batch): a shared workspace
+/// lock, every event into the log with one statement, their changes merged
+/// once, the version bumped once; retried on a transient failure. Returns
+/// each batch's summary, in the batches' order.
+pub(super) async fn store_batches(
     pool: &PgPool,
     workspace: WorkspaceId,
-    chunk: &EventChunk,
-) -> StoreResult<IngestSummary> {
+    chunks: Vec<&EventChunk>,
+) -> StoreResult<Vec<IngestSummary>> {
     let mut attempt = 1;
     loop {
         let result = async {
@@ -70,21 +74,34 @@ async fn ingest_batch(
                 .bind(workspace)
                 .execute(&mut *transaction)
                 .await?;
-            let mut summary = IngestSummary::default();
-            let moved = store_chunk(&mut transaction, workspace, chunk, &mut summary).await?;
-            bump_version(&mut transaction, workspace, &summary, moved).await?;
+            let (summaries, new_events) =
+                insert_events(&mut transaction, workspace, &chunks).await?;
+            let changes = Changes::from_events(new_events);
+            merge_changes(&mut transaction, workspace, &changes).await?;
+            let accepted = summaries.iter().map(|summary| summary.accepted).sum();
+            bump_version(&mut transaction, workspace, accepted, moves(&changes)).await?;
             transaction.commit().await?;
-            Ok::<_, sqlx::Error>(summary)
+            Ok::<_, sqlx::Error>(summaries)
         }
         .await;
         match result {
             Err(error) if attempt < BATCH_ATTEMPTS && is_transient(&error) => {
-                tracing::warn!(attempt, %error, "retrying a batch after a transient failure");
+                tracing::warn!(attempt, %error, "retrying batches after a transient failure");
                 attempt += 1;
             }
             result => return Ok(result?),
         }
     }
+}
+
+/// One batch, as [`store_batches`] stores a group.
+async fn ingest_batch(
+    pool: &PgPool,
+    workspace: WorkspaceId,
+    chunk: &EventChunk,
+) -> StoreResult<IngestSummary> {
+    let summaries = store_batches(pool, workspace, vec![chunk]).await?;
+    Ok(summaries[0])
 }
 
 /// A stream of chunks (an import): an exclusive workspace lock, no retry
@@ -127,7 +144,10 @@ async fn ingest_chunks(
                 None => return Err(StoreError::Aborted),
             },
         };
-        let new_events = insert_events(&mut transaction, workspace, &chunk, &mut summary).await?;
+        let (chunk_summary, new_events) =
+            insert_events(&mut transaction, workspace, &[&chunk]).await?;
+        summary.accepted += chunk_summary[0].accepted;
+        summary.duplicates += chunk_summary[0].duplicates;
         for event in new_events {
             pending.record(event);
         }
@@ -144,7 +164,7 @@ async fn ingest_chunks(
             .execute(&mut *transaction)
             .await?;
     }
-    bump_version(&mut transaction, workspace, &summary, moved).await?;
+    bump_version(&mut transaction, workspace, summary.accepted, moved).await?;
     transaction.commit().await?;
     Ok(summary)
 }
@@ -154,10 +174,10 @@ async fn ingest_chunks(
 async fn bump_version(
     transaction: &mut Transaction<'static, Postgres>,
     workspace: WorkspaceId,
-    summary: &IngestSummary,
+    accepted: u64,
     moved: Moved,
 ) -> Result<(), sqlx::Error> {
-    if let Some(params) = listing_version::version_bump(workspace, summary.accepted, moved) {
+    if let Some(params) = listing_version::version_bump(workspace, accepted, moved) {
         super::read::bind(sqlx::query(BUMP_VERSION.postgres()), &params)
             .execute(&mut **transaction)
             .await?;
@@ -171,20 +191,6 @@ fn is_transient(error: &sqlx::Error) -> bool {
         if matches!(database.code().as_deref(), Some("40P01" | "40001")))
 }
 
-/// One chunk, events and their changes: what a batch is. Says what the
-/// changes can move in the listings.
-async fn store_chunk(
-    transaction: &mut Transaction<'static, Postgres>,
-    workspace: WorkspaceId,
-    chunk: &EventChunk,
-    summary: &mut IngestSummary,
-) -> Result<Moved, sqlx::Error> {
-    let new_events = insert_events(transaction, workspace, chunk, summary).await?;
-    let changes = Changes::from_events(new_events);
-    merge_changes(transaction, workspace, &changes).await?;
-    Ok(moves(&changes))
-}
-
 /// What merging `changes` can move: reports already listed (writers here
 /// run concurrently: see [`listing_version::reorders_for_concurrent_writers`]),
 /// and the queries and charts listings.
@@ -195,28 +201,35 @@ fn moves(changes: &Changes) -> Moved {
     }
 }
 
-/// Appends events to the log; returns those not stored before.
+/// Appends the chunks' events to the log with one statement; returns each
+/// chunk's summary and the events not stored before. Of several events with
+/// one id the first wins, as in SQLite: the earlier chunk's, or within a
+/// chunk the earlier line's.
 async fn insert_events<'e>(
     transaction: &mut Transaction<'static, Postgres>,
     workspace: WorkspaceId,
-    chunk: &'e EventChunk,
-    summary: &mut IngestSummary,
-) -> Result<Vec<&'e Event>, sqlx::Error> {
-    // The first of several events with one id wins, as in SQLite.
-    let mut seen = HashSet::with_capacity(chunk.len());
-    let mut distinct: Vec<(&Event, &str)> = chunk
-        .events
+    chunks: &[&'e EventChunk],
+) -> Result<(Vec<IngestSummary>, Vec<&'e Event>), sqlx::Error> {
+    let mut seen = HashSet::with_capacity(chunks.iter().map(|chunk| chunk.len()).sum());
+    let mut distinct: Vec<(usize, &Event, &str)> = chunks
         .iter()
-        .zip(chunk.bodies())
-        .filter(|(event, _)| seen.insert(event.id.as_str()))
+        .enumerate()
+        .flat_map(|(index, chunk)| {
+            chunk
+                .events
+                .iter()
+                .zip(chunk.bodies())
+                .map(move |(event, body)| (index, event, body))
+        })
+        .filter(|(_, event, _)| seen.insert(event.id.as_str()))
         .collect();
-    distinct.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    distinct.sort_by(|a, b| a.1.id.cmp(&b.1.id));
 
     let ids: Vec<&str> = distinct
         .iter()
-        .map(|(event, _)| event.id.as_str())
+        .map(|(_, event, _)| event.id.as_str())
         .collect();
-    let bodies: Vec<&str> = distinct.iter().map(|(_, body)| *body).collect();
+    let bodies: Vec<&str> = distinct.iter().map(|(_, _, body)| *body).collect();
     let inserted: Vec<String> = sqlx::query_scalar(
         "INSERT INTO events (workspace_id, event_id, body)
          SELECT $1, e.event_id, e.body FROM UNNEST($2::text[], $3::text[]) AS e(event_id, body)
@@ -230,14 +243,23 @@ async fn insert_events<'e>(
     .fetch_all(&mut **transaction)
     .await?;
     let inserted: HashSet<&str> = inserted.iter().map(String::as_str).collect();
+    let mut summaries: Vec<IngestSummary> = chunks
+        .iter()
+        .map(|chunk| IngestSummary {
+            accepted: 0,
+            duplicates: chunk.len() as u64,
+        })
+        .collect();
     let new_events: Vec<&Event> = distinct
         .into_iter()
-        .map(|(event, _)| event)
-        .filter(|event| inserted.contains(event.id.as_str()))
+        .filter(|(_, event, _)| inserted.contains(event.id.as_str()))
+        .map(|(index, event, _)| {
+            summaries[index].accepted += 1;
+            summaries[index].duplicates -= 1;
+            event
+        })
         .collect();
-    summary.accepted += new_events.len() as u64;
-    summary.duplicates += (chunk.len() - new_events.len()) as u64;
-    Ok(new_events)
+    Ok((summaries, new_events))
 }
 
 /// Rows bound to one upsert statement: enough to make round trips rare,

@@ -47,14 +47,25 @@ pub(super) fn compress(chunk: &EventChunk, new: &[bool]) -> std::io::Result<Opti
         Cow::Borrowed(chunk.text())
     } else {
         let mut text = String::new();
-        for (body, _) in chunk.bodies().zip(new).filter(|(_, new)| **new) {
-            if !text.is_empty() {
-                text.push('\n');
-            }
-            text.push_str(body);
-        }
+        push_new(&mut text, chunk, new);
         Cow::Owned(text)
     };
+    compress_text(&text)
+}
+
+/// Appends a chunk's new events to a block's text, one body per line; a
+/// block may hold several chunks' (a group commit's).
+pub(super) fn push_new(text: &mut String, chunk: &EventChunk, new: &[bool]) {
+    for (body, _) in chunk.bodies().zip(new).filter(|(_, new)| **new) {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(body);
+    }
+}
+
+/// The block of `text`, or `None` if it is empty.
+pub(super) fn compress_text(text: &str) -> std::io::Result<Option<Vec<u8>>> {
     if text.is_empty() {
         return Ok(None);
     }

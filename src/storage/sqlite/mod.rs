@@ -21,11 +21,12 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::mpsc;
 
 use super::backend::Backend;
+use super::group_commit::{self, GroupQueue};
 use super::listing_version::PositionCache;
 use super::session::{Access, Statement, Work};
 use super::{
-    IngestMessage, IngestSummary, LogCursor, LogPage, StoreError, StoreOptions, StoreResult,
-    WorkspaceId,
+    EventChunk, IngestMessage, IngestSummary, LogCursor, LogPage, StoreError, StoreOptions,
+    StoreResult, WorkspaceId,
 };
 use crate::domain::listings::derived_id;
 use crate::domain::usage::fold_case;
@@ -88,6 +89,8 @@ struct Connections {
     readers: Vec<Mutex<Connection>>,
     writer: Mutex<Connection>,
     next_reader: AtomicUsize,
+    /// Batches waiting for the writer (see [`group_commit`]).
+    batches: GroupQueue,
 }
 
 fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -235,6 +238,7 @@ impl SqliteStore {
                 readers,
                 writer: Mutex::new(writer),
                 next_reader: AtomicUsize::new(0),
+                batches: GroupQueue::default(),
             }),
             positions: Arc::default(),
             options,
@@ -292,6 +296,27 @@ impl Backend for SqliteStore {
             write::ingest_stream(connection, workspace, options.merge_at_bytes, messages)
         })
         .await
+    }
+
+    async fn store_batch(
+        &self,
+        workspace: WorkspaceId,
+        chunk: EventChunk,
+    ) -> StoreResult<IngestSummary> {
+        let queued = self.inner.batches.push(workspace, chunk);
+        if queued.lead {
+            let inner = Arc::clone(&self.inner);
+            // The leader runs apart from this request, so a client that
+            // goes away cannot cut a group's transaction short. It takes the
+            // writer group by group: an import or another write may go
+            // between two groups.
+            tokio::task::spawn_blocking(move || {
+                group_commit::lead_blocking(&inner.batches, |group| {
+                    write::store_group(&mut lock(&inner.writer), &group.chunks())
+                });
+            });
+        }
+        group_commit::outcome(queued.outcome).await
     }
 
     fn log_work(workspace: WorkspaceId, from: Option<LogCursor>, limit: usize) -> Work<LogPage> {

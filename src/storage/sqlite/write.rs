@@ -82,6 +82,53 @@ pub(super) fn ingest_stream(
     }
 }
 
+/// Stores a group of batches in one transaction (see
+/// [`crate::storage::group_commit`]): each batch's ids in arrival order, so
+/// the earlier of two batches carrying an id stores it; then per workspace
+/// one log block, its changes merged once and its version bumped once.
+/// Returns each batch's summary, in the batches' order.
+pub(super) fn store_group(
+    connection: &mut Connection,
+    batches: &[(WorkspaceId, &EventChunk)],
+) -> StoreResult<Vec<IngestSummary>> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut summaries = vec![IngestSummary::default(); batches.len()];
+    let mut workspaces: Vec<WorkspaceId> =
+        batches.iter().map(|(workspace, _)| *workspace).collect();
+    workspaces.sort_unstable();
+    workspaces.dedup();
+    for workspace in workspaces {
+        let mut changes = Changes::default();
+        let mut block = String::new();
+        let mut accepted = 0;
+        let of_workspace = batches
+            .iter()
+            .zip(&mut summaries)
+            .filter(|((batch_workspace, _), _)| *batch_workspace == workspace);
+        for ((_, chunk), summary) in of_workspace {
+            let new = insert_ids(&transaction, workspace, chunk, summary)?;
+            for (event, _) in chunk.events.iter().zip(&new).filter(|(_, new)| **new) {
+                changes.record(event);
+            }
+            log::push_new(&mut block, chunk, &new);
+            accepted += summary.accepted;
+        }
+        let block = log::compress_text(&block).map_err(|error| {
+            StoreError::Other(anyhow::Error::new(error).context("compressing a log block"))
+        })?;
+        log::insert(&transaction, workspace, block)?;
+        let moved = moves(&transaction, workspace, &changes)?;
+        merge_changes(&transaction, workspace, &changes)?;
+        if let Some(params) = listing_version::version_bump(workspace, accepted, moved) {
+            transaction
+                .prepare_cached(BUMP_VERSION.sqlite())?
+                .execute(params_from_iter(params))?;
+        }
+    }
+    transaction.commit()?;
+    Ok(summaries)
+}
+
 /// What merging `changes` can move: reports already listed (SQLite has one
 /// writer: see [`listing_version::reorders_for_single_writer`]), and the
 /// queries and charts listings.

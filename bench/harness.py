@@ -158,7 +158,7 @@ def serve(url: str, name: str):
     logfile = open(paths.work / f"serve-{name}.log", "w")
     proc = subprocess.Popen(
         [paths.binary, "--database-url", url, "serve", "--listen", f"127.0.0.1:{port}",
-         "--frozen-clock", AS_OF, "--rate-limit-per-minute", "0", "--recent-days", str(RECENT_DAYS)],
+         "--frozen-clock", AS_OF, "--rate-limit-per-minute", "0", "--event-rate-limit-per-minute", "0", "--recent-days", str(RECENT_DAYS)],
         stdout=logfile, stderr=subprocess.STDOUT,
     )
     try:

@@ -27,6 +27,7 @@ async fn the_server_keeps_every_promise_of_its_openapi_document(database: TestDa
     // schemathesis outpaces any sensible rate limit; 429 is tested elsewhere.
     let settings = Settings {
         rate_limit_per_minute: 0,
+        event_rate_limit_per_minute: 0,
         ..Settings::default()
     };
     let app = TestApp::spawn_with(database, settings).await;

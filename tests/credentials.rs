@@ -386,6 +386,54 @@ async fn a_credential_over_its_rate_limit_gets_a_429_with_retry_after(database: 
     );
 }
 
+/// The budget of events counts events, not requests: a large batch goes
+/// through and is owed, the next one waits, and nothing of it is stored.
+async fn an_api_key_over_its_events_per_minute_gets_a_429_and_stores_nothing(
+    database: TestDatabase,
+) {
+    let settings = Settings {
+        event_rate_limit_per_minute: 60,
+        ..Settings::default()
+    };
+    let app = TestApp::spawn_with(database, settings).await;
+    let acme = app.create_workspace("acme").await;
+    let globex = app.create_workspace("globex").await;
+    let views = |prefix: &str, count: usize| -> String {
+        (0..count)
+            .map(|index| {
+                format!(r#"{{"id":"{prefix}-{index}","type":"report_viewed","report_id":1}}"#)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // 60 a minute: a batch of 100 is let through, and leaves 40 owed.
+    let large = app
+        .post_events(&acme, "application/x-ndjson", views("large", 100))
+        .await;
+    assert_eq!(large.status(), 200);
+    let refused = app
+        .post_events(&acme, "application/x-ndjson", views("refused", 1))
+        .await;
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((40..=42).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["id"],
+        "too_many_requests"
+    );
+    let log = app.store.event_log(acme.workspace.id).await.unwrap();
+    assert_eq!(log.len(), 100, "the refused batch stored nothing");
+    // Another key has its own budget.
+    let other = app
+        .post_events(&globex, "application/x-ndjson", views("other", 1))
+        .await;
+    assert_eq!(other.status(), 200);
+}
+
 async fn an_allowed_origin_may_call_with_credentials_from_a_browser(database: TestDatabase) {
     let settings = Settings {
         cors_origins: vec!["https://dash.example.com".parse().unwrap()],
@@ -570,6 +618,7 @@ on_every_backend!(
     a_signature_token_cannot_write_or_manage_tokens,
     any_valid_credential_of_another_workspace_gets_the_missing_workspace_404,
     a_credential_over_its_rate_limit_gets_a_429_with_retry_after,
+    an_api_key_over_its_events_per_minute_gets_a_429_and_stores_nothing,
     an_allowed_origin_may_call_with_credentials_from_a_browser,
     health_checks_answer_without_credentials,
     the_openapi_document_lists_every_route_and_each_one_answers,

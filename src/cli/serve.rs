@@ -61,6 +61,16 @@ pub struct ServerArgs {
     )]
     pub rate_limit_per_minute: u32,
 
+    /// Events per minute each API key may send (also the burst), however
+    /// they are batched; past it, 429 with Retry-After. 0 turns the limit
+    /// off.
+    #[arg(
+        long,
+        env = "REPORTSTATS_EVENT_RATE_LIMIT_PER_MINUTE",
+        default_value_t = Settings::default().event_rate_limit_per_minute
+    )]
+    pub event_rate_limit_per_minute: u32,
+
     /// Failed authentications per minute allowed from one client address
     /// and against one token (also the burst); past it, 429. 0 turns the
     /// throttle off.
@@ -143,6 +153,7 @@ impl ServerArgs {
             max_body_bytes: self.max_body_bytes,
             max_batch_events: self.max_batch_events,
             rate_limit_per_minute: self.rate_limit_per_minute,
+            event_rate_limit_per_minute: self.event_rate_limit_per_minute,
             auth_failures_per_minute: self.auth_failures_per_minute,
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
             cors_origins,

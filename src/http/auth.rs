@@ -61,6 +61,8 @@ pub struct OwnWorkspaceAccess {
 #[derive(Clone, Debug)]
 pub struct AdminAccess {
     pub workspace: Workspace,
+    /// The API key's token, which the budget of events is kept under.
+    pub token: String,
 }
 
 /// Credentials as presented, not yet checked.
@@ -132,6 +134,9 @@ pub(crate) struct Authenticated {
     pub(crate) workspace: Workspace,
     pub(crate) workspace_version: i64,
     pub(crate) kind: CredentialKind,
+    /// The credential's token (never its secret): what its budgets are
+    /// kept under.
+    pub(crate) token: String,
 }
 
 /// What checking a presented credential found.
@@ -153,6 +158,7 @@ async fn authenticate(state: &AppState, presented: &Presented) -> Result<Verdict
                     workspace: key.workspace,
                     workspace_version: key.workspace_version,
                     kind: CredentialKind::ApiKey,
+                    token: token.clone(),
                 }))
             }
             Some(_) => Ok(Verdict::Wrong),
@@ -182,6 +188,7 @@ async fn authenticate(state: &AppState, presented: &Presented) -> Result<Verdict
                     workspace: stored.workspace,
                     workspace_version: stored.workspace_version,
                     kind: CredentialKind::SignatureToken,
+                    token: token.clone(),
                 }))
             }
             None => {
@@ -308,6 +315,7 @@ impl FromRequestParts<AppState> for AdminAccess {
         let authenticated = authorize(parts, state, Needs::Admin).await?;
         Ok(AdminAccess {
             workspace: authenticated.workspace,
+            token: authenticated.token,
         })
     }
 }

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::AdminAccess;
+use super::auth::{AdminAccess, too_many_requests};
 use super::error::{ApiError, ErrorBody};
 use super::extract::Body;
 use crate::domain::names::{
@@ -89,6 +89,11 @@ async fn create_events(
             .await
             .map_err(|error| ApiError::Internal(error.into()))??
     };
+    let events = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
+    state
+        .event_rate_limiter
+        .take(access.token.as_str(), events)
+        .map_err(too_many_requests)?;
     let summary = storage::ingest_chunk(state.store.as_ref(), access.workspace.id, chunk).await?;
     state
         .windows

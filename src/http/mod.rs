@@ -65,6 +65,9 @@ pub struct Settings {
     pub max_batch_events: usize,
     /// Requests per minute per credential (also the burst); 0 is no limit.
     pub rate_limit_per_minute: u32,
+    /// Events per minute per API key (also the burst), whatever the
+    /// batches' sizes; 0 is no limit.
+    pub event_rate_limit_per_minute: u32,
     /// Failed authentications per minute per client address and per token
     /// (also the burst; see [`auth_failures`]); 0 is no limit.
     pub auth_failures_per_minute: u32,
@@ -94,6 +97,7 @@ impl Default for Settings {
             max_body_bytes: 32 * 1024 * 1024,
             max_batch_events: 100_000,
             rate_limit_per_minute: 6_000,
+            event_rate_limit_per_minute: 600_000,
             auth_failures_per_minute: 30,
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
@@ -114,6 +118,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub settings: Arc<Settings>,
     pub rate_limiter: Arc<RateLimiter>,
+    /// The events each API key may send (see [`Settings::event_rate_limit_per_minute`]).
+    pub event_rate_limiter: Arc<RateLimiter>,
     pub auth_failures: Arc<AuthFailures>,
     pub page_cache: Arc<PageCache>,
     pub windows: Arc<usage_windows::WindowsMover>,
@@ -125,6 +131,7 @@ impl AppState {
             store,
             clock,
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limit_per_minute)),
+            event_rate_limiter: Arc::new(RateLimiter::new(settings.event_rate_limit_per_minute)),
             auth_failures: Arc::new(AuthFailures::new(settings.auth_failures_per_minute)),
             page_cache: Arc::new(PageCache::new(settings.page_cache_bytes)),
             windows: Arc::default(),

@@ -72,6 +72,35 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         self.spend_at(key, Instant::now())
     }
 
+    /// Takes `amount` tokens from `key`'s budget if it has any token left,
+    /// or says how long to wait for one. What the bucket lacks of `amount`
+    /// it owes, and refills before it allows anything again: so a batch is
+    /// never refused for its size alone (the batch limit does that), and
+    /// a credential sending large ones is held to the rate all the same.
+    pub fn take<Q>(&self, key: &Q, amount: u32) -> Result<(), Duration>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        self.take_at(key, amount, Instant::now())
+    }
+
+    fn take_at<Q>(&self, key: &Q, amount: u32, now: Instant) -> Result<(), Duration>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        self.with_bucket(key, now, |bucket, limits| {
+            if bucket.tokens >= 1.0 {
+                bucket.tokens -= f64::from(amount);
+                Ok(())
+            } else {
+                Err(limits.wait(bucket.tokens))
+            }
+        })
+        .unwrap_or(Ok(()))
+    }
+
     /// Empties `key`'s bucket, and says how long until it has a token again.
     pub fn drain<Q>(&self, key: &Q) -> Option<Duration>
     where
@@ -255,6 +284,30 @@ mod tests {
             assert_eq!(limiter.wait("key"), None);
         }
         assert_eq!(limiter.drain("key"), None);
+    }
+
+    #[test]
+    fn a_large_amount_goes_through_and_is_owed() {
+        // 60 a minute: one a second.
+        let limiter = RateLimiter::<String>::new(60);
+        let start = Instant::now();
+        assert_eq!(limiter.take_at("key", 100, start), Ok(()));
+        // 40 owed: 41 s until the bucket holds one again.
+        let wait = limiter.take_at("key", 1, start).unwrap_err();
+        assert!((wait.as_secs_f64() - 41.0).abs() < 0.01, "{wait:?}");
+        assert_eq!(
+            limiter.take_at("key", 1, start + Duration::from_secs(42)),
+            Ok(())
+        );
+        assert_eq!(
+            limiter.take_at("other", 1, start),
+            Ok(()),
+            "budgets are per key"
+        );
+        assert_eq!(
+            RateLimiter::<String>::new(0).take_at("key", u32::MAX, start),
+            Ok(())
+        );
     }
 
     #[test]

@@ -131,6 +131,19 @@ impl Upsert {
         self.single_row_numbered('?', merges)
     }
 
+    /// `rows` rows, each `(?, ?, ...)` in `VALUES`, making only the merges
+    /// in `merges`: SQLite's statement for a run of rows of one shape.
+    pub fn multi_row_sql(&self, merges: MergeMask, rows: usize) -> String {
+        let row = format!("({})", vec!["?"; self.columns.len() + 1].join(", "));
+        format!(
+            "INSERT INTO {} ({}) VALUES {}\n{}",
+            self.table,
+            self.column_list(),
+            vec![row; rows].join(", "),
+            self.conflict_clause(merges)
+        )
+    }
+
     /// One row, numbered `$1...`, making every merge: the statement a
     /// [`Session`](crate::storage::session::Session) runs on either backend.
     pub fn single_row_statement(&self) -> String {

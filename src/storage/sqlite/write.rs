@@ -1,8 +1,5 @@
 //! The write path: events into the log, their changes into the state tables.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior, params_from_iter};
 use tokio::sync::mpsc;
@@ -13,6 +10,7 @@ use crate::domain::state::Changes;
 use crate::storage::listing_version::{self, BUMP_VERSION, LARGEST_REPORT_ID, Moved};
 use crate::storage::rows::{MergePicker, SqlValue};
 use crate::storage::schema::table_rows;
+use crate::storage::sql::{MergeMask, Upsert};
 use crate::storage::usage_sums;
 use crate::storage::{
     EventChunk, IngestMessage, IngestSummary, StoreError, StoreResult, WorkspaceId,
@@ -221,14 +219,18 @@ impl ToSql for SqlValue<'_> {
     }
 }
 
-/// Merges a batch's changes into the state tables, one row at a time (in
-/// SQLite a prepared statement per row costs microseconds; there is no
-/// round trip to save).
+/// Merges changes into the state tables: each run of rows of one shape
+/// (the columns they bring something for) in multi-row statements of up to
+/// [`STATEMENT_ROWS`] rows, in key order, so each page of a table larger
+/// than the cache is read once per merge.
 ///
 /// Each row's statement sets only the columns the row brings something
 /// for: a view or a run then rewrites its report's row and no index
-/// (BENCHMARKS.md). Rows stay in key order, so each page of a table larger than the
-/// cache is read once per merge.
+/// (BENCHMARKS.md). Rows go many to a statement because each statement
+/// that may fail midway keeps a copy of every page it changes (SQLite's
+/// statement journal, 16 KiB a page here), and the usage triggers make a
+/// row change a dozen: a statement per row spent most of a live batch's
+/// time copying pages (BENCHMARKS.md, "live ingestion").
 fn merge_changes(
     transaction: &Transaction<'_>,
     workspace: WorkspaceId,
@@ -236,19 +238,44 @@ fn merge_changes(
 ) -> rusqlite::Result<()> {
     for table in table_rows(changes) {
         let picker = MergePicker::new(&table.upsert);
-        let mut statements = HashMap::new();
+        let mut run = Vec::new();
+        let mut run_merges = None;
         for row in table.rows {
             let merges = picker.merges(&row);
-            let statement = match statements.entry(merges) {
-                Entry::Occupied(entry) => entry.into_mut(),
-                Entry::Vacant(entry) => {
-                    entry.insert(transaction.prepare_cached(&table.upsert.single_row_sql(merges))?)
+            if run_merges != Some(merges) {
+                if let Some(merges) = run_merges {
+                    upsert_run(transaction, workspace, &table.upsert, merges, &mut run)?;
                 }
-            };
-            statement.execute(params_from_iter(
-                std::iter::once(SqlValue::Int(Some(workspace))).chain(row),
-            ))?;
+                run_merges = Some(merges);
+            }
+            run.push(row);
         }
+        if let Some(merges) = run_merges {
+            upsert_run(transaction, workspace, &table.upsert, merges, &mut run)?;
+        }
+    }
+    Ok(())
+}
+
+/// Rows of one statement at most. Runs go in statements of powers of two
+/// rows, so that a handful of statements per shape stay prepared.
+const STATEMENT_ROWS: usize = 64;
+
+/// Upserts (and empties) a run of rows that make the same merges.
+fn upsert_run(
+    transaction: &Transaction<'_>,
+    workspace: WorkspaceId,
+    upsert: &Upsert,
+    merges: MergeMask,
+    run: &mut Vec<Vec<SqlValue<'_>>>,
+) -> rusqlite::Result<()> {
+    while !run.is_empty() {
+        let rows = STATEMENT_ROWS.min(1 << run.len().ilog2());
+        let mut statement = transaction.prepare_cached(&upsert.multi_row_sql(merges, rows))?;
+        let parameters = run
+            .drain(..rows)
+            .flat_map(|row| std::iter::once(SqlValue::Int(Some(workspace))).chain(row));
+        statement.execute(params_from_iter(parameters))?;
     }
     Ok(())
 }

@@ -7,9 +7,11 @@
 -- statements written out for each operation, `IF TG_OP = 'INSERT'` and
 -- `ELSE`, as static SQL, whose plans PL/pgSQL keeps per connection.
 --
--- The statements are not copied: each template below is the one of its
--- migration, and the changes are spliced in from the same helper functions
--- (reportstats_day_changes and the others), once per operation, when this
+-- Each template below is its migration's statement as it was (a shipped
+-- migration cannot be changed, so from here on these are the statements in
+-- force); the changes are spliced in from the helper functions of 0008
+-- (reportstats_day_changes and the others) and, for 0010's, which wrote
+-- them inline, from helpers made here, once per operation, when this
 -- migration runs. The triggers stay as they are; only the functions they
 -- call change.
 

@@ -1,7 +1,12 @@
 //! The write path: events into the log, their changes into the state tables.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use rusqlite::types::ToSqlOutput;
-use rusqlite::{Connection, ToSql, Transaction, TransactionBehavior, params_from_iter};
+use rusqlite::{
+    CachedStatement, Connection, ToSql, Transaction, TransactionBehavior, params_from_iter,
+};
 use tokio::sync::mpsc;
 
 use super::folding::{Folded, Folder};
@@ -238,40 +243,62 @@ fn merge_changes(
 ) -> rusqlite::Result<()> {
     for table in table_rows(changes) {
         let picker = MergePicker::new(&table.upsert);
-        let mut run = Vec::new();
+        let mut statements = HashMap::new();
+        let mut run = Vec::with_capacity(STATEMENT_ROWS);
         let mut run_merges = None;
         for row in table.rows {
             let merges = picker.merges(&row);
-            if run_merges != Some(merges) {
+            if run_merges != Some(merges) || run.len() == STATEMENT_ROWS {
                 if let Some(merges) = run_merges {
-                    upsert_run(transaction, workspace, &table.upsert, merges, &mut run)?;
+                    upsert_run(
+                        transaction,
+                        workspace,
+                        &table.upsert,
+                        &mut statements,
+                        merges,
+                        &mut run,
+                    )?;
                 }
                 run_merges = Some(merges);
             }
             run.push(row);
         }
         if let Some(merges) = run_merges {
-            upsert_run(transaction, workspace, &table.upsert, merges, &mut run)?;
+            upsert_run(
+                transaction,
+                workspace,
+                &table.upsert,
+                &mut statements,
+                merges,
+                &mut run,
+            )?;
         }
     }
     Ok(())
 }
 
-/// Rows of one statement at most. Runs go in statements of powers of two
-/// rows, so that a handful of statements per shape stay prepared.
+/// Rows of one statement at most. A run goes in statements of powers of
+/// two rows, so that a handful of statements per shape stay prepared.
 const STATEMENT_ROWS: usize = 64;
 
-/// Upserts (and empties) a run of rows that make the same merges.
-fn upsert_run(
-    transaction: &Transaction<'_>,
+/// Upserts (and empties) a run of rows that make the same merges, with the
+/// table's `statements` prepared so far, by merges and rows.
+fn upsert_run<'t>(
+    transaction: &'t Transaction<'_>,
     workspace: WorkspaceId,
     upsert: &Upsert,
+    statements: &mut HashMap<(MergeMask, usize), CachedStatement<'t>>,
     merges: MergeMask,
     run: &mut Vec<Vec<SqlValue<'_>>>,
 ) -> rusqlite::Result<()> {
     while !run.is_empty() {
-        let rows = STATEMENT_ROWS.min(1 << run.len().ilog2());
-        let mut statement = transaction.prepare_cached(&upsert.multi_row_sql(merges, rows))?;
+        let rows = 1 << run.len().ilog2();
+        let statement = match statements.entry((merges, rows)) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                entry.insert(transaction.prepare_cached(&upsert.multi_row_sql(merges, rows))?)
+            }
+        };
         let parameters = run
             .drain(..rows)
             .flat_map(|row| std::iter::once(SqlValue::Int(Some(workspace))).chain(row));

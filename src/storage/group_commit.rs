@@ -121,6 +121,7 @@ impl GroupQueue {
 /// each group answered (or written again batch by batch, see
 /// [`Group::settle`]).
 pub fn lead_blocking(queue: &GroupQueue, mut write: impl FnMut(&Group) -> GroupOutcome) {
+    let _leading = Leading(queue);
     while let Some(group) = queue.next_group() {
         let outcome = write(&group);
         for single in group.settle(outcome) {
@@ -135,11 +136,31 @@ pub async fn lead<W>(queue: &GroupQueue, write: W)
 where
     W: for<'g> Fn(&'g Group) -> Pin<Box<dyn Future<Output = GroupOutcome> + Send + 'g>>,
 {
+    let _leading = Leading(queue);
     while let Some(group) = queue.next_group() {
         let outcome = write(&group).await;
         for single in group.settle(outcome) {
             let outcome = write(&single).await;
             single.answer(outcome);
+        }
+    }
+}
+
+/// A leader at work. Should it panic, the batches still waiting would wait
+/// for a leader that never comes: they are told the writer stopped, and the
+/// next batch leads again.
+struct Leading<'q>(&'q GroupQueue);
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let waiting = {
+                let mut state = self.0.lock();
+                state.leading = false;
+                std::mem::take(&mut state.waiting)
+            };
+            // Dropped, their answers tell them (see `outcome`).
+            drop(waiting);
         }
     }
 }
@@ -317,6 +338,27 @@ mod tests {
         let dropped = queue.push(1, chunk(1)).outcome;
         drop(queue.next_group());
         assert!(matches!(outcome(dropped).await, Err(StoreError::Other(_))));
+    }
+
+    #[test]
+    fn a_leader_that_panics_fails_the_waiting_batches_and_the_next_batch_leads() {
+        let queue = GroupQueue::default();
+        let first = queue.push(1, chunk(1));
+        assert!(first.lead);
+        let mut second = None;
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            lead_blocking(&queue, |_| {
+                // Another batch arrives while the writer is at work.
+                second = Some(queue.push(1, chunk(1)));
+                panic!("the writer broke");
+            })
+        }));
+        assert!(panicked.is_err());
+        assert!(first.outcome.blocking_recv().is_err());
+        let second = second.unwrap();
+        assert!(!second.lead);
+        assert!(second.outcome.blocking_recv().is_err());
+        assert!(queue.push(1, chunk(1)).lead, "the next batch leads");
     }
 
     #[test]

@@ -71,16 +71,6 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    fn batches(&self, workspace: WorkspaceId) -> Arc<GroupQueue> {
-        let mut batches = self
-            .batches
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Arc::clone(batches.entry(workspace).or_default())
-    }
-}
-
-impl PostgresStore {
     /// Connects and runs the migrations this database has not seen yet.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         Self::open_with(url, StoreOptions::default()).await
@@ -108,6 +98,14 @@ impl PostgresStore {
             .await
             .context("rebuilding the sums of the usage tables")?;
         Ok(store)
+    }
+
+    fn batches(&self, workspace: WorkspaceId) -> Arc<GroupQueue> {
+        let mut batches = self
+            .batches
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(batches.entry(workspace).or_default())
     }
 }
 

@@ -234,8 +234,8 @@ impl ToSql for SqlValue<'_> {
 /// (BENCHMARKS.md). Rows go many to a statement because each statement
 /// that may fail midway keeps a copy of every page it changes (SQLite's
 /// statement journal, 16 KiB a page here), and the usage triggers make a
-/// row change a dozen: a statement per row spent most of a live batch's
-/// time copying pages (BENCHMARKS.md, "live ingestion").
+/// row change a dozen: with a statement per row, copying pages took a
+/// tenth of a live server's CPU (BENCHMARKS.md, "live ingestion").
 fn merge_changes(
     transaction: &Transaction<'_>,
     workspace: WorkspaceId,
@@ -245,29 +245,22 @@ fn merge_changes(
         let picker = MergePicker::new(&table.upsert);
         let mut statements = HashMap::new();
         let mut run = Vec::with_capacity(STATEMENT_ROWS);
-        let mut run_merges = None;
-        for row in table.rows {
+        let mut rows = table.rows.peekable();
+        while let Some(row) = rows.next() {
             let merges = picker.merges(&row);
-            if run_merges != Some(merges) || run.len() == STATEMENT_ROWS {
-                if let Some(merges) = run_merges {
-                    upsert_run(
-                        transaction,
-                        workspace,
-                        &table.upsert,
-                        &mut statements,
-                        merges,
-                        &mut run,
-                    )?;
-                }
-                run_merges = Some(merges);
-            }
             run.push(row);
-        }
-        if let Some(merges) = run_merges {
+            while run.len() < STATEMENT_ROWS
+                && rows
+                    .peek()
+                    .is_some_and(|next| picker.merges(next) == merges)
+            {
+                run.extend(rows.next());
+            }
+            let upsert = &table.upsert;
             upsert_run(
                 transaction,
                 workspace,
-                &table.upsert,
+                upsert,
                 &mut statements,
                 merges,
                 &mut run,
@@ -277,8 +270,9 @@ fn merge_changes(
     Ok(())
 }
 
-/// Rows of one statement at most. A run goes in statements of powers of
-/// two rows, so that a handful of statements per shape stay prepared.
+/// Rows of one statement at most. A shorter run goes in statements of
+/// powers of two rows, so that a handful of statements per shape stay
+/// prepared.
 const STATEMENT_ROWS: usize = 64;
 
 /// Upserts (and empties) a run of rows that make the same merges, with the

@@ -33,10 +33,11 @@ use tokio::sync::oneshot;
 use super::{EventChunk, IngestSummary, StoreError, StoreResult, WorkspaceId};
 
 /// Events a leader takes at most into one group, beyond its first batch:
-/// enough that a group's transaction costs far more than its commit, few
-/// enough that one group keeps the writer well under the latency its
-/// batches wait (a group of one-event batches at this size takes some tens
-/// of milliseconds to write).
+/// a bound on how long one group holds the writer, which a server's own
+/// connections never come near (at 64 connections posting one-event
+/// batches, groups held 26 batches: BENCHMARKS.md, "live ingestion"), and
+/// which keeps a burst of queued batches from becoming one transaction of
+/// seconds (SQLite writes a view in about 0.1–0.2 ms).
 pub const GROUP_EVENTS: usize = 4_096;
 
 /// Batches per committed group (`reportstats_commit_group_batches`).

@@ -178,6 +178,7 @@ fn every_usage_row(
         today,
         sort,
         filters: filters.clone(),
+        after: None,
     }
 }
 

@@ -21,7 +21,9 @@ use reportstats::domain::usage::{
     compute_usage_daily, compute_usage_series,
 };
 use reportstats::domain::{Event, Position, Timestamp};
-use reportstats::storage::{Store, WorkspaceId};
+use reportstats::http::Settings;
+use reportstats::storage::report_usage::UsageQuery;
+use reportstats::storage::{PageRequest, Store, WorkspaceId};
 use serde_json::Value;
 
 /// The usage fixture's `as_of`.
@@ -39,8 +41,12 @@ fn usage_events() -> Vec<Event> {
 }
 
 async fn spawn(database: TestDatabase) -> (TestApp, Arc<TestClock>) {
+    spawn_with(database, Default::default()).await
+}
+
+async fn spawn_with(database: TestDatabase, settings: Settings) -> (TestApp, Arc<TestClock>) {
     let clock = Arc::new(TestClock::at(USAGE_NOW));
-    let app = TestApp::spawn_with_clock(database, Default::default(), clock.clone()).await;
+    let app = TestApp::spawn_with_clock(database, settings, clock.clone()).await;
     (app, clock)
 }
 
@@ -118,7 +124,12 @@ fn reference(
 }
 
 async fn every_sort_and_filter_pages_as_the_reference_orders(database: TestDatabase) {
-    let (app, _clock) = spawn(database).await;
+    // Exports read two rows at a time: each starts after its last row.
+    let settings = Settings {
+        export_page_rows: 2,
+        ..Settings::default()
+    };
+    let (app, _clock) = spawn_with(database, settings).await;
     let credentials = app.create_workspace("sorted").await;
     post_shuffled(&app, &credentials, &usage_lines(), 7).await;
     let events = usage_events();
@@ -134,11 +145,10 @@ async fn every_sort_and_filter_pages_as_the_reference_orders(database: TestDatab
             ] {
                 let path = usage_path(&credentials, &format!("per_page=4&sort={sort}{all}"));
                 let rows = all_rows(&app, &credentials, &path).await;
-                assert_eq!(
-                    rows,
-                    reference(&events, today, filter, &no_filters, sort),
-                    "{path}"
-                );
+                let expected = reference(&events, today, filter, &no_filters, sort);
+                assert_eq!(rows, expected, "{path}");
+                let export = usage_path(&credentials, &format!("format=ndjson&sort={sort}{all}"));
+                assert_eq!(ndjson_rows(&app, &credentials, &export).await, expected);
             }
         }
     }
@@ -239,6 +249,87 @@ async fn every_sort_and_filter_pages_as_the_reference_orders(database: TestDatab
                 expected,
                 "{path}"
             );
+            let export = usage_path(
+                &credentials,
+                &format!("format=ndjson&include_spaces=all&sort={sort}&{query}"),
+            );
+            assert_eq!(ndjson_rows(&app, &credentials, &export).await, expected);
+        }
+    }
+}
+
+/// The rows of an NDJSON export.
+async fn ndjson_rows(app: &TestApp, credentials: &Credentials, path: &str) -> Vec<Value> {
+    let response = app.get(credentials, path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    let body = response.text().await.unwrap();
+    body.lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// Pages after a row (what exports walk by) hold the listing's rows in its
+/// order, for every sort both ways, with counts computed from the day
+/// tables and kept per report, pages of one to three rows, and filters;
+/// the fixture has long runs of ties and `null`s to cross.
+async fn pages_after_a_row_walk_every_sort_as_pages_by_number(database: TestDatabase) {
+    let store = database.open().await;
+    let workspace = common::create_workspace(store.as_ref(), "walked")
+        .await
+        .workspace
+        .id;
+    let events = usage_events();
+    reportstats::storage::ingest(store.as_ref(), workspace, events.clone())
+        .await
+        .unwrap();
+    let today = Timestamp::parse(USAGE_NOW).unwrap().utc_day();
+    let filters = [
+        UsageFilters::default(),
+        UsageFilters {
+            unviewed_days: Some(7),
+            name_contains: Some("report".into()),
+            ..Default::default()
+        },
+    ];
+    for kept in [false, true] {
+        if kept {
+            store.roll_usage_windows(workspace, today).await.unwrap();
+        }
+        for field in UsageField::ALL {
+            for descending in [false, true] {
+                let sort = UsageSort { field, descending };
+                for (filter, filters) in [SpaceFilter::ExcludePersonal, SpaceFilter::All]
+                    .into_iter()
+                    .flat_map(|filter| filters.iter().map(move |filters| (filter, filters)))
+                {
+                    let state = Changes::from_events(&events);
+                    let expected =
+                        compute_report_usage(&state, &events, today, filter, filters, sort);
+                    for per_page in 1..=3 {
+                        let mut walked = Vec::new();
+                        let mut after = None;
+                        loop {
+                            let query = UsageQuery {
+                                page: PageRequest { page: 1, per_page },
+                                filter,
+                                today,
+                                sort,
+                                filters: filters.clone(),
+                                after: after.clone(),
+                            };
+                            let rows = store.report_usage_rows(workspace, query).await.unwrap();
+                            let Some(last) = rows.last() else { break };
+                            after = Some(sort.cursor_after(last));
+                            walked.extend(rows);
+                            assert!(walked.len() <= expected.len(), "{sort} walks on");
+                        }
+                        assert_eq!(
+                            walked, expected,
+                            "{sort}, {filter:?}, {filters:?}, kept {kept}"
+                        );
+                    }
+                }
+            }
         }
     }
 }
@@ -574,16 +665,17 @@ async fn a_database_from_before_the_usage_sums_fills_them_from_its_usage(databas
 async fn a_database_from_before_the_usage_tables_is_filled_from_its_log(database: TestDatabase) {
     let events = usage_events();
     let today = Timestamp::parse(USAGE_NOW).unwrap().utc_day();
-    let everything = reportstats::storage::PageRequest {
+    let everything = PageRequest {
         page: 1,
         per_page: 1000,
     };
-    let query = |sort: &str| reportstats::storage::report_usage::UsageQuery {
+    let query = |sort: &str| UsageQuery {
         page: everything,
         filter: SpaceFilter::All,
         today,
         sort: UsageSort::parse(sort).unwrap(),
         filters: UsageFilters::default(),
+        after: None,
     };
     let daily = reportstats::storage::usage_daily::DailyQuery {
         from: today.plus_days(-365),
@@ -824,6 +916,7 @@ async fn report_usage_exports_and_revalidates_until_an_event_or_the_next_day(
 }
 
 on_every_backend!(
+    pages_after_a_row_walk_every_sort_as_pages_by_number,
     report_usage_exports_and_revalidates_until_an_event_or_the_next_day,
     a_database_from_before_the_usage_tables_is_filled_from_its_log,
     a_database_from_before_the_usage_sums_fills_them_from_its_usage,

@@ -171,6 +171,7 @@ pub async fn table(
                 today: scope.today(),
                 sort: usage.sort,
                 filters: usage.filters.clone(),
+                after: None,
             },
         )
         .await?;

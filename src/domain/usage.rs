@@ -214,6 +214,35 @@ impl UsageSort {
         };
         by_field.then(a.report_id.cmp(&b.report_id))
     }
+
+    /// Where the page after `row` starts, in this order.
+    pub fn cursor_after(self, row: &ReportUsage) -> UsageCursor {
+        UsageCursor {
+            key: match self.field.key(row) {
+                SortKey::Int(value) => CursorKey::Int(value),
+                SortKey::Text(value) => CursorKey::Text(value.map(str::to_owned)),
+            },
+            report_id: row.report_id,
+        }
+    }
+}
+
+/// A page that starts after a row rather than at a number (keyset paging):
+/// the rows after the one with this sort key and `report_id`, in the
+/// page's order. What an export walks its listing by, so that each page
+/// seeks to its start instead of counting past every row before it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UsageCursor {
+    pub key: CursorKey,
+    pub report_id: i64,
+}
+
+/// A [`UsageCursor`]'s sort key: the sorted field's value (instants as
+/// their microseconds), `None` for `null`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CursorKey {
+    Int(Option<i64>),
+    Text(Option<String>),
 }
 
 impl std::fmt::Display for UsageSort {

@@ -6,6 +6,7 @@
 //! stored and when the day rolls over.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::State;
@@ -28,8 +29,8 @@ use super::pagination::{
 use crate::domain::stats::SpaceFilter;
 use crate::domain::timestamp::UtcDay;
 use crate::domain::usage::{
-    DEFAULT_DAILY_DAYS, DailyScope, MAX_DAILY_DAYS, MAX_UNVIEWED_DAYS, ReportUsage, UsageDay,
-    UsageField, UsageFilters, UsageSort, UsageTotals,
+    DEFAULT_DAILY_DAYS, DailyScope, MAX_DAILY_DAYS, MAX_UNVIEWED_DAYS, ReportUsage, UsageCursor,
+    UsageDay, UsageField, UsageFilters, UsageSort, UsageTotals,
 };
 use crate::domain::{Timestamp, Token};
 use crate::storage::report_usage::UsageQuery;
@@ -226,6 +227,7 @@ async fn list_report_usage(
             today,
             sort,
             filters,
+            after: None,
         };
         // Until the date rolls over, when the windows move.
         let until = Timestamp::from_micros(today.plus_days(1).start().as_micros() - 1);
@@ -268,13 +270,19 @@ pub(crate) async fn export_usage(
     let today = state.clock.now().utc_day();
     let (sort, filters) = (usage.sort, usage.filters);
     let (store, workspace) = (state.store.clone(), access.workspace.id);
+    // Each page starts after the last row of the one before: a seek, where
+    // a page by number would count past every row before it, so that
+    // exporting a million reports cost the square of its pages. The export
+    // reads its pages one after another, so the last row is always the
+    // previous page's.
+    let after: Arc<Mutex<Option<UsageCursor>>> = Arc::default();
     let exportable = Exportable {
         resource: "report_usage",
         parameters: format!("{filter:?} {sort} {filters:?} {today}"),
         // The rows depend on the date only: the tag holds all day.
         as_of: Some(today.start()),
         fetch_page: move |page| {
-            let (store, filters) = (store.clone(), filters.clone());
+            let (store, filters, after) = (store.clone(), filters.clone(), after.clone());
             async move {
                 let query = UsageQuery {
                     page,
@@ -282,8 +290,13 @@ pub(crate) async fn export_usage(
                     today,
                     sort,
                     filters,
+                    after: after.lock().expect("the export's cursor").clone(),
                 };
-                Ok(store.report_usage(workspace, query).await?.items)
+                let rows = store.report_usage_rows(workspace, query).await?;
+                if let Some(last) = rows.last() {
+                    *after.lock().expect("the export's cursor") = Some(sort.cursor_after(last));
+                }
+                Ok(rows)
             }
         },
     };

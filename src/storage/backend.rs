@@ -321,6 +321,17 @@ impl<B: Backend> Store for B {
         self.run(Access::Snapshot, page).await
     }
 
+    async fn report_usage_rows(
+        &self,
+        workspace: WorkspaceId,
+        query: UsageQuery,
+    ) -> StoreResult<Vec<ReportUsage>> {
+        let rows = work(move |session| {
+            Box::pin(async move { report_usage::rows(session, workspace, &query).await })
+        });
+        self.run(Access::Snapshot, rows).await
+    }
+
     async fn usage_daily(
         &self,
         workspace: WorkspaceId,

@@ -80,6 +80,7 @@ async fn short_table(
         today,
         sort: UsageSort::parse(sort).expect("a valid sort"),
         filters,
+        after: None,
     };
     report_usage::rows(session, workspace, &query).await
 }
@@ -265,6 +266,7 @@ pub async fn report(
             report_id: Some(report.id),
             ..UsageFilters::default()
         },
+        after: None,
     };
     let usage = report_usage::page(session, workspace, &query).await?;
     let stats = report_stats::one(session, workspace, report.id, recent_since).await?;

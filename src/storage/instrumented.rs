@@ -290,6 +290,14 @@ impl Store for InstrumentedStore {
         self.inner.report_usage(workspace, query).await
     }
 
+    async fn report_usage_rows(
+        &self,
+        workspace: WorkspaceId,
+        query: UsageQuery,
+    ) -> StoreResult<Vec<ReportUsage>> {
+        self.inner.report_usage_rows(workspace, query).await
+    }
+
     async fn usage_daily(
         &self,
         workspace: WorkspaceId,

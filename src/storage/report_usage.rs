@@ -28,7 +28,8 @@ use crate::domain::Timestamp;
 use crate::domain::stats::SpaceFilter;
 use crate::domain::timestamp::{MICROS_PER_DAY, UtcDay};
 use crate::domain::usage::{
-    ReportUsage, UsageField, UsageFilters, UsageSort, WINDOWS, fold_case, window_start,
+    CursorKey, ReportUsage, UsageCursor, UsageField, UsageFilters, UsageSort, WINDOWS, fold_case,
+    window_start,
 };
 
 /// What a `report_usage` page is asked for.
@@ -40,6 +41,9 @@ pub struct UsageQuery {
     pub today: UtcDay,
     pub sort: UsageSort,
     pub filters: UsageFilters,
+    /// Where the page starts instead of `page.page`: after this row (an
+    /// export's pages; `page.per_page` still says how many rows).
+    pub after: Option<UsageCursor>,
 }
 
 /// The UTC date (days since the epoch) of an instant column: floor
@@ -134,25 +138,50 @@ impl Walk {
 /// count takes. The page adds `$7`–`$9` the first dates of the 7-, 30- and
 /// 90-day windows, `$10` D, `$11` its size and `$12` its offset.
 ///
-/// `listed` is [`LISTED_REPORTS`] or one of its [`Walk`]s.
-fn filter_sql(dialect: Dialect, listed: &str) -> String {
-    let contains = match dialect {
-        Dialect::Postgres => "strpos(lower(r.name), $5) > 0",
-        Dialect::Sqlite => "instr(reportstats_lower(r.name), $5) > 0",
+/// `listed` is [`LISTED_REPORTS`] or one of its [`Walk`]s; `ids` narrows
+/// the range of report ids further ([`IdBounds`]).
+fn filter_sql(dialect: Dialect, listed: &str, ids: IdBounds) -> String {
+    let (contains, greatest, least) = match dialect {
+        Dialect::Postgres => ("strpos(lower(r.name), $5) > 0", "GREATEST", "LEAST"),
+        Dialect::Sqlite => ("instr(reportstats_lower(r.name), $5) > 0", "max", "min"),
+    };
+    // A range rather than `$6 IS NULL OR …`: one report reads one entry of
+    // the index, on both backends (`MIN + 1`: PostgreSQL reads the literal
+    // `-9223372036854775808` as a numeric).
+    let (lowest, highest) = (
+        format!("coalesce($6, {})", i64::MIN + 1),
+        format!("coalesce($6, {})", i64::MAX),
+    );
+    let from = match ids.from {
+        Some(from) => format!("{greatest}({lowest}, {from})"),
+        None => lowest,
+    };
+    let to = match ids.to {
+        Some(to) => format!("{least}({highest}, {to})"),
+        None => highest,
     };
     format!(
         "{listed}
       AND ($3 IS NULL OR r.last_viewed_at IS NULL OR {} < $3)
       AND ($4 IS NULL OR r.space_token = $4)
       AND ($5 IS NULL OR {contains})
-      AND r.report_id BETWEEN coalesce($6, {}) AND coalesce($6, {})",
+      AND r.report_id BETWEEN {from} AND {to}",
         day_of("r.last_viewed_at"),
-        // A range rather than `$6 IS NULL OR …`: one report reads one entry
-        // of the index, on both backends (`MIN + 1`: PostgreSQL reads the
-        // literal `-9223372036854775808` as a numeric).
-        i64::MIN + 1,
-        i64::MAX
     )
+}
+
+/// Where the walk of a page after a cursor starts and ends, when it goes
+/// by report id (`r.report_id`, as its key or its tie): put into the
+/// filter's range of report ids, rather than as a `>` beside it, so that
+/// the index range starts there. SQLite ranges an index over one lower
+/// bound and, given the filter's and the cursor's, took the filter's:
+/// each page of an export by `report_id` read every report before it
+/// (a million reports took seven minutes). Both bounds are inclusive; the
+/// cursor's own condition still excludes its row.
+#[derive(Clone, Copy, Default)]
+struct IdBounds {
+    from: Option<&'static str>,
+    to: Option<&'static str>,
 }
 
 /// The report's views in the window from `$n` on.
@@ -262,47 +291,86 @@ pub(super) fn order_by(key: &str, nullable: bool, descending: bool, tie: &str) -
     format!("{nulls}{key}{direction}, {tie}")
 }
 
-fn page_sql(sort: UsageSort, dialect: Dialect, counts: Counts) -> String {
-    let (key, nullable) = field_sql(sort.field, dialect, counts);
-    let walk = Walk::of(sort.field, counts);
-    let filtered = filter_sql(dialect, &walk.listed(key.starts_with("w.")));
-    // Down an index, the order is the index's own: its key, then its id.
-    let (inner_key, tie) = match walk {
-        Walk::Windows => (key.as_str(), "w.report_id"),
-        Walk::Views => (key.as_str(), "r.report_id"),
-        // Sorting by the alias lets each backend compute a subquery key once.
-        Walk::Reports if nullable => (key.as_str(), "r.report_id"),
-        Walk::Reports => ("sort_key", "r.report_id"),
+/// Which rows a page's walk reads: all from the start (a page by number,
+/// `$12` its offset), or, after the row of a [`UsageCursor`] (`$13` its key,
+/// `$14` its `report_id`), those tied with it that come after it or those
+/// past its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Start {
+    Numbered,
+    AfterTies,
+    AfterKey,
+}
+
+impl Start {
+    /// The condition on `key` and `tie` (the walk's `report_id`) that keeps
+    /// these rows, in the page's order: `null`s last, ties ascending.
+    fn condition(self, key: &str, tie: &str, nullable: bool, descending: bool) -> String {
+        let past = if descending { "<" } else { ">" };
+        match (self, nullable) {
+            (Start::Numbered, _) => String::new(),
+            (Start::AfterTies, false) => format!("\n      AND {key} = $13 AND {tie} > $14"),
+            (Start::AfterTies, true) => format!(
+                "\n      AND ({key} = $13 OR ($13 IS NULL AND {key} IS NULL)) AND {tie} > $14"
+            ),
+            (Start::AfterKey, false) => format!("\n      AND {key} {past} $13"),
+            (Start::AfterKey, true) => {
+                format!("\n      AND $13 IS NOT NULL AND ({key} {past} $13 OR {key} IS NULL)")
+            }
+        }
+    }
+}
+
+/// A page's statement: by number, or after a cursor. After a cursor the
+/// walk is two seeks, one for the rest of the cursor's ties and one past
+/// its key, each a range of the walk's index where it has one: one
+/// condition with an `OR` would make each backend read the index from its
+/// start, and a long run of ties (every report with no view this month)
+/// made each page of it read all of the run before it.
+fn page_sql(sort: UsageSort, dialect: Dialect, counts: Counts, keyset: bool) -> String {
+    if !keyset {
+        let ranking = ranking_sql(sort, dialect, counts, Start::Numbered);
+        return rows_sql(sort, dialect, counts, &ranking);
+    }
+    let (_, nullable) = field_sql(sort.field, dialect, counts);
+    let order = if sort.field == UsageField::ReportId {
+        format!("report_id{}", if sort.descending { " DESC" } else { "" })
+    } else {
+        order_by("sort_key", nullable, sort.descending, "report_id")
     };
-    let (inner_order, outer_order) = if sort.field == UsageField::ReportId {
-        let direction = if sort.descending { " DESC" } else { "" };
-        (
-            format!("r.report_id{direction}"),
-            format!("ranked.report_id{direction}"),
+    let ranking = format!(
+        "SELECT report_id, sort_key FROM (
+    SELECT * FROM ({}) ties
+    UNION ALL
+    SELECT * FROM ({}) past) after_cursor
+    ORDER BY {order} LIMIT $11",
+        ranking_sql(sort, dialect, counts, Start::AfterTies),
+        ranking_sql(sort, dialect, counts, Start::AfterKey),
+    );
+    rows_sql(sort, dialect, counts, &ranking)
+}
+
+/// The page's rows, in its order, for the report ids and keys `ranking`
+/// selects.
+fn rows_sql(sort: UsageSort, dialect: Dialect, counts: Counts, ranking: &str) -> String {
+    let (_, nullable) = field_sql(sort.field, dialect, counts);
+    let outer_order = if sort.field == UsageField::ReportId {
+        format!(
+            "ranked.report_id{}",
+            if sort.descending { " DESC" } else { "" }
         )
     } else {
-        (
-            order_by(inner_key, nullable, sort.descending, tie),
-            order_by(
-                "ranked.sort_key",
-                nullable,
-                sort.descending,
-                "ranked.report_id",
-            ),
+        order_by(
+            "ranked.sort_key",
+            nullable,
+            sort.descending,
+            "ranked.report_id",
         )
     };
     let columns: Vec<String> = ROW_FIELDS
         .iter()
         .map(|field| field_sql(*field, dialect, counts).0)
         .collect();
-    let ranking = match (walk, dialect) {
-        (Walk::Windows, Dialect::Postgres) => postgres_walk(walk, &key, sort.descending),
-        (Walk::Views, Dialect::Postgres) => postgres_walk(walk, "o.view_count", sort.descending),
-        _ => format!(
-            "SELECT r.report_id AS report_id, {key} AS sort_key {filtered}
-    ORDER BY {inner_order} LIMIT $11 OFFSET $12"
-        ),
-    };
     format!(
         "WITH ranked AS (
     {ranking})
@@ -315,6 +383,60 @@ ORDER BY {outer_order}",
     )
 }
 
+/// The report ids and sort keys of a page, in its order, from `start`.
+fn ranking_sql(sort: UsageSort, dialect: Dialect, counts: Counts, start: Start) -> String {
+    let (key, nullable) = field_sql(sort.field, dialect, counts);
+    let walk = Walk::of(sort.field, counts);
+    // Down an index, the order is the index's own: its key, then its id.
+    let (inner_key, tie) = match walk {
+        Walk::Windows => (key.as_str(), "w.report_id"),
+        Walk::Views => (key.as_str(), "r.report_id"),
+        // Sorting by the alias lets each backend compute a subquery key once.
+        Walk::Reports if nullable => (key.as_str(), "r.report_id"),
+        Walk::Reports => ("sort_key", "r.report_id"),
+    };
+    let ids = match start {
+        Start::AfterKey if sort.field == UsageField::ReportId && sort.descending => IdBounds {
+            to: Some("$13"),
+            ..IdBounds::default()
+        },
+        Start::AfterKey if sort.field == UsageField::ReportId => IdBounds {
+            from: Some("$13"),
+            ..IdBounds::default()
+        },
+        // Ties go by ascending report id.
+        Start::AfterTies if tie == "r.report_id" => IdBounds {
+            from: Some("$14"),
+            ..IdBounds::default()
+        },
+        _ => IdBounds::default(),
+    };
+    let filtered = filter_sql(dialect, &walk.listed(key.starts_with("w.")), ids);
+    let inner_order = if sort.field == UsageField::ReportId {
+        format!("r.report_id{}", if sort.descending { " DESC" } else { "" })
+    } else {
+        order_by(inner_key, nullable, sort.descending, tie)
+    };
+    match (walk, dialect) {
+        (Walk::Windows | Walk::Views, Dialect::Postgres) => {
+            let (key, alias) = match walk {
+                Walk::Windows => (key.as_str(), "w"),
+                _ => ("o.view_count", "o"),
+            };
+            let range = start.condition(key, &format!("{alias}.report_id"), false, sort.descending);
+            postgres_walk(walk, key, sort.descending, &range)
+        }
+        _ => {
+            // The key itself, not its alias, which a condition cannot name.
+            let range = start.condition(&key, tie, nullable, sort.descending);
+            format!(
+                "SELECT r.report_id AS report_id, {key} AS sort_key {filtered}{range}
+    ORDER BY {inner_order} LIMIT $11 OFFSET $12"
+            )
+        }
+    }
+}
+
 /// A walk down an index on PostgreSQL, by `key` (over `w` for the windows,
 /// `o` for the reports) in `order`. Its planner misjudges how many reports
 /// the listing keeps, joins every one to its space and windows and sorts
@@ -322,8 +444,9 @@ ORDER BY {outer_order}",
 /// order, each report passes the listing and the filters in a `LATERAL`
 /// lookup fenced by `OFFSET 0` (as [`super::listings::QUERIES_PAGE`]'s
 /// does), and the walk stops at the page's end. Down the views, stale
-/// reports are told from the index alone, before their lookup.
-fn postgres_walk(walk: Walk, key: &str, descending: bool) -> String {
+/// reports are told from the index alone, before their lookup. `range`
+/// is the [`Start`]'s condition on the walked index.
+fn postgres_walk(walk: Walk, key: &str, descending: bool, range: &str) -> String {
     let (alias, from, walked) = match walk {
         Walk::Windows => ("w", "report_windows w", String::new()),
         _ => (
@@ -343,27 +466,31 @@ fn postgres_walk(walk: Walk, key: &str, descending: bool) -> String {
         &format!("{condition} AND r.report_id = {alias}.report_id"),
         1,
     );
-    let checked = filter_sql(Dialect::Postgres, &listed);
+    let checked = filter_sql(Dialect::Postgres, &listed, IdBounds::default());
     format!(
         "SELECT {alias}.report_id AS report_id, {key} AS sort_key FROM {from}
     CROSS JOIN LATERAL (SELECT r.report_id {checked} OFFSET 0) r
-    WHERE {alias}.workspace_id = $1{walked}
+    WHERE {alias}.workspace_id = $1{walked}{range}
     ORDER BY {order} LIMIT $11 OFFSET $12"
     )
 }
 
-/// One page statement per sort, both directions, and source of counts.
-static PAGES: LazyLock<Vec<((UsageSort, Counts), Statement)>> = LazyLock::new(|| {
+/// One page statement per sort, both directions, source of counts, and
+/// whether it starts after a cursor.
+type PageKey = (UsageSort, Counts, bool);
+
+static PAGES: LazyLock<Vec<(PageKey, Statement)>> = LazyLock::new(|| {
     UsageField::ALL
         .into_iter()
         .flat_map(|field| [false, true].map(|descending| UsageSort { field, descending }))
-        .flat_map(|sort| {
-            [Counts::Computed, Counts::Kept].map(|counts| {
+        .flat_map(|sort| [Counts::Computed, Counts::Kept].map(|counts| (sort, counts)))
+        .flat_map(|(sort, counts)| {
+            [false, true].map(|keyset| {
                 let statement = Statement::per_dialect(
-                    page_sql(sort, Dialect::Postgres, counts),
-                    &page_sql(sort, Dialect::Sqlite, counts),
+                    page_sql(sort, Dialect::Postgres, counts, keyset),
+                    &page_sql(sort, Dialect::Sqlite, counts, keyset),
                 );
-                ((sort, counts), statement)
+                ((sort, counts, keyset), statement)
             })
         })
         .collect()
@@ -423,7 +550,12 @@ pub async fn listed_and_unviewed(
 
 /// The listed reports that pass the filters.
 static COUNT: LazyLock<Statement> = LazyLock::new(|| {
-    let count = |dialect| format!("SELECT count(*) {}", filter_sql(dialect, LISTED_REPORTS));
+    let count = |dialect| {
+        format!(
+            "SELECT count(*) {}",
+            filter_sql(dialect, LISTED_REPORTS, IdBounds::default())
+        )
+    };
     Statement::per_dialect(count(Dialect::Postgres), &count(Dialect::Sqlite))
 });
 
@@ -527,9 +659,22 @@ pub async fn rows(
         WINDOWS.map(|days| window_start(query.today, days).days_since_epoch());
     let filters = &query.filters;
     let (unviewed_since, name) = filter_values(query.today, filters);
-    let offset = i64::try_from(query.page.offset()).unwrap_or(i64::MAX);
+    let offset = match query.after {
+        Some(_) => 0,
+        None => i64::try_from(query.page.offset()).unwrap_or(i64::MAX),
+    };
     let per_page = i64::try_from(query.page.per_page).unwrap_or(i64::MAX);
-    let params: [Param; 12] = [
+    let (after_key, after_id) = match &query.after {
+        Some(UsageCursor { key, report_id }) => (
+            match key {
+                CursorKey::Int(value) => Param::Int(*value),
+                CursorKey::Text(value) => Param::Text(value.as_deref()),
+            },
+            Param::Int(Some(*report_id)),
+        ),
+        None => (Param::Int(None), Param::Int(None)),
+    };
+    let params: [Param; 14] = [
         workspace.into(),
         (query.filter == SpaceFilter::All).into(),
         unviewed_since.into(),
@@ -542,6 +687,8 @@ pub async fn rows(
         query.today.days_since_epoch().into(),
         per_page.into(),
         offset.into(),
+        after_key,
+        after_id,
     ];
     let windows_day: Option<i64> = session
         .first(WINDOWS_DAY.with(&[workspace.into()]), |row| row.get(0))
@@ -551,10 +698,12 @@ pub async fn rows(
     } else {
         Counts::Computed
     };
+    let keyset = query.after.is_some();
     let statement = &PAGES
         .iter()
-        .find(|(key, _)| *key == (query.sort, counts))
+        .find(|(key, _)| *key == (query.sort, counts, keyset))
         .expect("a statement for every sort")
         .1;
-    session.all(statement.with(&params), read_row).await
+    let params = if keyset { &params[..] } else { &params[..12] };
+    session.all(statement.with(params), read_row).await
 }

@@ -160,6 +160,15 @@ pub trait Store: Send + Sync + 'static {
         query: report_usage::UsageQuery,
     ) -> StoreResult<Page<crate::domain::usage::ReportUsage>>;
 
+    /// The rows of a `report_usage` page without counting the listing: an
+    /// export's pages, each after the last row of the one before
+    /// ([`report_usage::UsageQuery::after`]).
+    async fn report_usage_rows(
+        &self,
+        workspace: WorkspaceId,
+        query: report_usage::UsageQuery,
+    ) -> StoreResult<Vec<crate::domain::usage::ReportUsage>>;
+
     /// The days of `usage_daily` (SPEC section 8), zeros included, and the
     /// distinct viewers over them; `None` when asked for one report that is
     /// not live.

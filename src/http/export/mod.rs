@@ -36,10 +36,16 @@
 //!
 //! # Memory and time
 //!
-//! The listing is read [`EXPORT_PAGE_ROWS`] rows at a time (the same
-//! pages, and the same queries, as the JSON listing's largest pages), and
-//! each page is written to the body as soon as it is read: an export holds
-//! one page, whatever the size of the listing. The next page is read only
+//! The listing is read [`EXPORT_PAGE_ROWS`] rows at a time, and each page
+//! is written to the body as soon as it is read: an export holds one page,
+//! whatever the size of the listing. Each page must cost what its rows
+//! cost, not what the rows before it do, or an export costs the square of
+//! its pages (a million reports by `OFFSET` did not end in six minutes):
+//! the report listings find a page's start from the positions they keep
+//! (`storage::listing_version`), and `report_usage`, whose sorts have no
+//! such positions, starts each page after the last row of the one before
+//! (`storage::report_usage`'s pages after a cursor). Spaces and members,
+//! a row per space or person, page by number. The next page is read only
 //! when the client has taken the last one, so a slow client slows the
 //! export down, and a client that goes away ends it, once the page being
 //! read is in: a page's read is never abandoned halfway, which on

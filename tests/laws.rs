@@ -541,7 +541,7 @@ async fn a_large_import_in_many_chunks_matches_the_reference(database: TestDatab
     let summary = import_ndjson(
         store.clone(),
         workspace,
-        std::io::Cursor::new(ndjson),
+        std::io::Cursor::new(ndjson.clone()),
         fixture_now(),
         (),
     )
@@ -584,7 +584,54 @@ async fn a_large_import_in_many_chunks_matches_the_reference(database: TestDatab
     // the counts, and the windows once they move to a date.
     let today = fixture_now().utc_day();
     store.roll_usage_windows(workspace, today).await.unwrap();
-    let owned: Vec<Event> = distinct.iter().map(|event| (*event).clone()).collect();
+    let mut owned: Vec<Event> = distinct.iter().map(|event| (*event).clone()).collect();
+    assert_usage_is_the_reference(store.as_ref(), workspace, &owned).await;
+
+    // Run again, the import stores nothing (and leaves the sums alone);
+    // run again with new events in its last chunk only, it stores them, and
+    // the sums it rebuilds hold them too.
+    let again = |ndjson: String| {
+        import_ndjson(
+            store.clone(),
+            workspace,
+            std::io::Cursor::new(ndjson),
+            fixture_now(),
+            (),
+        )
+    };
+    let summary = again(ndjson.clone()).await.unwrap();
+    assert_eq!((summary.accepted, summary.duplicates), (0, lines));
+    assert_usage_is_the_reference(store.as_ref(), workspace, &owned).await;
+    let report_id = stream
+        .iter()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .find(|event| event["type"] == "report_viewed")
+        .unwrap()["report_id"]
+        .clone();
+    let late: Vec<String> = (0..3)
+        .map(|view| {
+            serde_json::json!({"id": format!("late-{view}"), "type": "report_viewed",
+                "occurred_at": "2026-10-31T00:00:00Z", "report_id": report_id,
+                "email": format!("late{view}@acme.com")})
+            .to_string()
+        })
+        .collect();
+    let summary = again(ndjson + &late.join("\n") + "\n").await.unwrap();
+    assert_eq!((summary.accepted, summary.duplicates), (3, lines));
+    owned.extend(late.iter().map(|line| parse(line)));
+    store.roll_usage_windows(workspace, today).await.unwrap();
+    assert_usage_is_the_reference(store.as_ref(), workspace, &owned).await;
+}
+
+/// The series and `report_usage` counts of `workspace`, its windows moved
+/// to the fixture's date, against the reference over `events`.
+async fn assert_usage_is_the_reference(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    events: &[Event],
+) {
+    let reference = Changes::from_events(events);
+    let (today, owned) = (fixture_now().utc_day(), events);
     for filter in [SpaceFilter::ExcludePersonal, SpaceFilter::All] {
         let (from, to) = (today.plus_days(-89), today);
         let scope = DailyScope::Listed(filter);
@@ -593,7 +640,7 @@ async fn a_large_import_in_many_chunks_matches_the_reference(database: TestDatab
                 .usage_daily(workspace, DailyQuery { from, to, scope })
                 .await
                 .unwrap(),
-            Some(compute_usage_series(&reference, &owned, from, to, scope))
+            Some(compute_usage_series(&reference, owned, from, to, scope))
         );
         for sort in ["-views_7d", "-viewers_30d", "-total_views_count"] {
             let sort = UsageSort::parse(sort).unwrap();
@@ -603,7 +650,7 @@ async fn a_large_import_in_many_chunks_matches_the_reference(database: TestDatab
             };
             let query = every_usage_row(filter, today, sort, &filters);
             let page = store.report_usage(workspace, query).await.unwrap();
-            let expected = compute_report_usage(&reference, &owned, today, filter, &filters, sort);
+            let expected = compute_report_usage(&reference, owned, today, filter, &filters, sort);
             assert_eq!(page.total_count, expected.len() as u64);
             assert_eq!(page.items, expected);
         }

@@ -5,9 +5,11 @@
 //!
 //! The triggers that keep the sums as rows are written skip every row of a
 //! workspace marked `usage_sums_pending`. A bulk write marks its workspace
-//! first and rebuilds its sums last, in the same transaction: an import
-//! (a stream of more than one chunk) or the fill of the usage tables from
-//! the log ([`super::usage_fill`]). That costs what the workspace's usage
+//! before it merges and rebuilds its sums last, in the same transaction:
+//! an import (a stream of more than one chunk, marked once it stores an
+//! event, so that an import run again, every event a duplicate, rebuilds
+//! nothing) or the fill of the usage tables from the log
+//! ([`super::usage_fill`]). That costs what the workspace's usage
 //! tables hold, once, where the triggers cost a few upserts per row
 //! written: a 2M-event import spent 80% of its time in them. The
 //! migrations mark every workspace they find, and [`rebuild_pending`]

@@ -121,11 +121,9 @@ async fn ingest_chunks(
         .execute(&mut *transaction)
         .await?;
     // The usage sums are rebuilt once at the end rather than statement by
-    // statement (see `usage_sums`).
-    sqlx::query(usage_sums::DEFER.postgres())
-        .bind(workspace)
-        .execute(&mut *transaction)
-        .await?;
+    // statement (see `usage_sums`), once the import has stored an event (an
+    // import run again, every event a duplicate, rebuilds nothing).
+    let mut deferred = false;
     let mut summary = IngestSummary::default();
     // As in SQLite, changes are merged once they hold so many rows rather
     // than per chunk: each merge rewrites every row it touches (a new row version in
@@ -148,6 +146,13 @@ async fn ingest_chunks(
             insert_events(&mut transaction, workspace, &[&chunk]).await?;
         summary.accepted += chunk_summary[0].accepted;
         summary.duplicates += chunk_summary[0].duplicates;
+        if summary.accepted > 0 && !deferred {
+            sqlx::query(usage_sums::DEFER.postgres())
+                .bind(workspace)
+                .execute(&mut *transaction)
+                .await?;
+            deferred = true;
+        }
         for event in new_events {
             pending.record(event);
         }
@@ -158,11 +163,13 @@ async fn ingest_chunks(
     }
     moved |= moves(&pending);
     merge_changes(&mut transaction, workspace, &pending).await?;
-    for statement in usage_sums::REBUILD.iter() {
-        sqlx::query(statement.postgres())
-            .bind(workspace)
-            .execute(&mut *transaction)
-            .await?;
+    if deferred {
+        for statement in usage_sums::REBUILD.iter() {
+            sqlx::query(statement.postgres())
+                .bind(workspace)
+                .execute(&mut *transaction)
+                .await?;
+        }
     }
     bump_version(&mut transaction, workspace, summary.accepted, moved).await?;
     transaction.commit().await?;

@@ -125,7 +125,12 @@ fn configure(connection: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     // FULL: a batch is on disk (the WAL is fsynced) before it is acknowledged.
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
-    connection.pragma_update(None, "temp_store", "MEMORY")?;
+    // Sorts that outgrow memory spill to temporary files (which the kernel
+    // caches) rather than growing the heap: an import's rebuild of the usage
+    // sums sorts the workspace's day rows (14 MB less at its peak on the 2M
+    // bench stream, no slower: BENCHMARKS.md), and a deep page in a
+    // computed order sorts the rows before it.
+    connection.pragma_update(None, "temp_store", "FILE")?;
     // A negative size is in KiB.
     connection.pragma_update(None, "cache_size", -cache_kib)?;
     // Once checkpointed, a WAL grown by a large import is cut back to this.

@@ -34,8 +34,11 @@ pub(super) fn ingest_stream(
     let mut moved = Moved::default();
     let mut folder = Folder::merging_at(merge_at_bytes);
     // A stream of more than one chunk (an import) rebuilds the usage sums
-    // once at its end rather than row by row (see `usage_sums`).
+    // once at its end rather than row by row (see `usage_sums`), once it has
+    // stored an event: an import run again, every event a duplicate,
+    // changes nothing and rebuilds nothing.
     let mut chunks = 0;
+    let mut deferred = false;
     let mut apply = |folded: Folded| -> rusqlite::Result<()> {
         match folded {
             Folded::Block(block) => log::insert(&transaction, workspace, block),
@@ -49,12 +52,13 @@ pub(super) fn ingest_stream(
         match messages.blocking_recv() {
             Some(IngestMessage::Events(chunk)) => {
                 chunks += 1;
-                if chunks == 2 {
+                let new = insert_ids(&transaction, workspace, &chunk, &mut summary)?;
+                if chunks >= 2 && summary.accepted > 0 && !deferred {
                     transaction
                         .prepare_cached(usage_sums::DEFER.sqlite())?
                         .execute([workspace])?;
+                    deferred = true;
                 }
-                let new = insert_ids(&transaction, workspace, &chunk, &mut summary)?;
                 for folded in folder.fold(chunk, new)? {
                     apply(folded)?;
                 }
@@ -63,7 +67,7 @@ pub(super) fn ingest_stream(
                 for folded in folder.finish()? {
                     apply(folded)?;
                 }
-                if chunks > 1 {
+                if deferred {
                     for statement in usage_sums::REBUILD.iter() {
                         transaction
                             .prepare_cached(statement.sqlite())?

@@ -44,7 +44,14 @@ def page_latency(url, key, name, requests) -> dict:
             event = {"id": f"bench-invalidate-{os.getpid()}-{time.time_ns()}-{writes}", "type": "report_viewed",
                      "occurred_at": FRESH_AT, "report_id": report_id}
             if create:
-                new_id = 10**12 + time.time_ns() % 10**9 * 100 + writes
+                # Above every id the workspace has, and above the last one
+                # made here (microseconds since the epoch only grow; below
+                # 2^53, which JSON readers hold exactly), as new
+                # reports' ids are: the listing grows at its end. (The
+                # sub-second part of the clock, used before, put most new
+                # reports in the middle of the earlier ones, and so moved
+                # every page after them.)
+                new_id = 4 * 10**15 + time.time_ns() // 1000
                 event.update(type="report_created", report_id=new_id, report_token=f"bench{new_id}",
                              space_token="bench-space", email="bench@bench.example", name="Bench")
             writer.post_one(event)

@@ -127,9 +127,10 @@ fn configure(connection: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     connection.pragma_update(None, "foreign_keys", "OFF")?;
     // Sorts that outgrow memory spill to temporary files (which the kernel
     // caches) rather than growing the heap: an import's rebuild of the usage
-    // sums sorts the workspace's day rows (14 MB less at its peak on the 2M
-    // bench stream, no slower: BENCHMARKS.md), and a deep page in a
-    // computed order sorts the rows before it.
+    // sums sorts the whole workspace's day rows (the last of ten imports into
+    // a million-report workspace peaked at 424 MB rather than 655 MB, and
+    // ran no slower: BENCHMARKS.md), and a deep page in a computed order
+    // sorts the rows before it.
     connection.pragma_update(None, "temp_store", "FILE")?;
     // A negative size is in KiB.
     connection.pragma_update(None, "cache_size", -cache_kib)?;

@@ -226,7 +226,7 @@ fn field_sql(field: UsageField, dialect: Dialect, counts: Counts) -> (String, bo
     }
 }
 
-/// The columns of a row as [`read_row`] reads them.
+/// The columns of a row as [`read_row`](super::read_row) reads them.
 pub(super) const ROW_FIELDS: [UsageField; 15] = [
     UsageField::TotalViewsCount,
     UsageField::Views7d,
@@ -263,9 +263,10 @@ pub(in crate::storage) fn order_by(
 }
 
 /// Which rows a page's walk reads: all from the start (a page by number,
-/// `$12` its offset), or, after the row of a [`UsageCursor`] (`$13` its key,
-/// `$14` its `report_id`), those tied with it that come after it or those
-/// past its key.
+/// `$12` its offset), or, after the row of a
+/// [`UsageCursor`](crate::domain::usage::UsageCursor) (`$13` its key, `$14`
+/// its `report_id`), those tied with it that come after it or those past
+/// its key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Start {
     Numbered,
@@ -413,7 +414,7 @@ fn ranking_sql(sort: UsageSort, dialect: Dialect, counts: Counts, start: Start) 
 /// the listing keeps, joins every one to its space and windows and sorts
 /// them all (400 ms at 100,000 reports); here the walk reads the index in
 /// order, each report passes the listing and the filters in a `LATERAL`
-/// lookup fenced by `OFFSET 0` (as [`super::listings::QUERIES_PAGE`]'s
+/// lookup fenced by `OFFSET 0` (as [`crate::storage::listings::QUERIES_PAGE`]'s
 /// does), and the walk stops at the page's end. Down the views, stale
 /// reports are told from the index alone, before their lookup. `range`
 /// is the [`Start`]'s condition on the walked index.

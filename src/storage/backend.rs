@@ -65,6 +65,13 @@ pub trait Backend: Send + Sync + 'static {
     /// [`Access::Statements`] (see [`Store::read_log`]).
     fn log_work(workspace: WorkspaceId, from: Option<LogCursor>, limit: usize) -> Work<LogPage>;
 
+    /// Rebuilds the sums of the usage tables of `workspace` if it is still
+    /// marked, in one write transaction (see [`super::usage_sums`]).
+    fn rebuild_usage_sums(
+        &self,
+        workspace: WorkspaceId,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// How many schema migrations have run: one row, one integer.
     fn schema_version_statement() -> &'static Statement;
 

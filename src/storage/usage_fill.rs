@@ -6,9 +6,10 @@
 //! unfilled (`workspaces.usage_filled`); a workspace made afterwards starts
 //! filled, its log and its tables both empty. Each unfilled workspace is
 //! filled in one write transaction: it clears the usage rows, replays the
-//! whole log into them, rebuilds what is summed of them
-//! ([`super::usage_sums`]) and marks the workspace, so a fill that dies half
-//! way leaves nothing behind and the next start does it again. The mark is
+//! whole log into them, marks what is summed of them for the rebuild that
+//! follows when a store opens ([`super::usage_sums::rebuild_pending`]) and
+//! marks the workspace filled, so a fill that dies half way leaves nothing
+//! behind and the next start does it again. The mark is
 //! read again under the transaction's lock (`FOR UPDATE` on PostgreSQL; the
 //! single writer on SQLite), so servers starting at once on one database
 //! fill a workspace once. A store serves only after its fill, so no batch
@@ -24,7 +25,7 @@ use super::backend::Backend;
 use super::rows::SqlValue;
 use super::schema::usage_table_rows;
 use super::session::{Access, Param, Session, Statement, work};
-use super::usage_sums::{self, DEFER};
+use super::usage_sums::DEFER;
 use super::{StoreResult, WorkspaceId};
 use crate::domain::state::Changes;
 
@@ -77,7 +78,7 @@ async fn fill_workspace<B: Backend>(
     if filled != Some(0) {
         return Ok(());
     }
-    // The sums kept of the usage rows are rebuilt once, at the end.
+    // The sums kept of the usage rows are rebuilt once, after the fill.
     session.execute(DEFER.with(&[workspace.into()])).await?;
     for clear in CLEAR.iter() {
         session.execute(clear.with(&[workspace.into()])).await?;
@@ -91,7 +92,6 @@ async fn fill_workspace<B: Backend>(
             None => break,
         }
     }
-    usage_sums::rebuild(session, workspace).await?;
     session.execute(MARK.with(&[workspace.into()])).await?;
     Ok(())
 }

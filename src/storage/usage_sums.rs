@@ -24,7 +24,7 @@ use std::sync::LazyLock;
 
 use super::backend::Backend;
 use super::report_usage::day_of;
-use super::session::{Access, Session, Statement, work};
+use super::session::{Access, Statement, Work, work};
 use super::usage_windows::NOT_COMPUTED;
 use super::{StoreResult, WorkspaceId};
 
@@ -37,23 +37,9 @@ pub static DEFER: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new("UPDATE workspaces SET usage_sums_pending = TRUE WHERE workspace_id = $1")
 });
 
-/// Rebuilds every sum of workspace `$1` from its usage tables and reports,
-/// and clears its mark, in order.
-pub static REBUILD: LazyLock<Vec<Statement>> = LazyLock::new(|| {
-    let live = "r.definition_at IS NOT NULL AND NOT r.deleted";
-    let counts = [
-        "views_7d",
-        "views_30d",
-        "views_90d",
-        "viewers_7d",
-        "viewers_30d",
-        "viewers_90d",
-        "runs_30d",
-        "failed_runs_30d",
-    ]
-    .map(|count| format!("{count} = 0"))
-    .join(", ");
-    let clear = [
+/// Empties every sum of workspace `$1`: the first of [`REBUILD`].
+pub static CLEAR: LazyLock<Vec<Statement>> = LazyLock::new(|| {
+    [
         "space_days",
         "space_viewer_days",
         "space_reports",
@@ -62,8 +48,18 @@ pub static REBUILD: LazyLock<Vec<Statement>> = LazyLock::new(|| {
         "scope_days",
         "report_viewers",
     ]
-    .map(|table| format!("DELETE FROM {table} WHERE workspace_id = $1"));
-    let fill = [
+    .map(|table| Statement::new(format!("DELETE FROM {table} WHERE workspace_id = $1")))
+    .into()
+});
+
+/// Fills the sums of workspace `$1` from its usage tables and reports, in
+/// grouped statements: the middle of [`REBUILD`] on PostgreSQL, whose
+/// grouping hashes in the server. SQLite's grouping sorts, and sums the
+/// same rows in Rust instead (`sqlite::sums`, which the tests hold to the
+/// same answers).
+static GROUPED: LazyLock<Vec<Statement>> = LazyLock::new(|| {
+    let live = "r.definition_at IS NOT NULL AND NOT r.deleted";
+    [
         format!(
             "INSERT INTO space_days (workspace_id, day, space_token, views, manual_runs,
     scheduled_runs, failed_runs)
@@ -129,6 +125,28 @@ GROUP BY r.workspace_id, coalesce(r.space_token, ''), coalesce({day}, {NEVER_VIE
 SELECT workspace_id, report_id, viewer_id, max(day) FROM report_viewer_days
 WHERE workspace_id = $1 GROUP BY workspace_id, report_id, viewer_id"
             .to_owned(),
+    ]
+    .map(Statement::new)
+    .into()
+});
+
+/// Gives every report of workspace `$1` its windows row, counts zero but
+/// `total_viewers` (from `report_viewers`), and clears the mark: the last
+/// of [`REBUILD`], on both backends.
+pub static FINISH: LazyLock<Vec<Statement>> = LazyLock::new(|| {
+    let counts = [
+        "views_7d",
+        "views_30d",
+        "views_90d",
+        "viewers_7d",
+        "viewers_30d",
+        "viewers_90d",
+        "runs_30d",
+        "failed_runs_30d",
+    ]
+    .map(|count| format!("{count} = 0"))
+    .join(", ");
+    [
         "INSERT INTO report_windows (workspace_id, report_id, views_7d, views_30d, views_90d,
     viewers_7d, viewers_30d, viewers_90d, total_viewers, runs_30d, failed_runs_30d)
 SELECT workspace_id, report_id, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM reports WHERE workspace_id = $1
@@ -143,9 +161,16 @@ WHERE workspace_id = $1"
             "UPDATE workspaces SET usage_sums_pending = FALSE, windows_day = {NOT_COMPUTED}
 WHERE workspace_id = $1"
         ),
-    ];
-    clear.into_iter().chain(fill).map(Statement::new).collect()
+    ]
+    .map(Statement::new)
+    .into()
 });
+
+/// Rebuilds every sum of workspace `$1` from its usage tables and reports,
+/// and clears its mark, in order: PostgreSQL's rebuild.
+pub fn rebuild_statements() -> impl Iterator<Item = &'static Statement> {
+    CLEAR.iter().chain(GROUPED.iter()).chain(FINISH.iter())
+}
 
 static PENDING: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new(
@@ -153,10 +178,10 @@ static PENDING: LazyLock<Statement> = LazyLock::new(|| {
     )
 });
 
-/// Whether workspace `$1` is still marked, read under the workspace's
+/// Whether workspace `$1` is still marked (1), read under the workspace's
 /// exclusive lock on PostgreSQL (servers starting at once rebuild it once);
 /// SQLite's single writer serialises anyway.
-static CLAIM: LazyLock<Statement> = LazyLock::new(|| {
+pub static CLAIM: LazyLock<Statement> = LazyLock::new(|| {
     Statement::per_dialect(
         "SELECT CAST(CASE WHEN usage_sums_pending THEN 1 ELSE 0 END AS BIGINT)
         FROM (SELECT pg_advisory_xact_lock($1)) AS locked, workspaces WHERE workspace_id = $1",
@@ -165,35 +190,36 @@ static CLAIM: LazyLock<Statement> = LazyLock::new(|| {
     )
 });
 
-/// Runs [`REBUILD`] for `workspace` on the writer's session.
-pub async fn rebuild(session: &mut dyn Session, workspace: WorkspaceId) -> StoreResult<()> {
-    for statement in REBUILD.iter() {
-        session.execute(statement.with(&[workspace.into()])).await?;
-    }
-    Ok(())
-}
-
 /// Rebuilds the sums of every marked workspace of `backend`'s database, one
-/// transaction each: what the migrations that made them leave to do.
+/// transaction each ([`Backend::rebuild_usage_sums`]): what the migrations
+/// that made them, and the fill of the usage tables, leave to do.
 pub async fn rebuild_pending<B: Backend>(backend: &B) -> StoreResult<()> {
     let pending = work(|session| {
         Box::pin(async move { session.all(PENDING.with(&[]), |row| row.get(0)).await })
     });
     let workspaces: Vec<WorkspaceId> = backend.run(Access::Statements, pending).await?;
     for workspace in workspaces {
-        let claimed = work(move |session| {
-            Box::pin(async move {
-                let pending: Option<i64> = session
-                    .first(CLAIM.with(&[workspace.into()]), |row| row.get(0))
-                    .await?;
-                if pending == Some(1) {
-                    rebuild(session, workspace).await?;
-                }
-                Ok(())
-            })
-        });
-        backend.run(Access::Write, claimed).await?;
+        backend.rebuild_usage_sums(workspace).await?;
         tracing::info!(workspace, "rebuilt the sums of the usage tables");
     }
     Ok(())
+}
+
+/// Rebuilds the sums of `workspace` in [`rebuild_statements`] if it is
+/// still marked: PostgreSQL's [`Backend::rebuild_usage_sums`], on
+/// [`Access::Write`].
+pub fn rebuild_if_marked(workspace: WorkspaceId) -> Work<()> {
+    work(move |session| {
+        Box::pin(async move {
+            let pending: Option<i64> = session
+                .first(CLAIM.with(&[workspace.into()]), |row| row.get(0))
+                .await?;
+            if pending == Some(1) {
+                for statement in rebuild_statements() {
+                    session.execute(statement.with(&[workspace.into()])).await?;
+                }
+            }
+            Ok(())
+        })
+    })
 }

@@ -174,6 +174,11 @@ impl Backend for PostgresStore {
         read::log_work(workspace, from, limit)
     }
 
+    async fn rebuild_usage_sums(&self, workspace: WorkspaceId) -> StoreResult<()> {
+        let rebuild = crate::storage::usage_sums::rebuild_if_marked(workspace);
+        self.run(Access::Write, rebuild).await
+    }
+
     async fn store_events(
         &self,
         workspace: WorkspaceId,

@@ -164,7 +164,7 @@ async fn ingest_chunks(
     moved |= moves(&pending);
     merge_changes(&mut transaction, workspace, &pending).await?;
     if deferred {
-        for statement in usage_sums::REBUILD.iter() {
+        for statement in usage_sums::rebuild_statements() {
             sqlx::query(statement.postgres())
                 .bind(workspace)
                 .execute(&mut *transaction)

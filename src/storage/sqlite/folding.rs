@@ -192,7 +192,7 @@ fn fold_chunk(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
     use serde_json::json;
@@ -203,7 +203,7 @@ mod tests {
     /// Ten chunks of a varied stream, made here rather than by the demo
     /// generator: mostly views and runs, and every other kind of event the
     /// fold turns into changes, spread over 180 days.
-    fn chunks_of_activity() -> Vec<EventChunk> {
+    pub(in crate::storage::sqlite) fn chunks_of_activity() -> Vec<EventChunk> {
         let end = Timestamp::parse("2026-11-01T00:00:00Z").unwrap();
         let mut rng = StdRng::seed_from_u64(20_261_101);
         let events: Vec<Event> = (0..40_000)

@@ -9,6 +9,7 @@
 mod folding;
 mod log;
 mod read;
+mod sums;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -126,11 +127,11 @@ fn configure(connection: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
     // Sorts that outgrow memory spill to temporary files (which the kernel
-    // caches) rather than growing the heap: an import's rebuild of the usage
-    // sums sorts the whole workspace's day rows (the last of ten imports into
-    // a million-report workspace peaked at 424 MB rather than 655 MB, and
-    // ran no slower: BENCHMARKS.md), and a deep page in a computed order
-    // sorts the rows before it.
+    // caches) rather than growing the heap: a deep page in a computed order
+    // sorts the rows before it. (The import's rebuild of the usage sums
+    // sorted the whole workspace's day rows here until it moved to Rust,
+    // `sums.rs`: with files, the last of ten imports into a million-report
+    // workspace peaked at 424 MB rather than 655 MB, BENCHMARKS.md.)
     connection.pragma_update(None, "temp_store", "FILE")?;
     // A negative size is in KiB.
     connection.pragma_update(None, "cache_size", -cache_kib)?;
@@ -327,6 +328,22 @@ impl Backend for SqliteStore {
 
     fn log_work(workspace: WorkspaceId, from: Option<LogCursor>, limit: usize) -> Work<LogPage> {
         read::log_work(workspace, from, limit)
+    }
+
+    async fn rebuild_usage_sums(&self, workspace: WorkspaceId) -> StoreResult<()> {
+        self.write(move |connection| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let pending: i64 = transaction
+                .prepare_cached(crate::storage::usage_sums::CLAIM.sqlite())?
+                .query_row([workspace], |row| row.get(0))?;
+            if pending == 1 {
+                sums::rebuild(&transaction, workspace)?;
+            }
+            transaction.commit()?;
+            Ok(())
+        })
+        .await
     }
 
     fn schema_version_statement() -> &'static Statement {

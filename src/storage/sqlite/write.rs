@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::folding::{Folded, Folder};
 use super::log;
+use super::sums::{self, TriggersOff};
 use crate::domain::state::Changes;
 use crate::storage::listing_version::{self, BUMP_VERSION, LARGEST_REPORT_ID, Moved};
 use crate::storage::rows::{MergePicker, SqlValue};
@@ -39,6 +40,7 @@ pub(super) fn ingest_stream(
     // changes nothing and rebuilds nothing.
     let mut chunks = 0;
     let mut deferred = false;
+    let mut triggers_off = None;
     let mut apply = |folded: Folded| -> rusqlite::Result<()> {
         match folded {
             Folded::Block(block) => log::insert(&transaction, workspace, block),
@@ -57,6 +59,9 @@ pub(super) fn ingest_stream(
                     transaction
                         .prepare_cached(usage_sums::DEFER.sqlite())?
                         .execute([workspace])?;
+                    // Marked, the triggers would only look the mark up, for
+                    // every row merged (see `sums`).
+                    triggers_off = Some(TriggersOff::new(&transaction)?);
                     deferred = true;
                 }
                 for folded in folder.fold(chunk, new)? {
@@ -68,12 +73,11 @@ pub(super) fn ingest_stream(
                     apply(folded)?;
                 }
                 if deferred {
-                    for statement in usage_sums::REBUILD.iter() {
-                        transaction
-                            .prepare_cached(statement.sqlite())?
-                            .execute([workspace])?;
-                    }
+                    let started = std::time::Instant::now();
+                    sums::rebuild(&transaction, workspace)?;
+                    tracing::debug!(workspace, elapsed = ?started.elapsed(), "rebuilt the usage sums");
                 }
+                drop(triggers_off);
                 let bump = listing_version::version_bump(workspace, summary.accepted, moved);
                 if let Some(params) = bump {
                     transaction

@@ -29,9 +29,11 @@
 //!   usage tables of a database from before them is
 //!   [`storage::usage_fill`]; moving each report's kept window counts to
 //!   another date is [`storage::usage_windows`] (triggers keep them, and the
-//!   sums per space, as events arrive). One module per
+//!   sums per space, as events arrive; a bulk write rebuilds the sums once,
+//!   [`storage::usage_sums`]). One module per
 //!   backend ([`storage::sqlite`], [`storage::postgres`]) opens, migrates,
-//!   executes statements, writes batches and reads its event log; metrics
+//!   executes statements, writes batches, reads its event log and (SQLite)
+//!   rebuilds the usage sums in Rust; metrics
 //!   wrap the trait ([`storage::instrumented`]).
 //! - [`http`]: the axum application: one module per resource (the batch
 //!   listings, and beside each the REST path Mode's clients follow to one

@@ -1,20 +1,22 @@
 //! What the database keeps summed of the usage tables (the sums per space,
 //! each viewer's latest view of each report, the window counts: see the
-//! migrations that made them), rebuilt from the tables in a few grouped
-//! statements when keeping them row by row would cost more.
+//! migrations that made them), rebuilt from the tables at once when keeping
+//! them row by row would cost more: in grouped statements on PostgreSQL
+//! ([`rebuild_statements`]), in Rust on SQLite (`sqlite::sums`, held to the
+//! same rows by its tests), whose grouping sorts.
 //!
 //! The triggers that keep the sums as rows are written skip every row of a
 //! workspace marked `usage_sums_pending`. A bulk write marks its workspace
 //! before it merges and rebuilds its sums last, in the same transaction:
 //! an import (a stream of more than one chunk, marked once it stores an
 //! event, so that an import run again, every event a duplicate, rebuilds
-//! nothing) or the fill of the usage tables from the log
-//! ([`super::usage_fill`]). That costs what the workspace's usage
-//! tables hold, once, where the triggers cost a few upserts per row
-//! written: a 2M-event import spent 80% of its time in them. The
-//! migrations mark every workspace they find, and [`rebuild_pending`]
-//! rebuilds them when a store opens. Readers never see a mark: it is set and
-//! cleared in one transaction, or before the store serves.
+//! nothing). That costs what the workspace's usage tables hold, once,
+//! where the triggers cost a few upserts per row written: a 2M-event import
+//! spent 80% of its time in them. The migrations, and the fill of the usage
+//! tables from the log ([`super::usage_fill`]), mark the workspaces they
+//! change, and [`rebuild_pending`] rebuilds them when a store opens.
+//! Readers never see a mark: it is set and cleared in one transaction, or
+//! before the store serves.
 //!
 //! The windows are not rebuilt but marked not computed
 //! ([`super::usage_windows::NOT_COMPUTED`]), so that the next move computes

@@ -451,7 +451,9 @@ impl<'c, 'v> Rows<'c, 'v> {
         Ok(())
     }
 
-    /// Writes the rows held.
+    /// Writes the rows held. `OR FAIL`: a statement that fails fails the
+    /// whole transaction, so SQLite need not be able to undo it alone (and
+    /// keep for that a copy of every page it changes).
     fn finish(&mut self) -> rusqlite::Result<()> {
         if self.values.is_empty() {
             return Ok(());

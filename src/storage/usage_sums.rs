@@ -34,12 +34,14 @@ use super::{StoreResult, WorkspaceId};
 /// before any event.
 pub const NEVER_VIEWED: i64 = -100_000_000;
 
-/// Marks workspace `$1`: the triggers leave its rows to [`REBUILD`].
+/// Marks workspace `$1`: the triggers leave its rows to a rebuild
+/// ([`rebuild_statements`], or SQLite's in Rust).
 pub static DEFER: LazyLock<Statement> = LazyLock::new(|| {
     Statement::new("UPDATE workspaces SET usage_sums_pending = TRUE WHERE workspace_id = $1")
 });
 
-/// Empties every sum of workspace `$1`: the first of [`REBUILD`].
+/// Empties every sum of workspace `$1`: the first of
+/// [`rebuild_statements`].
 pub static CLEAR: LazyLock<Vec<Statement>> = LazyLock::new(|| {
     [
         "space_days",
@@ -55,7 +57,7 @@ pub static CLEAR: LazyLock<Vec<Statement>> = LazyLock::new(|| {
 });
 
 /// Fills the sums of workspace `$1` from its usage tables and reports, in
-/// grouped statements: the middle of [`REBUILD`] on PostgreSQL, whose
+/// grouped statements: the middle of [`rebuild_statements`] on PostgreSQL, whose
 /// grouping hashes in the server. SQLite's grouping sorts, and sums the
 /// same rows in Rust instead (`sqlite::sums`, which the tests hold to the
 /// same answers).
@@ -134,7 +136,7 @@ WHERE workspace_id = $1 GROUP BY workspace_id, report_id, viewer_id"
 
 /// Gives every report of workspace `$1` its windows row, counts zero but
 /// `total_viewers` (from `report_viewers`), and clears the mark: the last
-/// of [`REBUILD`], on both backends.
+/// of [`rebuild_statements`], on both backends.
 pub static FINISH: LazyLock<Vec<Statement>> = LazyLock::new(|| {
     let counts = [
         "views_7d",

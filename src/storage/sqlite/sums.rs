@@ -24,27 +24,36 @@ use crate::storage::rows::SqlValue;
 use crate::storage::session::Statement;
 use crate::storage::usage_sums::{self, NEVER_VIEWED};
 
-/// Turns the connection's triggers off until dropped, however the work
-/// holding it ends, panics included, so every later write runs them. Meant
-/// for a transaction that has marked its workspace and rebuilds its sums
-/// before it commits, writing no other workspace's rows.
-pub(super) struct TriggersOff<'c>(&'c Connection);
+/// Turns the connection's triggers off until dropped, then back to what
+/// they were, however the work holding it ends, panics included: so an
+/// import that turns them off and the rebuild inside it that does again
+/// leave them on for every later write. Meant for a transaction that has
+/// marked its workspace and rebuilds its sums before it commits, writing no
+/// other workspace's rows.
+pub(super) struct TriggersOff<'c> {
+    connection: &'c Connection,
+    were_on: bool,
+}
 
 impl<'c> TriggersOff<'c> {
     pub(super) fn new(connection: &'c Connection) -> rusqlite::Result<Self> {
         // Changing the flag makes SQLite prepare the cached statements
         // again, without the triggers' programs.
+        let were_on = connection.db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER)?;
         connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
-        Ok(TriggersOff(connection))
+        Ok(TriggersOff {
+            connection,
+            were_on,
+        })
     }
 }
 
 impl Drop for TriggersOff<'_> {
     fn drop(&mut self) {
-        if let Err(error) = self
-            .0
-            .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, true)
-        {
+        let restored = self
+            .connection
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, self.were_on);
+        if let Err(error) = restored {
             tracing::error!(%error, "could not turn the writer's triggers back on");
         }
     }

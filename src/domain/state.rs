@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 
 use super::event::{Event, EventKind, RunState, RunTrigger};
+use super::listings::derived_id;
 use super::names::{Email, EventId, ReportId, Token};
 use super::timestamp::Timestamp;
 
@@ -171,9 +172,12 @@ pub struct Size {
     /// Days in members' sets of active days: each a row to write too, but
     /// in memory an integer, not a row's worth of strings.
     pub active_days: usize,
-    /// Dates in reports' daily activity and `(date, viewer)` pairs: rows to
-    /// write too, each a few dozen bytes in memory.
+    /// Dates in reports' daily activity: rows to write too, each a few
+    /// dozen bytes in memory.
     pub usage_rows: usize,
+    /// `(date, viewer)` pairs of reports: rows to write too, each two
+    /// integers in memory.
+    pub viewer_days: usize,
     /// Report definitions, which come with a name, a description and a
     /// space, each a string of its own.
     pub definitions: usize,
@@ -322,12 +326,11 @@ impl Changes {
                 report.day(at, &mut self.size).views += 1;
                 // Anonymous views count as views, not as viewers.
                 if let Some(email) = email {
-                    let day = at.utc_day().days_since_epoch();
+                    let pair = (at.utc_day().days_since_epoch(), derived_id(email.as_str()));
                     let pairs = &mut report.viewer_days;
-                    if let Err(index) = pairs.binary_search_by(|(d, e)| (*d, e).cmp(&(day, email)))
-                    {
-                        pairs.insert(index, (day, email.clone()));
-                        self.size.usage_rows += 1;
+                    if let Err(index) = pairs.binary_search(&pair) {
+                        pairs.insert(index, pair);
+                        self.size.viewer_days += 1;
                     }
                 }
             }

@@ -25,9 +25,12 @@ const DEFINITION_BYTES: usize = 600;
 /// vector, with its spare capacity. Counted as a whole row, a busy import's
 /// days (thousands of members over months) would make it merge early.
 const ACTIVE_DAY_BYTES: usize = 16;
-/// The memory of a report's day of activity or `(date, viewer)` pair: a
-/// date and four counters, or a date and an email, in a vector.
+/// The memory of a report's day of activity: a date and four counters in
+/// a vector, with its spare capacity.
 const USAGE_ROW_BYTES: usize = 64;
+/// The memory of a report's `(date, viewer)` pair: two integers in a
+/// vector, with its spare capacity.
+const VIEWER_DAY_BYTES: usize = 24;
 
 /// About how many bytes of memory `changes` hold.
 pub fn footprint(changes: &Changes) -> usize {
@@ -36,5 +39,6 @@ pub fn footprint(changes: &Changes) -> usize {
         + size.definitions * DEFINITION_BYTES
         + size.active_days * ACTIVE_DAY_BYTES
         + size.usage_rows * USAGE_ROW_BYTES
+        + size.viewer_days * VIEWER_DAY_BYTES
         + size.text_bytes
 }

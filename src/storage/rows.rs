@@ -38,6 +38,8 @@ impl SqlValue<'_> {
 /// Picks, for each row of one upsert, the merges it needs.
 pub struct MergePicker {
     inputs: Vec<(usize, Neutral)>,
+    /// Every merge, for a table merged whole.
+    all: Option<MergeMask>,
 }
 
 impl MergePicker {
@@ -47,12 +49,19 @@ impl MergePicker {
             .into_iter()
             .zip(upsert.merges.iter().map(|merge| merge.neutral))
             .collect();
-        MergePicker { inputs }
+        MergePicker {
+            inputs,
+            all: upsert.whole_rows.then(|| upsert.all_merges()),
+        }
     }
 
     /// The merges `row` needs: those for which it brings more than the
-    /// neutral value. The others would leave the stored row as it is.
+    /// neutral value (the others would leave the stored row as it is), or
+    /// all of them for a table merged whole.
     pub fn merges(&self, row: &[SqlValue<'_>]) -> MergeMask {
+        if let Some(all) = self.all {
+            return all;
+        }
         self.inputs
             .iter()
             .enumerate()

@@ -70,6 +70,9 @@ pub struct Upsert {
     pub key: Vec<String>,
     /// What `DO UPDATE SET` does; none means `DO NOTHING` (a set).
     pub merges: Vec<Merge>,
+    /// Whether every row makes every merge, whatever it brings (see
+    /// [`Table::merged_whole`](crate::storage::schema::Table::merged_whole)).
+    pub whole_rows: bool,
 }
 
 /// Which merges of an [`Upsert`] a statement makes: bit `i` stands for

@@ -57,9 +57,14 @@ pub struct ReportChanges {
     /// date, each date once: what the windows and daily series of SPEC
     /// section 8 add up.
     pub days: Vec<(i64, DayActivity)>,
-    /// Who viewed it on which UTC date, `(days since the epoch, email)`,
-    /// sorted, each pair once: its distinct viewers over any range of days.
-    pub viewer_days: Vec<(i64, Email)>,
+    /// Who viewed it on which UTC date, `(days since the epoch, viewer)`,
+    /// the viewer by the id derived from the email, sorted, each pair once:
+    /// its distinct viewers over any range of days. Only how many distinct
+    /// viewers there are is ever read, so the id is what is stored, and
+    /// holding it rather than the email makes a pair 16 bytes with no
+    /// allocation of its own: an import holds a million of them between
+    /// merges (BENCHMARKS.md, "Runs of rows of every shape").
+    pub viewer_days: Vec<(i64, i64)>,
 }
 
 /// What happened to a report on one UTC date.

@@ -250,6 +250,8 @@ fn merge_changes(
     changes: &Changes,
 ) -> rusqlite::Result<()> {
     for table in table_rows(changes) {
+        let started = std::time::Instant::now();
+        let (mut rows_merged, mut statements_run) = (0, 0);
         let picker = MergePicker::new(&table.upsert);
         let mut statements = HashMap::new();
         let mut run = Vec::with_capacity(STATEMENT_ROWS);
@@ -265,6 +267,9 @@ fn merge_changes(
                 run.extend(rows.next());
             }
             let upsert = &table.upsert;
+            rows_merged += run.len();
+            // A run goes in a statement per power of two it holds.
+            statements_run += run.len().count_ones();
             upsert_run(
                 transaction,
                 workspace,
@@ -274,6 +279,13 @@ fn merge_changes(
                 &mut run,
             )?;
         }
+        tracing::trace!(
+            table = table.upsert.table,
+            rows = rows_merged,
+            statements = statements_run,
+            elapsed = ?started.elapsed(),
+            "merged"
+        );
     }
     Ok(())
 }

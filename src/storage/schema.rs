@@ -210,6 +210,7 @@ type ScheduleSource<'a> = (&'a Token, &'a ScheduleChanges);
 
 pub fn schedules<'a>() -> Table<'a, ScheduleSource<'a>> {
     Table::new("schedules")
+        .row_by_row()
         .key("schedule_token", Text, |(token, _): ScheduleSource| {
             text(Some(token.as_str()))
         })
@@ -249,6 +250,7 @@ type ExplorationSource<'a> = (&'a Token, &'a ExplorationChanges);
 
 pub fn explorations<'a>() -> Table<'a, ExplorationSource<'a>> {
     Table::new("explorations")
+        .row_by_row()
         .key(
             "exploration_token",
             Text,
@@ -319,6 +321,7 @@ type MemberSource<'a> = (&'a Email, &'a MemberChanges);
 
 pub fn members<'a>() -> Table<'a, MemberSource<'a>> {
     Table::new("members")
+        .row_by_row()
         .key("email", Text, |(email, _): MemberSource| {
             text(Some(email.as_str()))
         })
@@ -400,6 +403,7 @@ pub fn queries<'a>() -> Table<'a, QuerySource<'a>> {
     // pages them, and a page reads neighbouring rows, not one page of the
     // table for each query (BENCHMARKS.md, part 5).
     Table::new("queries")
+        .row_by_row()
         .key("query_id", BigInt, |(token, _): QuerySource| {
             int(derived_id(token.as_str()))
         })
@@ -456,6 +460,7 @@ type ChartSource<'a> = (&'a Token, &'a ChartChanges);
 
 pub fn charts<'a>() -> Table<'a, ChartSource<'a>> {
     Table::new("charts")
+        .row_by_row()
         .key("chart_token", Text, |(token, _): ChartSource| {
             text(Some(token.as_str()))
         })
@@ -535,9 +540,8 @@ pub fn table_rows(changes: &Changes) -> Vec<TableRows<'_>> {
 }
 
 /// The queries of `changes` in the order of their table's key, which the
-/// id leads: in the token's order they would land all over the table, and
-/// each statement would change a page per row (merging 36,119 queries of
-/// the 2M-event bench stream took 634 ms so, BENCHMARKS.md).
+/// id leads: in the token's order they would land all over the table, a
+/// page per row (BENCHMARKS.md, "Runs of rows of every shape").
 fn queries_in_key_order(changes: &Changes) -> impl Iterator<Item = QuerySource<'_>> + Send {
     let mut queries: Vec<_> = changes
         .queries

@@ -73,6 +73,9 @@ pub struct Upsert {
     /// Whether every row makes every merge, whatever it brings (see
     /// [`Table::merged_whole`](crate::storage::schema::Table::merged_whole)).
     pub whole_rows: bool,
+    /// Whether SQLite merges it a row to a statement (see
+    /// [`Table::row_by_row`](crate::storage::schema::Table::row_by_row)).
+    pub row_by_row: bool,
 }
 
 /// Which merges of an [`Upsert`] a statement makes: bit `i` stands for

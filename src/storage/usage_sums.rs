@@ -61,6 +61,11 @@ pub static CLEAR: LazyLock<Vec<Statement>> = LazyLock::new(|| {
 /// grouping hashes in the server. SQLite's grouping sorts, and sums the
 /// same rows in Rust instead (`sqlite::sums`, which the tests hold to the
 /// same answers).
+///
+/// Each inserts its rows in its table's key order: PostgreSQL's grouping
+/// hashes, and rows in hash order land all over the primary key's index.
+/// Sorted, `space_viewer_days` of the 2M-event bench stream went in in
+/// 4.0 s rather than 6.6 (BENCHMARKS.md, "Runs of rows of every shape").
 static GROUPED: LazyLock<Vec<Statement>> = LazyLock::new(|| {
     let live = "r.definition_at IS NOT NULL AND NOT r.deleted";
     [
@@ -73,7 +78,8 @@ SELECT d.workspace_id, d.day, coalesce(r.space_token, ''), CAST(sum(d.views) AS 
 FROM report_days d CROSS JOIN reports r
 WHERE d.workspace_id = $1 AND r.workspace_id = d.workspace_id AND r.report_id = d.report_id
   AND {live}
-GROUP BY d.workspace_id, d.day, coalesce(r.space_token, '')"
+GROUP BY d.workspace_id, d.day, coalesce(r.space_token, '')
+ORDER BY d.workspace_id, d.day, coalesce(r.space_token, '')"
         ),
         format!(
             "INSERT INTO space_viewer_days (workspace_id, day, space_token, viewer_id, reports)
@@ -81,7 +87,8 @@ SELECT v.workspace_id, v.day, coalesce(r.space_token, ''), v.viewer_id, count(*)
 FROM report_viewer_days v CROSS JOIN reports r
 WHERE v.workspace_id = $1 AND r.workspace_id = v.workspace_id AND r.report_id = v.report_id
   AND {live}
-GROUP BY v.workspace_id, v.day, coalesce(r.space_token, ''), v.viewer_id"
+GROUP BY v.workspace_id, v.day, coalesce(r.space_token, ''), v.viewer_id
+ORDER BY v.workspace_id, v.day, coalesce(r.space_token, ''), v.viewer_id"
         ),
         format!(
             "INSERT INTO viewer_days (workspace_id, day, viewer_id, listed_spaces, personal_spaces)
@@ -90,7 +97,8 @@ SELECT v.workspace_id, v.day, v.viewer_id, CAST(sum(1 - {personal}) AS BIGINT),
 FROM space_viewer_days v
 LEFT JOIN spaces s ON s.workspace_id = v.workspace_id AND s.space_token = v.space_token
 WHERE v.workspace_id = $1 AND v.reports > 0
-GROUP BY v.workspace_id, v.day, v.viewer_id",
+GROUP BY v.workspace_id, v.day, v.viewer_id
+ORDER BY v.workspace_id, v.day, v.viewer_id",
             personal = "CASE WHEN s.space_type = 'private' THEN 1 ELSE 0 END"
         ),
         format!(
@@ -98,7 +106,8 @@ GROUP BY v.workspace_id, v.day, v.viewer_id",
 SELECT workspace_id, viewer_id,
     coalesce(max(CASE WHEN listed_spaces > 0 THEN day END), {NEVER_VIEWED}), max(day)
 FROM viewer_days WHERE workspace_id = $1 AND (listed_spaces > 0 OR personal_spaces > 0)
-GROUP BY workspace_id, viewer_id"
+GROUP BY workspace_id, viewer_id
+ORDER BY workspace_id, viewer_id"
         ),
         "INSERT INTO scope_days (workspace_id, day, personal, views, manual_runs, scheduled_runs,
     failed_runs, viewers)
@@ -108,13 +117,15 @@ SELECT d.workspace_id, d.day, coalesce(s.space_type = 'private', FALSE),
 FROM space_days d
 LEFT JOIN spaces s ON s.workspace_id = d.workspace_id AND s.space_token = d.space_token
 WHERE d.workspace_id = $1
-GROUP BY d.workspace_id, d.day, coalesce(s.space_type = 'private', FALSE)"
+GROUP BY d.workspace_id, d.day, coalesce(s.space_type = 'private', FALSE)
+ORDER BY d.workspace_id, d.day, coalesce(s.space_type = 'private', FALSE)"
             .to_owned(),
         "INSERT INTO scope_days (workspace_id, day, personal, views, manual_runs, scheduled_runs,
     failed_runs, viewers)
 SELECT workspace_id, day, listed_spaces <= 0, 0, 0, 0, 0, count(*) FROM viewer_days
 WHERE workspace_id = $1 AND (listed_spaces > 0 OR personal_spaces > 0)
 GROUP BY workspace_id, day, listed_spaces <= 0
+ORDER BY workspace_id, day, listed_spaces <= 0
 ON CONFLICT (workspace_id, day, personal) DO UPDATE SET viewers = excluded.viewers"
             .to_owned(),
         format!(
@@ -122,12 +133,14 @@ ON CONFLICT (workspace_id, day, personal) DO UPDATE SET viewers = excluded.viewe
 SELECT r.workspace_id, coalesce(r.space_token, ''), coalesce({day}, {NEVER_VIEWED}), count(*),
     CAST(sum(r.view_count) AS BIGINT)
 FROM reports r WHERE r.workspace_id = $1 AND {live}
-GROUP BY r.workspace_id, coalesce(r.space_token, ''), coalesce({day}, {NEVER_VIEWED})",
+GROUP BY r.workspace_id, coalesce(r.space_token, ''), coalesce({day}, {NEVER_VIEWED})
+ORDER BY r.workspace_id, coalesce(r.space_token, ''), coalesce({day}, {NEVER_VIEWED})",
             day = day_of("r.last_viewed_at")
         ),
         "INSERT INTO report_viewers (workspace_id, report_id, viewer_id, last_day)
 SELECT workspace_id, report_id, viewer_id, max(day) FROM report_viewer_days
-WHERE workspace_id = $1 GROUP BY workspace_id, report_id, viewer_id"
+WHERE workspace_id = $1 GROUP BY workspace_id, report_id, viewer_id
+ORDER BY workspace_id, report_id, viewer_id"
             .to_owned(),
     ]
     .map(Statement::new)

@@ -77,6 +77,7 @@ pub struct Table<'a, R> {
     pub columns: Vec<Column<'a, R>>,
     merges: Vec<Merge>,
     whole_rows: bool,
+    row_by_row: bool,
 }
 
 impl<'a, R: Copy + 'a> Table<'a, R> {
@@ -86,7 +87,21 @@ impl<'a, R: Copy + 'a> Table<'a, R> {
             columns: Vec::new(),
             merges: Vec::new(),
             whole_rows: false,
+            row_by_row: false,
         }
+    }
+
+    /// SQLite merges the table a row to a statement rather than many: for
+    /// a table with no trigger whose secondary indexes take its rows in an
+    /// order of their own. A statement of many rows, which may fail midway,
+    /// copies every page it changes into SQLite's statement journal (16
+    /// KiB a page here) to undo them; its rows land on as many pages of
+    /// each such index, so it copies a page or more per row, where a
+    /// statement of one row into a table without triggers keeps no journal
+    /// at all (BENCHMARKS.md, "Runs of rows of every shape").
+    pub(super) fn row_by_row(mut self) -> Self {
+        self.row_by_row = true;
+        self
     }
 
     /// Every row makes every merge, even those its values leave as they
@@ -180,6 +195,7 @@ impl<'a, R: Copy + 'a> Table<'a, R> {
                 .collect(),
             merges: self.merges.clone(),
             whole_rows: self.whole_rows,
+            row_by_row: self.row_by_row,
         }
     }
 

@@ -243,7 +243,9 @@ impl ToSql for SqlValue<'_> {
 /// that may fail midway keeps a copy of every page it changes (SQLite's
 /// statement journal, 16 KiB a page here), and the usage triggers make a
 /// row change a dozen: with a statement per row, copying pages took a
-/// tenth of a live server's CPU (BENCHMARKS.md, "live ingestion").
+/// tenth of a live server's CPU (BENCHMARKS.md, "live ingestion"). Tables
+/// without triggers whose indexes take rows in an order of their own go a
+/// row to a statement (see `Table::row_by_row`).
 fn merge_changes(
     transaction: &Transaction<'_>,
     workspace: WorkspaceId,
@@ -253,13 +255,18 @@ fn merge_changes(
         let started = std::time::Instant::now();
         let (mut rows_merged, mut statements_run) = (0, 0);
         let picker = MergePicker::new(&table.upsert);
+        let statement_rows = if table.upsert.row_by_row {
+            1
+        } else {
+            STATEMENT_ROWS
+        };
         let mut statements = HashMap::new();
-        let mut run = Vec::with_capacity(STATEMENT_ROWS);
+        let mut run = Vec::with_capacity(statement_rows);
         let mut rows = table.rows.peekable();
         while let Some(row) = rows.next() {
             let merges = picker.merges(&row);
             run.push(row);
-            while run.len() < STATEMENT_ROWS
+            while run.len() < statement_rows
                 && rows
                     .peek()
                     .is_some_and(|next| picker.merges(next) == merges)

@@ -51,7 +51,7 @@ impl MergePicker {
             .collect();
         MergePicker {
             inputs,
-            all: upsert.whole_rows.then(|| upsert.all_merges()),
+            all: upsert.merged_whole.then(|| upsert.all_merges()),
         }
     }
 

@@ -72,7 +72,7 @@ pub struct Upsert {
     pub merges: Vec<Merge>,
     /// Whether every row makes every merge, whatever it brings (see
     /// [`Table::merged_whole`](crate::storage::schema::Table::merged_whole)).
-    pub whole_rows: bool,
+    pub merged_whole: bool,
     /// Whether SQLite merges it a row to a statement (see
     /// [`Table::row_by_row`](crate::storage::schema::Table::row_by_row)).
     pub row_by_row: bool,

@@ -76,7 +76,7 @@ pub struct Table<'a, R> {
     pub name: &'static str,
     pub columns: Vec<Column<'a, R>>,
     merges: Vec<Merge>,
-    whole_rows: bool,
+    merged_whole: bool,
     row_by_row: bool,
 }
 
@@ -86,7 +86,7 @@ impl<'a, R: Copy + 'a> Table<'a, R> {
             name,
             columns: Vec::new(),
             merges: Vec::new(),
-            whole_rows: false,
+            merged_whole: false,
             row_by_row: false,
         }
     }
@@ -114,7 +114,7 @@ impl<'a, R: Copy + 'a> Table<'a, R> {
     /// went in statements of 2.6 rows on average before (BENCHMARKS.md,
     /// "Runs of rows of every shape").
     pub(super) fn merged_whole(mut self) -> Self {
-        self.whole_rows = true;
+        self.merged_whole = true;
         self
     }
 
@@ -194,7 +194,7 @@ impl<'a, R: Copy + 'a> Table<'a, R> {
                 .map(|column| column.name.clone())
                 .collect(),
             merges: self.merges.clone(),
-            whole_rows: self.whole_rows,
+            merged_whole: self.merged_whole,
             row_by_row: self.row_by_row,
         }
     }

@@ -275,9 +275,7 @@ fn merge_changes(
             }
             let upsert = &table.upsert;
             rows_merged += run.len();
-            // A run goes in a statement per power of two it holds.
-            statements_run += run.len().count_ones();
-            upsert_run(
+            statements_run += upsert_run(
                 transaction,
                 workspace,
                 upsert,
@@ -303,7 +301,8 @@ fn merge_changes(
 const STATEMENT_ROWS: usize = 64;
 
 /// Upserts (and empties) a run of rows that make the same merges, with the
-/// table's `statements` prepared so far, by merges and rows.
+/// table's `statements` prepared so far, by merges and rows; returns how
+/// many statements it ran.
 fn upsert_run<'t>(
     transaction: &'t Transaction<'_>,
     workspace: WorkspaceId,
@@ -311,7 +310,8 @@ fn upsert_run<'t>(
     statements: &mut HashMap<(MergeMask, usize), CachedStatement<'t>>,
     merges: MergeMask,
     run: &mut Vec<Vec<SqlValue<'_>>>,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<usize> {
+    let mut executed = 0;
     while !run.is_empty() {
         let rows = 1 << run.len().ilog2();
         let statement = match statements.entry((merges, rows)) {
@@ -324,8 +324,9 @@ fn upsert_run<'t>(
             .drain(..rows)
             .flat_map(|row| std::iter::once(SqlValue::Int(Some(workspace))).chain(row));
         statement.execute(params_from_iter(parameters))?;
+        executed += 1;
     }
-    Ok(())
+    Ok(executed)
 }
 
 #[cfg(test)]

@@ -22,7 +22,28 @@
 //! becomes it ([`GroupQueue::push`] says so), and the leader writes group
 //! after group until it finds the queue empty ([`GroupQueue::next_group`]),
 //! so batches arriving meanwhile wake no thread of their own.
+//!
+//! # Large batches, a slice at a time
+//!
+//! SQLite has one writer, and a batch of 100,000 events held it for about
+//! two seconds, during which every other workspace's one-event batches
+//! waited (BENCHMARKS.md, "live ingestion"). So a backend may queue a large
+//! batch in slices ([`GroupQueue::push_sliced`]): a group takes at most one
+//! slice beside the small batches it holds, and the rest of the batch goes
+//! back to the end of the queue, behind whatever arrived meanwhile. The
+//! batch is answered once its last slice commits, with the sum of its
+//! slices' summaries.
+//!
+//! Its slices are separate transactions, so the batch is kept whole by a
+//! journal ([`Journal`]): its first slice's transaction also stores all of
+//! the batch's bodies, each later slice's records how far it got, and the
+//! last one's removes the journal. A process stopped between two slices
+//! finishes the batch when the database is next opened; what readers see
+//! meanwhile is the batch's slices so far. An event id that a sliced batch
+//! and a later small batch both carry is stored by whichever reaches it
+//! first.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -40,14 +61,66 @@ use super::{EventChunk, IngestSummary, StoreError, StoreResult, WorkspaceId};
 /// seconds (SQLite writes a view in about 0.1–0.2 ms).
 pub const GROUP_EVENTS: usize = 4_096;
 
+/// Events of a slice, for a backend that writes large batches a slice at
+/// a time ([`GroupQueue::push_sliced`]): some 20 ms of SQLite's writer
+/// with the usage triggers on, so that a small batch behind a slice still
+/// commits within 50 ms (BENCHMARKS.md, "fairness").
+pub const SLICE_EVENTS: usize = 1_000;
+
 /// Batches per committed group (`reportstats_commit_group_batches`).
 pub const GROUP_BATCHES: &str = "reportstats_commit_group_batches";
 
 /// A batch waiting for its group's commit.
 pub struct Waiting {
     pub workspace: WorkspaceId,
+    /// The batch, or of a sliced batch the slice to write next.
     pub chunk: EventChunk,
+    slicing: Option<Slicing>,
     answer: oneshot::Sender<StoreResult<IngestSummary>>,
+}
+
+/// What is left of a batch written a slice at a time.
+struct Slicing {
+    journal: JournalId,
+    /// All of the batch's bodies as the backend keeps them, until its first
+    /// slice is written with them.
+    bodies: Option<Vec<u8>>,
+    /// The slices after [`Waiting::chunk`].
+    rest: VecDeque<EventChunk>,
+    /// Events of the slices written before [`Waiting::chunk`].
+    written: usize,
+    /// Their summaries, added up.
+    so_far: IngestSummary,
+}
+
+/// The key of a sliced batch's journal: random, so that two processes
+/// writing to one database never pick the same.
+pub type JournalId = i64;
+
+/// What a part of a group does to its batch's journal, in the part's
+/// transaction (see the module's docs).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Journal<'g> {
+    /// A batch written whole: it has none.
+    None,
+    /// A sliced batch's first slice: the journal is made, holding all of
+    /// the batch's bodies, `written` of them stored once this commits.
+    Begin {
+        id: JournalId,
+        bodies: &'g [u8],
+        written: usize,
+    },
+    /// A slice after it, not the last.
+    Advance { id: JournalId, written: usize },
+    /// The last slice: the journal goes.
+    End { id: JournalId },
+}
+
+/// A part of a group for the writer: a batch, or a slice of one.
+pub struct Part<'g> {
+    pub workspace: WorkspaceId,
+    pub chunk: &'g EventChunk,
+    pub journal: Journal<'g>,
 }
 
 /// The batches waiting for a leader, in arrival order, and whether a
@@ -75,34 +148,72 @@ pub struct Queued {
 impl GroupQueue {
     /// Queues a batch.
     pub fn push(&self, workspace: WorkspaceId, chunk: EventChunk) -> Queued {
+        self.queue(workspace, chunk, None)
+    }
+
+    /// Queues a batch in slices (at least two), to be written a slice per
+    /// group: `bodies` are all of its events' bodies as the backend's
+    /// journal keeps them.
+    pub fn push_sliced(
+        &self,
+        workspace: WorkspaceId,
+        slices: Vec<EventChunk>,
+        bodies: Vec<u8>,
+    ) -> Queued {
+        let mut rest = VecDeque::from(slices);
+        let chunk = rest.pop_front().unwrap_or_default();
+        if rest.is_empty() {
+            return self.push(workspace, chunk);
+        }
+        let slicing = Slicing {
+            journal: rand::random(),
+            bodies: Some(bodies),
+            rest,
+            written: 0,
+            so_far: IngestSummary::default(),
+        };
+        self.queue(workspace, chunk, Some(slicing))
+    }
+
+    fn queue(&self, workspace: WorkspaceId, chunk: EventChunk, slicing: Option<Slicing>) -> Queued {
         let (answer, outcome) = oneshot::channel();
         let mut state = self.lock();
         state.waiting.push(Waiting {
             workspace,
             chunk,
+            slicing,
             answer,
         });
         let lead = !std::mem::replace(&mut state.leading, true);
         Queued { outcome, lead }
     }
 
+    /// For the leader: sliced batches with slices still to write go back to
+    /// the end of the queue, behind what arrived while their slice was.
+    fn requeue(&self, unfinished: Vec<Waiting>) {
+        if !unfinished.is_empty() {
+            self.lock().waiting.extend(unfinished);
+        }
+    }
+
     /// For the leader: the batches of the next group, the oldest and those
-    /// after it while they hold [`GROUP_EVENTS`] events in all; or `None`,
-    /// when none is waiting, and the leader's work is over (the next batch
-    /// pushed starts another).
+    /// after it while they hold [`GROUP_EVENTS`] events in all and at most
+    /// one slice of a sliced batch; or `None`, when none is waiting, and
+    /// the leader's work is over (the next batch pushed starts another).
     pub fn next_group(&self) -> Option<Group> {
         let mut state = self.lock();
         if state.waiting.is_empty() {
             state.leading = false;
             return None;
         }
-        let mut events = 0;
+        let (mut events, mut slices) = (0, 0);
         let taken = state
             .waiting
             .iter()
             .take_while(|batch| {
                 events += batch.chunk.len();
-                events <= GROUP_EVENTS || events == batch.chunk.len()
+                slices += usize::from(batch.slicing.is_some());
+                (events <= GROUP_EVENTS && slices <= 1) || events == batch.chunk.len()
             })
             .count();
         Some(Group {
@@ -125,10 +236,12 @@ pub fn lead_blocking(queue: &GroupQueue, mut write: impl FnMut(&Group) -> GroupO
     let _leading = Leading(queue);
     while let Some(group) = queue.next_group() {
         let outcome = write(&group);
-        for single in group.settle(outcome) {
+        let (again, mut unfinished) = group.settle(outcome);
+        for single in again {
             let outcome = write(&single);
-            single.answer(outcome);
+            unfinished.extend(single.answer(outcome));
         }
+        queue.requeue(unfinished);
     }
 }
 
@@ -140,10 +253,12 @@ where
     let _leading = Leading(queue);
     while let Some(group) = queue.next_group() {
         let outcome = write(&group).await;
-        for single in group.settle(outcome) {
+        let (again, mut unfinished) = group.settle(outcome);
+        for single in again {
             let outcome = write(&single).await;
-            single.answer(outcome);
+            unfinished.extend(single.answer(outcome));
         }
+        queue.requeue(unfinished);
     }
 }
 
@@ -193,11 +308,16 @@ impl Group {
         self.batches.len()
     }
 
-    /// Each batch's workspace and events, in arrival order.
-    pub fn chunks(&self) -> Vec<(WorkspaceId, &EventChunk)> {
+    /// Each batch's (or slice's) workspace, events and journal, in arrival
+    /// order.
+    pub fn parts(&self) -> Vec<Part<'_>> {
         self.batches
             .iter()
-            .map(|batch| (batch.workspace, &batch.chunk))
+            .map(|batch| Part {
+                workspace: batch.workspace,
+                chunk: &batch.chunk,
+                journal: batch.journal(),
+            })
             .collect()
     }
 
@@ -209,8 +329,10 @@ impl Group {
     /// Answers the group with the outcome of its transaction, unless it
     /// failed with an error that may concern only some of its batches: then
     /// gives back its batches, each a group of its own, to write again one
-    /// by one. A busy database or a lost input concerns them all.
-    pub fn settle(self, outcome: StoreResult<Vec<IngestSummary>>) -> Vec<Group> {
+    /// by one. A busy database or a lost input concerns them all. Also
+    /// gives back the sliced batches with slices left (see
+    /// [`Group::answer`]).
+    pub fn settle(self, outcome: StoreResult<Vec<IngestSummary>>) -> (Vec<Group>, Vec<Waiting>) {
         match outcome {
             Err(StoreError::Other(error)) if self.len() > 1 => {
                 tracing::warn!(
@@ -218,25 +340,32 @@ impl Group {
                     error = format!("{error:#}"),
                     "a group of batches failed; writing each on its own"
                 );
-                self.split().collect()
+                (self.split().collect(), Vec::new())
             }
-            outcome => {
-                self.answer(outcome);
-                Vec::new()
-            }
+            outcome => (Vec::new(), self.answer(outcome)),
         }
     }
 
     /// Answers every batch: with its summary after the group's commit, or
-    /// all with `error`.
-    pub fn answer(self, outcome: StoreResult<Vec<IngestSummary>>) {
+    /// all with `error`. A sliced batch hears only after its last slice;
+    /// until then it is given back, on to its next slice, for the leader to
+    /// queue again. One that fails keeps its journal: the next opening of
+    /// the database finishes it.
+    #[must_use = "sliced batches with slices left are to be queued again"]
+    pub fn answer(self, outcome: StoreResult<Vec<IngestSummary>>) -> Vec<Waiting> {
+        let mut unfinished = Vec::new();
         match outcome {
             Ok(summaries) => {
                 debug_assert_eq!(summaries.len(), self.batches.len());
                 histogram!(GROUP_BATCHES).record(self.batches.len() as f64);
                 for (batch, summary) in self.batches.into_iter().zip(summaries) {
-                    // A batch whose request went away is stored all the same.
-                    let _ = batch.answer.send(Ok(summary));
+                    match batch.written(summary) {
+                        Ok((batch, summary)) => {
+                            // A batch whose request went away is stored all the same.
+                            let _ = batch.answer.send(Ok(summary));
+                        }
+                        Err(next_slice) => unfinished.push(next_slice),
+                    }
                 }
             }
             Err(error) => {
@@ -245,6 +374,7 @@ impl Group {
                 }
             }
         }
+        unfinished
     }
 
     /// Each batch as a group of its own.
@@ -252,6 +382,46 @@ impl Group {
         self.batches.into_iter().map(|batch| Group {
             batches: vec![batch],
         })
+    }
+}
+
+impl Waiting {
+    fn journal(&self) -> Journal<'_> {
+        let Some(slicing) = &self.slicing else {
+            return Journal::None;
+        };
+        let (id, written) = (slicing.journal, slicing.written + self.chunk.len());
+        match &slicing.bodies {
+            Some(bodies) => Journal::Begin {
+                id,
+                bodies,
+                written,
+            },
+            None if slicing.rest.is_empty() => Journal::End { id },
+            None => Journal::Advance { id, written },
+        }
+    }
+
+    /// The batch with its chunk written and summed up in `summary`: done,
+    /// with the summary of all of it (`Ok`), or on to its next slice.
+    fn written(mut self, summary: IngestSummary) -> Result<(Waiting, IngestSummary), Waiting> {
+        let Some(slicing) = &mut self.slicing else {
+            return Ok((self, summary));
+        };
+        slicing.so_far.accepted += summary.accepted;
+        slicing.so_far.duplicates += summary.duplicates;
+        match slicing.rest.pop_front() {
+            None => {
+                let so_far = slicing.so_far;
+                Ok((self, so_far))
+            }
+            Some(next) => {
+                slicing.bodies = None;
+                slicing.written += self.chunk.len();
+                self.chunk = next;
+                Err(self)
+            }
+        }
     }
 }
 
@@ -328,12 +498,12 @@ mod tests {
                 duplicates: 1,
             },
         ];
-        queue.next_group().unwrap().answer(Ok(summaries.clone()));
+        assert!(queue.next_group().unwrap().answer(Ok(summaries.clone())).is_empty());
         assert_eq!(outcome(first).await.unwrap(), summaries[0]);
         assert_eq!(outcome(second).await.unwrap(), summaries[1]);
 
         let third = queue.push(1, chunk(1)).outcome;
-        queue.next_group().unwrap().answer(Err(StoreError::Busy));
+        assert!(queue.next_group().unwrap().answer(Err(StoreError::Busy)).is_empty());
         assert!(matches!(outcome(third).await, Err(StoreError::Busy)));
 
         let dropped = queue.push(1, chunk(1)).outcome;
@@ -378,5 +548,113 @@ mod tests {
         for outcome in outcomes {
             assert!(outcome.blocking_recv().unwrap().is_ok());
         }
+    }
+
+    /// What a write saw of one part: its workspace, its events and what it
+    /// did to its journal (`None`, `Begin`, `Advance`, `End`, with how many
+    /// events stored once it commits).
+    fn seen(part: &Part<'_>) -> (WorkspaceId, usize, &'static str, usize) {
+        let (journal, written) = match part.journal {
+            Journal::None => ("none", 0),
+            Journal::Begin { written, bodies, .. } => {
+                assert_eq!(bodies, b"all of it");
+                ("begin", written)
+            }
+            Journal::Advance { written, .. } => ("advance", written),
+            Journal::End { .. } => ("end", 0),
+        };
+        (part.workspace, part.chunk.len(), journal, written)
+    }
+
+    fn all_new(group: &Group) -> GroupOutcome {
+        Ok(group
+            .batches
+            .iter()
+            .map(|batch| IngestSummary {
+                accepted: batch.chunk.len() as u64,
+                duplicates: 0,
+            })
+            .collect())
+    }
+
+    #[test]
+    fn a_sliced_batch_takes_a_slice_per_group_behind_what_arrived_meanwhile() {
+        let queue = GroupQueue::default();
+        let sliced = queue.push_sliced(1, chunk(5).into_slices(2), b"all of it".to_vec());
+        assert!(sliced.lead);
+        let _small = queue.push(2, chunk(1));
+        let mut groups = Vec::new();
+        let mut later = None;
+        lead_blocking(&queue, |group| {
+            groups.push(group.parts().iter().map(seen).collect::<Vec<_>>());
+            // Another batch arrives while the first slice is written, and
+            // another sliced one, of which a group takes no second slice.
+            if groups.len() == 1 {
+                later = Some(queue.push(3, chunk(1)));
+                let _ = queue.push_sliced(4, chunk(4).into_slices(2), b"all of it".to_vec());
+            }
+            all_new(group)
+        });
+        assert_eq!(
+            groups,
+            [
+                vec![(1, 2, "begin", 2), (2, 1, "none", 0)],
+                vec![(3, 1, "none", 0), (4, 2, "begin", 2)],
+                vec![(1, 2, "advance", 4)],
+                vec![(4, 2, "end", 0)],
+                vec![(1, 1, "end", 0)],
+            ]
+        );
+        let whole = sliced.outcome.blocking_recv().unwrap().unwrap();
+        assert_eq!(
+            whole,
+            IngestSummary {
+                accepted: 5,
+                duplicates: 0
+            },
+            "the batch hears the sum of its slices, once"
+        );
+        assert!(later.unwrap().outcome.blocking_recv().unwrap().is_ok());
+    }
+
+    #[test]
+    fn a_sliced_batch_whose_slice_fails_hears_the_error_and_stops() {
+        let queue = GroupQueue::default();
+        let sliced = queue.push_sliced(1, chunk(6).into_slices(2), b"all of it".to_vec());
+        let mut writes = 0;
+        lead_blocking(&queue, |group| {
+            writes += 1;
+            if writes == 2 {
+                return Err(StoreError::Busy);
+            }
+            all_new(group)
+        });
+        assert_eq!(writes, 2, "no slice is written after the one that failed");
+        assert!(matches!(
+            sliced.outcome.blocking_recv().unwrap(),
+            Err(StoreError::Busy)
+        ));
+    }
+
+    #[test]
+    fn a_batch_of_one_slice_is_queued_whole() {
+        let queue = GroupQueue::default();
+        let _whole = queue.push_sliced(1, chunk(2).into_slices(5), b"all of it".to_vec());
+        let group = queue.next_group().unwrap();
+        assert_eq!(group.parts()[0].journal, Journal::None);
+    }
+
+    #[test]
+    fn slices_keep_the_events_and_bodies_in_order() {
+        let slices = chunk(5).into_slices(2);
+        assert_eq!(slices.iter().map(EventChunk::len).collect::<Vec<_>>(), [2, 2, 1]);
+        let ids: Vec<_> = slices
+            .iter()
+            .flat_map(|slice| slice.events.iter().map(|event| event.id.as_str().to_owned()))
+            .collect();
+        assert_eq!(ids, ["e0", "e1", "e2", "e3", "e4"]);
+        let bodies: Vec<_> = slices.iter().flat_map(EventChunk::bodies).collect();
+        let whole = chunk(5);
+        assert_eq!(bodies, whole.bodies().collect::<Vec<_>>());
     }
 }

@@ -9,6 +9,7 @@
 mod folding;
 mod log;
 mod read;
+mod sliced_batches;
 mod sums;
 mod write;
 
@@ -48,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_space_usage.sql"),
     include_str!("migrations/0013_report_windows.sql"),
     include_str!("migrations/0014_scope_days.sql"),
+    include_str!("migrations/0015_sliced_batches.sql"),
 ];
 
 /// Connections for concurrent reads: a handful is enough on small machines,
@@ -219,6 +221,7 @@ impl SqliteStore {
         // some dozens, more than rusqlite keeps by default.
         writer.set_prepared_statement_cache_capacity(256);
         migrate(&mut writer)?;
+        sliced_batches::finish_cut_off(&mut writer)?;
         let readers = (0..READER_CONNECTIONS)
             .map(|_| {
                 let reader = Connection::open_with_flags(
@@ -310,7 +313,23 @@ impl Backend for SqliteStore {
         workspace: WorkspaceId,
         chunk: EventChunk,
     ) -> StoreResult<IngestSummary> {
-        let queued = self.inner.batches.push(workspace, chunk);
+        let queued = if chunk.len() > group_commit::SLICE_EVENTS {
+            // Cut and compressed here, off the writer's thread.
+            let (slices, bodies) = tokio::task::spawn_blocking(move || {
+                let bodies = log::compress_text(chunk.text());
+                (chunk.into_slices(group_commit::SLICE_EVENTS), bodies)
+            })
+            .await
+            .map_err(|error| StoreError::Other(error.into()))?;
+            let bodies = bodies.map_err(|error| {
+                StoreError::Other(anyhow::Error::new(error).context("compressing a sliced batch"))
+            })?;
+            self.inner
+                .batches
+                .push_sliced(workspace, slices, bodies.unwrap_or_default())
+        } else {
+            self.inner.batches.push(workspace, chunk)
+        };
         if queued.lead {
             let inner = Arc::clone(&self.inner);
             // The leader runs apart from this request, so a client that
@@ -319,7 +338,7 @@ impl Backend for SqliteStore {
             // between two groups.
             tokio::task::spawn_blocking(move || {
                 group_commit::lead_blocking(&inner.batches, |group| {
-                    write::store_group(&mut lock(&inner.writer), &group.chunks())
+                    write::store_group(&mut lock(&inner.writer), &group.parts())
                 });
             });
         }
@@ -535,5 +554,70 @@ mod tests {
                 .unwrap()
         );
         assert!(store.api_key("first").await.unwrap().is_none());
+    }
+
+    /// A process stopped between two slices of a batch leaves its journal:
+    /// the next opening stores the rest of the batch, once, and removes it.
+    #[tokio::test]
+    async fn a_batch_cut_off_between_two_slices_is_finished_when_the_database_opens() {
+        use crate::domain::{Event, Position};
+        use crate::storage::group_commit::{Journal, Part};
+
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("sliced.db");
+        let now = Timestamp::parse("2024-06-01T00:00:00Z").unwrap();
+        let store = SqliteStore::open(&path).await.unwrap();
+        let workspace = store
+            .create_workspace(&WorkspaceName::parse("acme").unwrap(), &key("k", now), now)
+            .await
+            .unwrap()
+            .id;
+        let mut lines = vec![
+            r#"{"id":"created","type":"report_created","report_id":1,"report_token":"rep1","space_token":"team","occurred_at":"2024-04-01T12:00:00Z","email":"ana@example.com","name":"Report 1"}"#.to_owned(),
+        ];
+        lines.extend((1..5).map(|view| {
+            format!(r#"{{"id":"view-{view}","type":"report_viewed","report_id":1,"occurred_at":"2024-05-0{view}T12:00:00Z","email":"ana@example.com"}}"#)
+        }));
+        let events: Vec<Event> = lines
+            .iter()
+            .map(|line| Event::parse(line, Position::Line(1), now).unwrap())
+            .collect();
+        let whole = EventChunk::new(events.clone());
+        let bodies = log::compress_text(whole.text()).unwrap().unwrap();
+        let slices = whole.into_slices(2);
+        // The first slice's transaction, as a server writes it; then the
+        // process stops.
+        let first = Part {
+            workspace,
+            chunk: &slices[0],
+            journal: Journal::Begin {
+                id: 7,
+                bodies: &bodies,
+                written: 2,
+            },
+        };
+        write::store_group(&mut lock(&store.inner.writer), &[first]).unwrap();
+        assert_eq!(store.event_log(workspace).await.unwrap().len(), 2);
+        drop(store);
+
+        let store = SqliteStore::open(&path).await.unwrap();
+        let logged: Vec<String> = store
+            .event_log(workspace)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|event| event.id.as_str().to_owned())
+            .collect();
+        assert_eq!(logged, ["created", "view-1", "view-2", "view-3", "view-4"]);
+        let journals: i64 = lock(&store.inner.writer)
+            .query_row("SELECT count(*) FROM sliced_batches", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(journals, 0);
+        let again = crate::storage::ingest(&store, workspace, events).await.unwrap();
+        assert_eq!((again.accepted, again.duplicates), (0, 5));
+        drop(store);
+        // Opened once more, nothing is stored twice.
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(store.event_log(workspace).await.unwrap().len(), 5);
     }
 }

@@ -10,9 +10,10 @@ use rusqlite::{
 use tokio::sync::mpsc;
 
 use super::folding::{Folded, Folder};
-use super::log;
+use super::{log, sliced_batches};
 use super::sums::{self, TriggersOff};
 use crate::domain::state::Changes;
+use crate::storage::group_commit::Part;
 use crate::storage::listing_version::{self, BUMP_VERSION, LARGEST_REPORT_ID, Moved};
 use crate::storage::rows::{MergePicker, SqlValue};
 use crate::storage::schema::table_rows;
@@ -96,16 +97,19 @@ pub(super) fn ingest_stream(
 /// Stores a group of batches in one transaction (see
 /// [`crate::storage::group_commit`]): each batch's ids in arrival order, so
 /// the earlier of two batches carrying an id stores it; then per workspace
-/// one log block, its changes merged once and its version bumped once.
+/// one log block, its changes merged once and its version bumped once; and
+/// what each slice of a sliced batch does to its journal.
 /// Returns each batch's summary, in the batches' order.
 pub(super) fn store_group(
     connection: &mut Connection,
-    batches: &[(WorkspaceId, &EventChunk)],
+    batches: &[Part<'_>],
 ) -> StoreResult<Vec<IngestSummary>> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for part in batches {
+        sliced_batches::record(&transaction, part.workspace, &part.journal)?;
+    }
     let mut summaries = vec![IngestSummary::default(); batches.len()];
-    let mut workspaces: Vec<WorkspaceId> =
-        batches.iter().map(|(workspace, _)| *workspace).collect();
+    let mut workspaces: Vec<WorkspaceId> = batches.iter().map(|part| part.workspace).collect();
     workspaces.sort_unstable();
     workspaces.dedup();
     for workspace in workspaces {
@@ -115,8 +119,8 @@ pub(super) fn store_group(
         let of_workspace = batches
             .iter()
             .zip(&mut summaries)
-            .filter(|((batch_workspace, _), _)| *batch_workspace == workspace);
-        for ((_, chunk), summary) in of_workspace {
+            .filter(|(part, _)| part.workspace == workspace);
+        for (Part { chunk, .. }, summary) in of_workspace {
             let new = insert_ids(&transaction, workspace, chunk, summary)?;
             for (event, _) in chunk.events.iter().zip(&new).filter(|(_, new)| **new) {
                 changes.record(event);

@@ -65,7 +65,7 @@ pub const GROUP_EVENTS: usize = 4_096;
 /// a time ([`GroupQueue::push_sliced`]): some 20 ms of SQLite's writer
 /// with the usage triggers on, so that a small batch behind a slice still
 /// commits within 50 ms (BENCHMARKS.md, "fairness").
-pub const SLICE_EVENTS: usize = 1_000;
+pub const SLICE_EVENTS: usize = 500;
 
 /// Batches per committed group (`reportstats_commit_group_batches`).
 pub const GROUP_BATCHES: &str = "reportstats_commit_group_batches";
@@ -134,6 +134,8 @@ pub struct GroupQueue {
 struct QueueState {
     waiting: Vec<Waiting>,
     leading: bool,
+    /// The last group wrote a slice.
+    sliced_last: bool,
 }
 
 /// A batch's place in the queue: the receiver of its outcome, once its
@@ -196,29 +198,47 @@ impl GroupQueue {
         }
     }
 
-    /// For the leader: the batches of the next group, the oldest and those
-    /// after it while they hold [`GROUP_EVENTS`] events in all and at most
-    /// one slice of a sliced batch; or `None`, when none is waiting, and
-    /// the leader's work is over (the next batch pushed starts another).
+    /// For the leader: the batches of the next group, or `None`, when none
+    /// is waiting, and the leader's work is over (the next batch pushed
+    /// starts another).
+    ///
+    /// A group takes the waiting batches in arrival order while they hold
+    /// [`GROUP_EVENTS`] events in all (its first, whatever its size), and
+    /// at most one slice of a sliced batch, passing over the others. Right
+    /// after a group that wrote a slice, small batches waiting go on their
+    /// own: a batch that arrives while a slice is written then waits for
+    /// that slice and no other.
     pub fn next_group(&self) -> Option<Group> {
         let mut state = self.lock();
         if state.waiting.is_empty() {
             state.leading = false;
             return None;
         }
-        let (mut events, mut slices) = (0, 0);
-        let taken = state
-            .waiting
-            .iter()
-            .take_while(|batch| {
+        let mut may_slice =
+            !(state.sliced_last && state.waiting.iter().any(|batch| batch.slicing.is_none()));
+        let (mut batches, mut passed) = (Vec::new(), Vec::new());
+        let (mut events, mut taking_whole) = (0, true);
+        for batch in state.waiting.drain(..) {
+            let fits = batches.is_empty() || events + batch.chunk.len() <= GROUP_EVENTS;
+            let take = match batch.slicing {
+                Some(_) => std::mem::replace(&mut may_slice, false) && fits,
+                // Whole batches keep their order: once one waits for the
+                // next group, so do those after it.
+                None => {
+                    taking_whole &= fits;
+                    taking_whole
+                }
+            };
+            if take {
                 events += batch.chunk.len();
-                slices += usize::from(batch.slicing.is_some());
-                (events <= GROUP_EVENTS && slices <= 1) || events == batch.chunk.len()
-            })
-            .count();
-        Some(Group {
-            batches: state.waiting.drain(..taken).collect(),
-        })
+                batches.push(batch);
+            } else {
+                passed.push(batch);
+            }
+        }
+        state.waiting = passed;
+        state.sliced_last = batches.iter().any(|batch| batch.slicing.is_some());
+        Some(Group { batches })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
@@ -498,12 +518,24 @@ mod tests {
                 duplicates: 1,
             },
         ];
-        assert!(queue.next_group().unwrap().answer(Ok(summaries.clone())).is_empty());
+        assert!(
+            queue
+                .next_group()
+                .unwrap()
+                .answer(Ok(summaries.clone()))
+                .is_empty()
+        );
         assert_eq!(outcome(first).await.unwrap(), summaries[0]);
         assert_eq!(outcome(second).await.unwrap(), summaries[1]);
 
         let third = queue.push(1, chunk(1)).outcome;
-        assert!(queue.next_group().unwrap().answer(Err(StoreError::Busy)).is_empty());
+        assert!(
+            queue
+                .next_group()
+                .unwrap()
+                .answer(Err(StoreError::Busy))
+                .is_empty()
+        );
         assert!(matches!(outcome(third).await, Err(StoreError::Busy)));
 
         let dropped = queue.push(1, chunk(1)).outcome;
@@ -556,7 +588,9 @@ mod tests {
     fn seen(part: &Part<'_>) -> (WorkspaceId, usize, &'static str, usize) {
         let (journal, written) = match part.journal {
             Journal::None => ("none", 0),
-            Journal::Begin { written, bodies, .. } => {
+            Journal::Begin {
+                written, bodies, ..
+            } => {
                 assert_eq!(bodies, b"all of it");
                 ("begin", written)
             }
@@ -578,7 +612,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sliced_batch_takes_a_slice_per_group_behind_what_arrived_meanwhile() {
+    fn a_sliced_batch_takes_a_slice_per_group_after_what_arrived_meanwhile() {
         let queue = GroupQueue::default();
         let sliced = queue.push_sliced(1, chunk(5).into_slices(2), b"all of it".to_vec());
         assert!(sliced.lead);
@@ -599,7 +633,10 @@ mod tests {
             groups,
             [
                 vec![(1, 2, "begin", 2), (2, 1, "none", 0)],
-                vec![(3, 1, "none", 0), (4, 2, "begin", 2)],
+                // After a slice, the batch that arrived meanwhile alone.
+                vec![(3, 1, "none", 0)],
+                // One slice a group, taking turns.
+                vec![(4, 2, "begin", 2)],
                 vec![(1, 2, "advance", 4)],
                 vec![(4, 2, "end", 0)],
                 vec![(1, 1, "end", 0)],
@@ -647,10 +684,18 @@ mod tests {
     #[test]
     fn slices_keep_the_events_and_bodies_in_order() {
         let slices = chunk(5).into_slices(2);
-        assert_eq!(slices.iter().map(EventChunk::len).collect::<Vec<_>>(), [2, 2, 1]);
+        assert_eq!(
+            slices.iter().map(EventChunk::len).collect::<Vec<_>>(),
+            [2, 2, 1]
+        );
         let ids: Vec<_> = slices
             .iter()
-            .flat_map(|slice| slice.events.iter().map(|event| event.id.as_str().to_owned()))
+            .flat_map(|slice| {
+                slice
+                    .events
+                    .iter()
+                    .map(|event| event.id.as_str().to_owned())
+            })
             .collect();
         assert_eq!(ids, ["e0", "e1", "e2", "e3", "e4"]);
         let bodies: Vec<_> = slices.iter().flat_map(EventChunk::bodies).collect();

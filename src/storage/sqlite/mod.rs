@@ -613,7 +613,9 @@ mod tests {
             .query_row("SELECT count(*) FROM sliced_batches", [], |row| row.get(0))
             .unwrap();
         assert_eq!(journals, 0);
-        let again = crate::storage::ingest(&store, workspace, events).await.unwrap();
+        let again = crate::storage::ingest(&store, workspace, events)
+            .await
+            .unwrap();
         assert_eq!((again.accepted, again.duplicates), (0, 5));
         drop(store);
         // Opened once more, nothing is stored twice.

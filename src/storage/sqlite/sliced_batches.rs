@@ -52,7 +52,9 @@ pub(super) fn record(
 pub(super) fn finish_cut_off(connection: &mut Connection) -> anyhow::Result<()> {
     let cut_off: Vec<(i64, WorkspaceId, Vec<u8>, i64)> = connection
         .prepare("SELECT batch_id, workspace_id, bodies, written FROM sliced_batches")?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
+        .query_map([], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     for (id, workspace, bodies, written) in cut_off {
         let text = log::block_text(rusqlite::types::ValueRef::Blob(&bodies))

@@ -10,8 +10,8 @@ use rusqlite::{
 use tokio::sync::mpsc;
 
 use super::folding::{Folded, Folder};
-use super::{log, sliced_batches};
 use super::sums::{self, TriggersOff};
+use super::{log, sliced_batches};
 use crate::domain::state::Changes;
 use crate::storage::group_commit::Part;
 use crate::storage::listing_version::{self, BUMP_VERSION, LARGEST_REPORT_ID, Moved};

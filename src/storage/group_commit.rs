@@ -75,7 +75,7 @@ pub struct Waiting {
     pub workspace: WorkspaceId,
     /// The batch, or of a sliced batch the slice to write next.
     pub chunk: EventChunk,
-    slicing: Option<Slicing>,
+    slicing: Option<Box<Slicing>>,
     answer: oneshot::Sender<StoreResult<IngestSummary>>,
 }
 
@@ -174,10 +174,15 @@ impl GroupQueue {
             written: 0,
             so_far: IngestSummary::default(),
         };
-        self.queue(workspace, chunk, Some(slicing))
+        self.queue(workspace, chunk, Some(Box::new(slicing)))
     }
 
-    fn queue(&self, workspace: WorkspaceId, chunk: EventChunk, slicing: Option<Slicing>) -> Queued {
+    fn queue(
+        &self,
+        workspace: WorkspaceId,
+        chunk: EventChunk,
+        slicing: Option<Box<Slicing>>,
+    ) -> Queued {
         let (answer, outcome) = oneshot::channel();
         let mut state = self.lock();
         state.waiting.push(Waiting {

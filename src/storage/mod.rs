@@ -200,25 +200,6 @@ impl EventChunk {
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
-
-    /// The chunk cut into chunks of `events` events each (the last may hold
-    /// fewer), in order.
-    pub fn into_slices(self, events: usize) -> Vec<EventChunk> {
-        let events = events.max(1);
-        let mut slices: Vec<EventChunk> = Vec::with_capacity(self.len().div_ceil(events));
-        let EventChunk { events: all, text } = self;
-        for (event, body) in all.into_iter().zip(text.split('\n')) {
-            match slices.last_mut() {
-                Some(slice) if slice.len() < events => slice.push(event, body),
-                _ => {
-                    let mut slice = EventChunk::with_capacity(events, 0);
-                    slice.push(event, body);
-                    slices.push(slice);
-                }
-            }
-        }
-        slices
-    }
 }
 
 /// Where a walk of the event log goes on from. Each backend writes its own

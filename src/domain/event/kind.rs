@@ -176,6 +176,22 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The report the event names, if it names one.
+    pub fn report_id(&self) -> Option<ReportId> {
+        match self {
+            EventKind::ReportCreated { report_id, .. }
+            | EventKind::ReportEdited { report_id, .. }
+            | EventKind::ReportMoved { report_id, .. }
+            | EventKind::ReportDeleted { report_id, .. }
+            | EventKind::ReportViewed { report_id, .. }
+            | EventKind::ReportRun { report_id, .. }
+            | EventKind::ScheduleCreated { report_id, .. }
+            | EventKind::ExplorationCreated { report_id, .. }
+            | EventKind::QueryCreated { report_id, .. } => Some(*report_id),
+            _ => None,
+        }
+    }
+
     /// The `type` string of this kind.
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -315,9 +315,10 @@ impl Backend for SqliteStore {
     ) -> StoreResult<IngestSummary> {
         let queued = if chunk.len() > group_commit::SLICE_EVENTS {
             // Cut and compressed here, off the writer's thread.
-            let (slices, bodies) = tokio::task::spawn_blocking(move || {
-                let bodies = log::compress_text(chunk.text());
-                (chunk.into_slices(group_commit::SLICE_EVENTS), bodies)
+            let (cut, bodies) = tokio::task::spawn_blocking(move || {
+                let cut = group_commit::Cut::new(chunk);
+                let bodies = log::compress_text(&cut.text());
+                (cut, bodies)
             })
             .await
             .map_err(|error| StoreError::Other(error.into()))?;
@@ -326,7 +327,7 @@ impl Backend for SqliteStore {
             })?;
             self.inner
                 .batches
-                .push_sliced(workspace, slices, bodies.unwrap_or_default())
+                .push_sliced(workspace, cut, bodies.unwrap_or_default())
         } else {
             self.inner.batches.push(workspace, chunk)
         };
@@ -582,9 +583,9 @@ mod tests {
             .iter()
             .map(|line| Event::parse(line, Position::Line(1), now).unwrap())
             .collect();
-        let whole = EventChunk::new(events.clone());
-        let bodies = log::compress_text(whole.text()).unwrap().unwrap();
-        let slices = whole.into_slices(2);
+        let cut = group_commit::Cut::into(EventChunk::new(events.clone()), 2);
+        let bodies = log::compress_text(&cut.text()).unwrap().unwrap();
+        let slices = cut.slices;
         // The first slice's transaction, as a server writes it; then the
         // process stops.
         let first = Part {

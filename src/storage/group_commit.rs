@@ -87,11 +87,11 @@ impl Cut {
     /// reports, 200 slices wrote 157,260 rows of `report_days` and of
     /// `reports` rather than 1,000 each, and took five times as long as
     /// the batch in one transaction (BENCHMARKS.md, "Large batches a slice
-    /// at a time"). In the
-    /// reports' order a report's rows change in a slice or two. Statistics
-    /// do not depend on the order of events; which of two events with one
-    /// id is stored does, so repeats are left out first (each a duplicate
-    /// of the first, whatever the order) and counted.
+    /// at a time"). In the reports' order a report's rows change in a
+    /// slice or two. Statistics do not depend on the order of events;
+    /// which of two events with one id is stored does, so repeats are left
+    /// out first (each a duplicate of the first, whatever the order) and
+    /// counted.
     pub fn new(chunk: EventChunk) -> Cut {
         Cut::into(chunk, SLICE_EVENTS)
     }

@@ -20,7 +20,8 @@
 //!   its upserts ([`storage::sql`]) and rows ([`storage::rows`]) are
 //!   derived from that; when a writer merges what it has folded is
 //!   [`storage::pending`]; batches that arrive together are committed in
-//!   one transaction ([`storage::group_commit`]). Pages ([`storage::report_stats`],
+//!   one transaction, and on SQLite a large one a slice at a time, kept
+//!   whole by a journal ([`storage::group_commit`]). Pages ([`storage::report_stats`],
 //!   [`storage::listings`], [`storage::report_usage`], the series of
 //!   [`storage::usage_daily`]) and workspaces and credentials
 //!   ([`storage::records`]) are shared SQL run on a

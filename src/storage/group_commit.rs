@@ -25,14 +25,15 @@
 //!
 //! # Large batches, a slice at a time
 //!
-//! SQLite has one writer, and a batch of 100,000 events held it for about
-//! two seconds, during which every other workspace's one-event batches
-//! waited (BENCHMARKS.md, "live ingestion"). So a backend may queue a large
-//! batch in slices ([`GroupQueue::push_sliced`]): a group takes at most one
-//! slice beside the small batches it holds, the rest of the batch goes
-//! back to the end of the queue, and right after a group that wrote a
-//! slice the small batches waiting go alone. So a small batch waits for
-//! one slice at most. The batch is answered once its last slice commits,
+//! SQLite has one writer, and a batch of 100,000 events held it for half a
+//! second to a second: beside a workspace posting such batches on four
+//! connections, another's one-event batches waited up to 1.9 s (p99,
+//! BENCHMARKS.md, "Large batches a slice at a time"). So a backend may
+//! queue a large batch in slices ([`GroupQueue::push_sliced`]): a group
+//! takes at most one slice beside the small batches it holds, the rest of
+//! the batch goes back to the end of the queue, and right after a group
+//! that wrote a slice the small batches waiting go alone. So a small batch
+//! waits for one slice at most. The batch is answered once its last slice commits,
 //! with the sum of its slices' summaries.
 //!
 //! Its slices are separate transactions, so the batch is kept whole by a

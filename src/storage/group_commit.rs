@@ -80,7 +80,8 @@ pub struct Cut {
 }
 
 impl Cut {
-    /// Cuts a batch into slices of [`SLICE_EVENTS`], in the order of the
+    /// Cuts a batch into slices of `per_slice` events (a server's are
+    /// [`SLICE_EVENTS`]), in the order of the
     /// reports its events name (stable: a report's events keep theirs).
     ///
     /// In arrival order, each slice would change most reports' rows and
@@ -93,12 +94,8 @@ impl Cut {
     /// which of two events with one id is stored does, so repeats are left
     /// out first (each a duplicate of the first, whatever the order) and
     /// counted.
-    pub fn new(chunk: EventChunk) -> Cut {
-        Cut::into(chunk, SLICE_EVENTS)
-    }
-
-    /// [`Cut::new`] into slices of `per_slice` events.
-    pub(crate) fn into(chunk: EventChunk, per_slice: usize) -> Cut {
+    pub fn new(chunk: EventChunk, per_slice: usize) -> Cut {
+        let per_slice = per_slice.max(1);
         let EventChunk { events, text } = chunk;
         let bodies: Vec<&str> = text.split('\n').take(events.len()).collect();
         let mut seen = std::collections::HashSet::with_capacity(events.len());
@@ -679,7 +676,7 @@ mod tests {
     #[test]
     fn a_sliced_batch_takes_a_slice_per_group_after_what_arrived_meanwhile() {
         let queue = GroupQueue::default();
-        let sliced = queue.push_sliced(1, Cut::into(chunk(5), 2), b"all of it".to_vec());
+        let sliced = queue.push_sliced(1, Cut::new(chunk(5), 2), b"all of it".to_vec());
         assert!(sliced.lead);
         let _small = queue.push(2, chunk(1));
         let mut groups = Vec::new();
@@ -690,7 +687,7 @@ mod tests {
             // another sliced one, of which a group takes no second slice.
             if groups.len() == 1 {
                 later = Some(queue.push(3, chunk(1)));
-                let _ = queue.push_sliced(4, Cut::into(chunk(4), 2), b"all of it".to_vec());
+                let _ = queue.push_sliced(4, Cut::new(chunk(4), 2), b"all of it".to_vec());
             }
             all_new(group)
         });
@@ -722,7 +719,7 @@ mod tests {
     #[test]
     fn a_sliced_batch_whose_slice_fails_hears_the_error_and_stops() {
         let queue = GroupQueue::default();
-        let sliced = queue.push_sliced(1, Cut::into(chunk(6), 2), b"all of it".to_vec());
+        let sliced = queue.push_sliced(1, Cut::new(chunk(6), 2), b"all of it".to_vec());
         let mut writes = 0;
         lead_blocking(&queue, |group| {
             writes += 1;
@@ -741,7 +738,7 @@ mod tests {
     #[test]
     fn a_batch_of_one_slice_is_queued_whole() {
         let queue = GroupQueue::default();
-        let _whole = queue.push_sliced(1, Cut::into(chunk(2), 5), b"all of it".to_vec());
+        let _whole = queue.push_sliced(1, Cut::new(chunk(2), 5), b"all of it".to_vec());
         let group = queue.next_group().unwrap();
         assert_eq!(group.parts()[0].journal, Journal::None);
     }
@@ -762,7 +759,7 @@ mod tests {
             .iter()
             .map(|line| Event::parse(line, Position::Line(1), now).unwrap())
             .collect();
-        let cut = Cut::into(EventChunk::new(events), 2);
+        let cut = Cut::new(EventChunk::new(events), 2);
         assert_eq!(cut.repeats, 1);
         let slices: Vec<Vec<(&str, Option<i64>)>> = cut
             .slices

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use super::{Store, pending, postgres, sqlite};
+use super::{Store, group_commit, pending, postgres, sqlite};
 
 /// How a store is tuned. The defaults serve every deployment; tests set
 /// them small to reach what only large inputs reach otherwise.
@@ -13,12 +13,16 @@ pub struct StoreOptions {
     /// The memory of pending changes at which a writer merges them into
     /// the tables before its commit (see [`pending`]).
     pub merge_at_bytes: usize,
+    /// The events of a batch beyond which a SQLite server writes it a
+    /// slice of this many at a time (see [`group_commit`]).
+    pub slice_events: usize,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             merge_at_bytes: pending::MERGE_AT_BYTES,
+            slice_events: group_commit::SLICE_EVENTS,
         }
     }
 }

@@ -313,10 +313,11 @@ impl Backend for SqliteStore {
         workspace: WorkspaceId,
         chunk: EventChunk,
     ) -> StoreResult<IngestSummary> {
-        let queued = if chunk.len() > group_commit::SLICE_EVENTS {
+        let slice_events = self.options.slice_events;
+        let queued = if chunk.len() > slice_events {
             // Cut and compressed here, off the writer's thread.
             let (cut, bodies) = tokio::task::spawn_blocking(move || {
-                let cut = group_commit::Cut::new(chunk);
+                let cut = group_commit::Cut::new(chunk, slice_events);
                 let bodies = log::compress_text(&cut.text());
                 (cut, bodies)
             })
@@ -583,7 +584,7 @@ mod tests {
             .iter()
             .map(|line| Event::parse(line, Position::Line(1), now).unwrap())
             .collect();
-        let cut = group_commit::Cut::into(EventChunk::new(events.clone()), 2);
+        let cut = group_commit::Cut::new(EventChunk::new(events.clone()), 2);
         let bodies = log::compress_text(&cut.text()).unwrap().unwrap();
         let slices = cut.slices;
         // The first slice's transaction, as a server writes it; then the

@@ -548,9 +548,11 @@ async fn undo_migrations(
 
 /// The undoing of the migrations that keep sums of the usage tables: per
 /// space (SQLite's 12, PostgreSQL's 8), per report window (13, 9) and per
-/// scope (14, 10).
+/// scope (14, 10); and of those after them, which then run again (SQLite's
+/// 15, the journal of sliced batches).
 const USAGE_SUMS_UNDO: [&str; 2] = [
-    "DROP TRIGGER spaces_scoped_added; DROP TRIGGER spaces_scoped_changed;
+    "DROP TABLE sliced_batches;
+        DROP TRIGGER spaces_scoped_added; DROP TRIGGER spaces_scoped_changed;
         DROP TABLE viewer_days; DROP TABLE scope_days; DROP TABLE viewer_latest;
         DROP TRIGGER reports_added; DROP TRIGGER reports_moved; DROP TRIGGER reports_windowed;
         DROP TRIGGER report_days_added; DROP TRIGGER report_days_changed;

@@ -50,7 +50,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 
-use metrics::histogram;
+use metrics::{counter, histogram};
 use tokio::sync::oneshot;
 
 use super::{EventChunk, IngestSummary, StoreError, StoreResult, WorkspaceId};
@@ -130,6 +130,9 @@ impl Cut {
 
 /// Batches per committed group (`reportstats_commit_group_batches`).
 pub const GROUP_BATCHES: &str = "reportstats_commit_group_batches";
+
+/// Batches queued to be written a slice at a time.
+pub const SLICED_BATCHES: &str = "reportstats_sliced_batches_total";
 
 /// A batch waiting for its group's commit.
 pub struct Waiting {
@@ -219,6 +222,9 @@ impl GroupQueue {
     pub fn push_sliced(&self, workspace: WorkspaceId, cut: Cut, bodies: Vec<u8>) -> Queued {
         let mut rest = VecDeque::from(cut.slices);
         let chunk = rest.pop_front().unwrap_or_default();
+        if !rest.is_empty() {
+            counter!(SLICED_BATCHES).increment(1);
+        }
         let slicing = Slicing {
             journal: rand::random(),
             bodies: Some(bodies),

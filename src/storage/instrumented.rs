@@ -67,6 +67,11 @@ pub fn describe_metrics() {
         Unit::Count,
         "Batches committed together in one transaction"
     );
+    describe_counter!(
+        crate::storage::group_commit::SLICED_BATCHES,
+        Unit::Count,
+        "Batches written a slice at a time (SQLite)"
+    );
     describe_gauge!(CONNECTIONS_OPEN, Unit::Count, "Database connections open");
     describe_gauge!(CONNECTIONS_MAX, Unit::Count, "Database connections allowed");
     describe_gauge!(

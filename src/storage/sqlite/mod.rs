@@ -133,7 +133,9 @@ fn configure(connection: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     // sorts the rows before it. (The import's rebuild of the usage sums
     // sorted the whole workspace's day rows here until it moved to Rust,
     // `sums.rs`: with files, the last of ten imports into a million-report
-    // workspace peaked at 424 MB rather than 655 MB, BENCHMARKS.md.)
+    // workspace peaked at 424 MB rather than 655 MB, BENCHMARKS.md.) The
+    // writer, which sorts nothing large in SQL, keeps its statement
+    // journals in memory instead (`open_blocking`).
     connection.pragma_update(None, "temp_store", "FILE")?;
     // A negative size is in KiB.
     connection.pragma_update(None, "cache_size", -cache_kib)?;
@@ -217,6 +219,14 @@ impl SqliteStore {
             );
         }
         configure(&writer, WRITER_CACHE_KIB)?;
+        // Statement journals stay in memory. Each multi-row upsert that
+        // may fail midway copies every page it changes (see `write.rs`),
+        // and beyond 64 KiB, four of these pages, SQLite spills the copies
+        // to a temporary file it creates, writes and removes for that one
+        // statement: on a live server, a file for every group. In memory,
+        // one-event batches went 16% faster at 16 connections
+        // (BENCHMARKS.md, "statement journals on the live path").
+        writer.pragma_update(None, "temp_store", "MEMORY")?;
         // Merges prepare one statement per shape of row (see `write.rs`):
         // some dozens, more than rusqlite keeps by default.
         writer.set_prepared_statement_cache_capacity(256);

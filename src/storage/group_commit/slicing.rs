@@ -33,8 +33,12 @@ use crate::storage::{EventChunk, IngestSummary, WorkspaceId};
 /// SQLite, one-event batches waited (p99) 26 ms with slices of 500, 25 ms
 /// with 1,000 and 31–35 ms with 2,000, while the large batches were
 /// stored at 48,000, 90,000 and 129,000–134,000 events/s
-/// (BENCHMARKS.md, "Large batches a slice at a time").
-pub const SLICE_EVENTS: usize = 2_000;
+/// (BENCHMARKS.md, "Large batches a slice at a time"). On a machine half
+/// as fast, slices of 2,000 let them wait 42–61 ms, past the 50 ms a
+/// victim may, and slices of 1,000 30–38 ms; a lone 100,000-event batch
+/// then took 1.9 s rather than 1.6 s (BENCHMARKS.md, "Statement journals
+/// on the live path").
+pub const SLICE_EVENTS: usize = 1_000;
 
 /// Batches queued to be written a slice at a time.
 pub const SLICED_BATCHES: &str = "reportstats_sliced_batches_total";

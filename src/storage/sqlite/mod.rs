@@ -120,23 +120,32 @@ const PAGE_SIZE: i64 = 16 * 1024;
 /// need less.
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
 const READER_CACHE_KIB: i64 = 16 * 1024;
+/// Where the writer keeps its temporary data: in memory. Each multi-row
+/// upsert that may fail midway copies every page it changes (its statement
+/// journal, see `write.rs`), and beyond 64 KiB, four of these pages, a
+/// `FILE` store spills the copies to a temporary file it creates, writes
+/// and removes for that one statement: on a live server, a file for every
+/// group. In memory, one-event batches went 16% faster at 16 connections
+/// (BENCHMARKS.md, "Statement journals on the live path"). The writer
+/// sorts nothing large in SQL.
+const WRITER_TEMP_STORE: &str = "MEMORY";
+/// Readers' sorts that outgrow memory spill to temporary files (which the
+/// kernel caches) rather than growing the heap: a deep page in a computed
+/// order sorts the rows before it. (The import's rebuild of the usage sums
+/// sorted the whole workspace's day rows on the writer until it moved to
+/// Rust, `sums.rs`: with files, the last of ten imports into a
+/// million-report workspace peaked at 424 MB rather than 655 MB,
+/// BENCHMARKS.md.)
+const READER_TEMP_STORE: &str = "FILE";
 /// How much of the database file each reader maps (address space, not
 /// memory: the kernel's page cache backs it).
 const READER_MMAP_BYTES: i64 = 1 << 32;
 
-fn configure(connection: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
+fn configure(connection: &Connection, cache_kib: i64, temp_store: &str) -> rusqlite::Result<()> {
     // FULL: a batch is on disk (the WAL is fsynced) before it is acknowledged.
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
-    // Sorts that outgrow memory spill to temporary files (which the kernel
-    // caches) rather than growing the heap: a deep page in a computed order
-    // sorts the rows before it. (The import's rebuild of the usage sums
-    // sorted the whole workspace's day rows here until it moved to Rust,
-    // `sums.rs`: with files, the last of ten imports into a million-report
-    // workspace peaked at 424 MB rather than 655 MB, BENCHMARKS.md.) The
-    // writer, which sorts nothing large in SQL, keeps its statement
-    // journals in memory instead (`open_blocking`).
-    connection.pragma_update(None, "temp_store", "FILE")?;
+    connection.pragma_update(None, "temp_store", temp_store)?;
     // A negative size is in KiB.
     connection.pragma_update(None, "cache_size", -cache_kib)?;
     // Once checkpointed, a WAL grown by a large import is cut back to this.
@@ -218,15 +227,7 @@ impl SqliteStore {
                 path.display()
             );
         }
-        configure(&writer, WRITER_CACHE_KIB)?;
-        // Statement journals stay in memory. Each multi-row upsert that
-        // may fail midway copies every page it changes (see `write.rs`),
-        // and beyond 64 KiB, four of these pages, SQLite spills the copies
-        // to a temporary file it creates, writes and removes for that one
-        // statement: on a live server, a file for every group. In memory,
-        // one-event batches went 16% faster at 16 connections
-        // (BENCHMARKS.md, "statement journals on the live path").
-        writer.pragma_update(None, "temp_store", "MEMORY")?;
+        configure(&writer, WRITER_CACHE_KIB, WRITER_TEMP_STORE)?;
         // Merges prepare one statement per shape of row (see `write.rs`):
         // some dozens, more than rusqlite keeps by default.
         writer.set_prepared_statement_cache_capacity(256);
@@ -240,7 +241,7 @@ impl SqliteStore {
                         | OpenFlags::SQLITE_OPEN_NO_MUTEX
                         | OpenFlags::SQLITE_OPEN_URI,
                 )?;
-                configure(&reader, READER_CACHE_KIB)?;
+                configure(&reader, READER_CACHE_KIB, READER_TEMP_STORE)?;
                 // Every commit of the writer empties a reader's page cache,
                 // so a page read after a batch fetches its pages again:
                 // mapped, they are read in place instead of copied (a sorted
